@@ -1,0 +1,251 @@
+# Makefile for the nfct.tuning Ansible collection.
+#
+# Every target sets up what it needs by itself (`make setup`), so `make audit` and `make test`
+# work on a fresh machine. Results of slow steps are kept and reused: .venv and .venv-min carry
+# a stamp named after a hash of their requirements (and of the Python building them); the
+# offline collections carry a stamp named after the `ansible` release they come from.
+#
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+.DELETE_ON_ERROR:
+
+# ---------------------------------------------------------------------------------------------
+# Settings (override on the command line: `make sanity SANITY_ARGS=--test=pylint`)
+
+PYTHON             ?= python3
+NAMESPACE          := nfct
+NAME               := tuning
+VENV               := .venv
+VENV_MIN           := .venv-min
+CACHE              := .cache
+# Galaxy is unreachable: the collections we use come out of the `ansible` wheel on PyPI.
+ANSIBLE_VERSION    := 12.3.0
+OFFLINE_COLLECTIONS := containers.podman ansible.posix community.general
+SANITY_PYTHON      ?= 3.11
+SANITY_ARGS        ?=
+PYTEST_ARGS        ?= -ra
+LINT_ARGS          ?=
+AUDIT_ARGS         ?=
+# Playbook runs against this machine. Modules run with the controller's own Python: interpreter
+# discovery would pick pyenv shims here (/root/.pyenv/shims/python3.12) that do not work.
+LOCALHOST          := -i localhost, -c local -e 'ansible_python_interpreter={{ ansible_playbook_python }}'
+# Module that `make install-test` documents from the installed tarball.
+INSTALL_TEST_MODULE ?= conntrack_facts
+# 1: pytest's "no tests collected" (exit 5) or a missing test folder only warns. Set 0 once
+# the suites exist.
+ALLOW_NO_TESTS     ?= 0
+# Molecule scenarios that `make test` runs (`molecule test -s NAME` each), e.g. "default".
+MOLECULE_SCENARIOS ?=
+APT_PACKAGES       := podman runc nftables iptables conntrack debootstrap hyperfine iproute2 time \
+                      shellcheck git
+
+ROOT            := $(CURDIR)
+COLLECTIONS_DIR := $(ROOT)/$(CACHE)/collections
+SANITY_ROOT     := $(ROOT)/$(CACHE)/sanity
+STAGE           := $(SANITY_ROOT)/ansible_collections/$(NAMESPACE)/$(NAME)
+DIST            := $(ROOT)/$(CACHE)/dist
+STAMPS          := $(CACHE)/stamps
+
+CONSTRAINTS     := $(wildcard constraints.txt)
+VENV_HASH       := $(shell { cat requirements.txt $(CONSTRAINTS); $(PYTHON) -VV; } | sha256sum | cut -c1-12)
+VENV_STAMP      := $(VENV)/.installed-$(VENV_HASH)
+MIN_REQUIREMENTS := scripts/requirements-min.txt
+MIN_HASH        := $(shell { cat $(MIN_REQUIREMENTS); $(PYTHON) -VV; } | sha256sum | cut -c1-12)
+MIN_STAMP       := $(VENV_MIN)/.installed-$(MIN_HASH)
+COLL_HASH       := $(shell echo $(ANSIBLE_VERSION) $(OFFLINE_COLLECTIONS) | sha256sum | cut -c1-12)
+COLL_STAMP      := $(STAMPS)/collections-$(COLL_HASH)
+
+# Environment of every recipe: the venv's tools first, our ansible.cfg, the offline
+# collections and the podman settings. ANSIBLE_COLLECTIONS_PATH also reaches Molecule, whose own
+# ansible.cfg hides ours; scenarios should set `prerun: false` (the pre-run would build this
+# collection and install it into ~/.ansible/collections, where it shadows the checkout).
+export PATH                     := $(ROOT)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG           := $(ROOT)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+export CONTAINERS_CONF          := $(ROOT)/scripts/containers.conf
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE  := 1
+
+say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
+
+# pytest on folder $(2) with interpreter $(1); the collection is importable as
+# ansible_collections.nfct.tuning through the symlink in .cache/collections.
+define pytest
+	if ! compgen -G '$(2)/**' >/dev/null; then \
+	    if [ "$(ALLOW_NO_TESTS)" = 1 ]; then echo "WARNING: $(2) has no files yet: nothing to run"; exit 0; fi; \
+	    echo "ERROR: $(2) is missing" >&2; exit 1; \
+	fi; \
+	rc=0; PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(1) -m pytest $(PYTEST_ARGS) $(2) || rc=$$?; \
+	if [ $$rc = 5 ] && [ "$(ALLOW_NO_TESTS)" = 1 ]; then echo "WARNING: no tests collected in $(2) (allowed while ALLOW_NO_TESTS=1)"; rc=0; fi; \
+	exit $$rc
+endef
+
+.PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint \
+        changelog-lint build install-test min-ansible molecule clean distclean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
+
+# ---------------------------------------------------------------------------------------------
+# Setup
+
+setup: apt venv collections get-pip ## Install everything the other targets need (apt, .venv, collections)
+
+apt: ## apt packages (root only; installs just the missing ones)
+	$(call say,apt packages: $(APT_PACKAGES))
+	@missing=""; for p in $(APT_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "all installed"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "WARNING: not root, not installing:$$missing"; \
+	else \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q; \
+	    apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV_STAMP) ## .venv with requirements.txt (+ constraints.txt)
+
+$(VENV_STAMP):
+	$(call say,$(VENV): $(PYTHON) -m venv and pip install -r requirements.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS)))
+	@if [ -x $(VENV)/bin/python ] && [ "$$($(VENV)/bin/python -VV)" = "$$($(PYTHON) -VV)" ]; then \
+	    echo "reusing $(VENV) ($$($(VENV)/bin/python -V))"; \
+	else \
+	    rm -rf $(VENV); $(PYTHON) -m venv $(VENV); \
+	fi
+	rm -f $(VENV)/.installed-*
+	$(VENV)/bin/python -m pip install -q -r requirements.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	touch $@
+
+collections: $(COLL_STAMP) ## Offline collections from the ansible wheel on PyPI, + nfct/tuning symlink
+	@link=$(COLLECTIONS_DIR)/ansible_collections/$(NAMESPACE)/$(NAME); \
+	if [ "$$(readlink "$$link" 2>/dev/null)" != ../../../.. ]; then \
+	    mkdir -p "$$(dirname "$$link")"; ln -sfn ../../../.. "$$link"; echo "linked $$link -> ../../../.."; \
+	fi
+
+$(COLL_STAMP): | $(VENV_STAMP)
+	$(call say,collections: $(OFFLINE_COLLECTIONS) from ansible==$(ANSIBLE_VERSION) on PyPI)
+	mkdir -p $(CACHE)/wheels $(STAMPS)
+	@wheel=$$(find $(CACHE)/wheels -name 'ansible-$(ANSIBLE_VERSION)-*.whl' | head -n1); \
+	if [ -z "$$wheel" ]; then \
+	    $(VENV)/bin/python -m pip download -q --no-deps --only-binary=:all: -d $(CACHE)/wheels ansible==$(ANSIBLE_VERSION); \
+	    wheel=$$(find $(CACHE)/wheels -name 'ansible-$(ANSIBLE_VERSION)-*.whl' | head -n1); \
+	fi; \
+	echo "wheel: $$wheel"; \
+	$(VENV)/bin/python scripts/extract_collections.py "$$wheel" $(COLLECTIONS_DIR) $(OFFLINE_COLLECTIONS)
+	rm -f $(STAMPS)/collections-*
+	touch $@
+
+# ansible-test bootstraps pip in its sanity venvs with get-pip.py, downloaded from a host we
+# cannot reach, and cached at this path: put our offline stand-in there (unless a real one, or
+# the current version of ours, is there already).
+get-pip: venv ## Offline get-pip.py for ansible-test (~/.ansible/test/cache)
+	@version=$$($(VENV)/bin/python -c 'import ansible_test, pathlib, re; p = pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py"; print(re.search(r"pip=.([0-9.]+).", p.read_text()).group(1))'); \
+	target="$$HOME/.ansible/test/cache/get_pip_$${version//./_}.py"; \
+	if [ -f "$$target" ] && { cmp -s scripts/get_pip_offline.py "$$target" || ! grep -q 'Offline stand-in' "$$target"; }; then \
+	    echo "get-pip: $$target is in place"; \
+	else \
+	    mkdir -p "$$(dirname "$$target")"; cp scripts/get_pip_offline.py "$$target"; \
+	    echo "get-pip: installed scripts/get_pip_offline.py as $$target"; \
+	fi
+
+# ---------------------------------------------------------------------------------------------
+# Running the collection
+
+audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/audit.yml
+	$(call say,audit: playbooks/audit.yml in check mode on localhost)
+	ansible-playbook $(LOCALHOST) --check $(AUDIT_ARGS) playbooks/audit.yml
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+
+test: setup units sanity lint changelog-lint build install-test netns min-ansible molecule ## All of the checks below
+	$(call say,make test: all passed)
+
+units: setup ## Unit tests (pytest tests/unit)
+	$(call say,units: pytest tests/unit with $$($(VENV)/bin/ansible --version | head -n1))
+	@$(call pytest,$(VENV)/bin/python,tests/unit)
+
+netns: setup ## Real-kernel tests in network namespaces (pytest tests/netns, root only)
+	$(call say,netns: pytest tests/netns)
+	@if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/netns"; exit 0; fi; \
+	$(call pytest,$(VENV)/bin/python,tests/netns)
+
+stage: ## Copy the collection's files to .cache/sanity/ansible_collections/nfct/tuning
+	$(call say,stage: git ls-files -co --exclude-standard -> $(STAGE))
+	scripts/stage-collection.sh $(STAGE)
+
+sanity: setup stage ## ansible-test sanity --local on a staged copy (fails if a test is skipped)
+	$(call say,sanity: ansible-test sanity --local --python $(SANITY_PYTHON) $(SANITY_ARGS))
+	cd $(STAGE) && ansible-test sanity --local --python $(SANITY_PYTHON) --color yes $(SANITY_ARGS) 2>&1 \
+	    | tee $(SANITY_ROOT)/sanity.log
+	@if grep -E '^(.\[[0-9;]*m)?WARNING: .*([Ss]kipp|[Nn]ot found|Unable to find)' $(SANITY_ROOT)/sanity.log; then \
+	    echo "ERROR: sanity tests were skipped (see the warnings above)" >&2; exit 1; fi
+
+lint: setup ## ansible-lint (profile production, offline; runs yamllint too)
+	$(call say,lint: ansible-lint $(LINT_ARGS))
+	ansible-lint $(LINT_ARGS)
+
+changelog-lint: setup ## antsibull-changelog lint
+	$(call say,changelog-lint: antsibull-changelog lint)
+	antsibull-changelog lint
+
+build: setup stage ## ansible-galaxy collection build into .cache/dist
+	$(call say,build: ansible-galaxy collection build -> $(DIST))
+	ansible-galaxy collection build --force --output-path $(DIST) $(STAGE)
+
+install-test: build ## Install the built tarball in a temporary path, check ansible-doc sees it
+	$(call say,install-test: install the $(NAMESPACE)-$(NAME) tarball and run ansible-doc $(NAMESPACE).$(NAME).$(INSTALL_TEST_MODULE) from it)
+	@tarball=$$(ls -t $(DIST)/$(NAMESPACE)-$(NAME)-*.tar.gz | head -n1); \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	export ANSIBLE_COLLECTIONS_PATH="$$tmp" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false; \
+	ansible-galaxy collection install --offline --no-deps -p "$$tmp" "$$tarball"; \
+	ansible-galaxy collection list $(NAMESPACE).$(NAME) | grep -E '^$(NAMESPACE)\.$(NAME) '; \
+	if [ -f plugins/modules/$(INSTALL_TEST_MODULE).py ]; then \
+	    ansible-doc -t module $(NAMESPACE).$(NAME).$(INSTALL_TEST_MODULE) > "$$tmp/doc.txt"; head -n 5 "$$tmp/doc.txt"; \
+	    echo "install-test: ansible-doc found $(NAMESPACE).$(NAME).$(INSTALL_TEST_MODULE) in the installed tarball"; \
+	else \
+	    echo "WARNING: plugins/modules/$(INSTALL_TEST_MODULE).py does not exist yet: ansible-doc check skipped"; \
+	fi
+
+# The oldest ansible-core we support (meta/runtime.yml), in its own venv.
+$(MIN_STAMP):
+	$(call say,$(VENV_MIN): $(PYTHON) -m venv and pip install -r $(MIN_REQUIREMENTS))
+	@if [ -x $(VENV_MIN)/bin/python ] && [ "$$($(VENV_MIN)/bin/python -VV)" = "$$($(PYTHON) -VV)" ]; then \
+	    echo "reusing $(VENV_MIN)"; \
+	else \
+	    rm -rf $(VENV_MIN); $(PYTHON) -m venv $(VENV_MIN); \
+	fi
+	rm -f $(VENV_MIN)/.installed-*
+	$(VENV_MIN)/bin/python -m pip install -q -r $(MIN_REQUIREMENTS)
+	touch $@
+
+min-ansible: setup $(MIN_STAMP) ## Units, syntax check and audit --check with the minimum ansible-core
+	$(call say,min-ansible: $$($(VENV_MIN)/bin/ansible --version | head -n1))
+	@$(call pytest,$(VENV_MIN)/bin/python,tests/unit)
+	@export PATH="$(ROOT)/$(VENV_MIN)/bin:$$PATH"; \
+	shopt -s nullglob; books=(playbooks/*.yml playbooks/*.yaml); \
+	if [ $${#books[@]} = 0 ]; then echo "WARNING: no playbooks yet: syntax check skipped"; \
+	else for b in "$${books[@]}"; do echo "syntax-check $$b"; ansible-playbook -i localhost, --syntax-check "$$b"; done; fi; \
+	if [ -f playbooks/audit.yml ]; then \
+	    ansible-playbook $(LOCALHOST) --check $(AUDIT_ARGS) playbooks/audit.yml; \
+	else echo "WARNING: playbooks/audit.yml does not exist yet: audit skipped"; fi
+
+molecule: setup ## molecule test -s NAME for each of MOLECULE_SCENARIOS
+	$(call say,molecule: scenarios [$(MOLECULE_SCENARIOS)])
+	@for s in $(MOLECULE_SCENARIOS); do echo "--- molecule test -s $$s"; molecule test -s "$$s"; done; \
+	[ -n "$(strip $(MOLECULE_SCENARIOS))" ] || echo "no scenarios listed in MOLECULE_SCENARIOS"
+
+# ---------------------------------------------------------------------------------------------
+
+clean: ## Remove the sanity copy and built tarballs
+	$(call say,clean)
+	rm -rf $(CACHE)/sanity $(CACHE)/dist tests/output
+
+distclean: clean ## Also remove the venvs and every cache (next run rebuilds everything)
+	rm -rf $(VENV) $(VENV_MIN) $(CACHE) .ansible

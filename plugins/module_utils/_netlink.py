@@ -1,0 +1,748 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Minimal ctnetlink (NETLINK_NETFILTER, NFNL_SUBSYS_CTNETLINK) client.
+
+Standard library only (socket, struct), usable from an Ansible module. It reads
+the conntrack table and statistics of the network namespace the calling process
+lives in. Needs CAP_NET_ADMIN in that namespace (the kernel answers EPERM
+otherwise).
+
+Public API:
+
+* ``ctnetlink_stats()`` -> dict: per-CPU counters summed over CPUs
+  (IPCTNL_MSG_CT_GET_STATS_CPU dump) plus ``entries``/``max``
+  (IPCTNL_MSG_CT_GET_STATS; None when the kernel does not answer it).
+* ``iter_entries(family=AF_UNSPEC)`` -> generator of
+  ``(l3, l4, state, src, dst, dport, assured, unreplied)``, the same values a
+  by-key parser of /proc/net/nf_conntrack yields (_proc.parse_conntrack_line).
+  IPv6 addresses are compressed with inet_ntop (``::1``), as conntrack -L prints
+  them and as _proc.compress_ipv6 normalises /proc; note that /proc itself prints
+  them in full (kernel ``%pI6``: ``0000:0000:0000:0000:0000:0000:0000:0001``),
+  which ``ipv6_compressed=False`` reproduces.
+* ``parse_stats(data)`` / ``parse_entries(data)``: pure parsers of a buffer of
+  concatenated netlink messages, for unit tests.
+* ``NetlinkError``: ``errno`` is set when the kernel (or the socket layer)
+  returned one.
+
+Interrupted or overrun dumps: the kernel flags a dump whose table changed
+under it with NLM_F_DUMP_INTR, and a receive queue overrun gives ENOBUFS.
+``iter_entries`` restarts the dump transparently (up to 3 times) when this
+happens before the first entry was handed to the caller; afterwards a restart
+would hand out duplicates, so it raises ``DumpInterrupted`` (a NetlinkError
+with errno EINTR or ENOBUFS) and the caller may start over (see
+``_retry_dump``). ``ctnetlink_stats`` buffers everything and simply retries.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import errno as _errno
+import os
+import socket
+import struct
+
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_CTNETLINK = 1
+NFNETLINK_V0 = 0
+
+IPCTNL_MSG_CT_NEW = 0
+IPCTNL_MSG_CT_GET = 1
+IPCTNL_MSG_CT_GET_STATS_CPU = 4
+IPCTNL_MSG_CT_GET_STATS = 5
+
+NLMSG_NOOP = 1
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLMSG_OVERRUN = 4
+
+NLM_F_REQUEST = 0x01
+NLM_F_MULTI = 0x02
+NLM_F_ACK = 0x04
+NLM_F_DUMP_INTR = 0x10
+NLM_F_DUMP = 0x300
+
+NLA_F_NESTED = 0x8000
+NLA_F_NET_BYTEORDER = 0x4000
+NLA_TYPE_MASK = 0x3fff
+
+# enum ctattr_type
+CTA_TUPLE_ORIG = 1
+CTA_TUPLE_REPLY = 2
+CTA_STATUS = 3
+CTA_PROTOINFO = 4
+# enum ctattr_tuple
+CTA_TUPLE_IP = 1
+CTA_TUPLE_PROTO = 2
+# enum ctattr_ip
+CTA_IP_V4_SRC = 1
+CTA_IP_V4_DST = 2
+CTA_IP_V6_SRC = 3
+CTA_IP_V6_DST = 4
+# enum ctattr_l4proto
+CTA_PROTO_NUM = 1
+CTA_PROTO_SRC_PORT = 2
+CTA_PROTO_DST_PORT = 3
+# enum ctattr_protoinfo / ctattr_protoinfo_tcp
+CTA_PROTOINFO_TCP = 1
+CTA_PROTOINFO_TCP_STATE = 1
+
+# enum ctattr_stats_cpu -> result key
+STATS_CPU_ATTRS = {
+    2: 'found',             # CTA_STATS_FOUND
+    4: 'invalid',           # CTA_STATS_INVALID
+    8: 'insert',            # CTA_STATS_INSERT
+    9: 'insert_failed',     # CTA_STATS_INSERT_FAILED
+    10: 'drop',             # CTA_STATS_DROP
+    11: 'early_drop',       # CTA_STATS_EARLY_DROP
+    12: 'icmp_error',       # CTA_STATS_ERROR
+    13: 'search_restart',   # CTA_STATS_SEARCH_RESTART
+    14: 'clash_resolve',    # CTA_STATS_CLASH_RESOLVE
+    15: 'chaintoolong',     # CTA_STATS_CHAIN_TOOLONG
+}
+STATS_KEYS = ('found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop',
+              'icmp_error', 'search_restart', 'clash_resolve', 'chaintoolong')
+# enum ctattr_stats_global
+CTA_STATS_GLOBAL_ENTRIES = 1
+CTA_STATS_GLOBAL_MAX_ENTRIES = 2
+
+IPS_SEEN_REPLY = 0x2
+IPS_ASSURED = 0x4
+
+# l4proto_name() of net/netfilter/nf_conntrack_standalone.c
+L4_NAMES = {1: 'icmp', 6: 'tcp', 17: 'udp', 136: 'udplite', 58: 'icmpv6',
+            132: 'sctp', 33: 'dccp', 47: 'gre'}
+PORT_PROTOS = frozenset((6, 17, 136, 132, 33))
+# tcp_conntrack_names[] (what /proc/net/nf_conntrack prints)
+TCP_STATES = ('NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT',
+              'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2')
+
+_AF_INET = 2
+_AF_INET6 = 10
+_L3_NAMES = {_AF_INET: 'ipv4', _AF_INET6: 'ipv6'}
+
+_MSG_CT_NEW = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW
+_MSG_CT_GET = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET
+_MSG_STATS_CPU = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS_CPU
+_MSG_STATS = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS
+
+_NLMSGHDR = struct.Struct('=IHHII')     # len, type, flags, seq, pid (host order)
+_NLMSG_LTF = struct.Struct('=IHH')      # len, type, flags
+_NFGENMSG = struct.Struct('=BBH')       # family, version, res_id (res_id is big endian)
+_NLA = struct.Struct('=HH')             # nla_len, nla_type (host order)
+_I32 = struct.Struct('=i')
+_BE32 = struct.Struct('>I')
+_BE16 = struct.Struct('>H')
+_BE64 = struct.Struct('>Q')
+
+RCVBUF_SIZE = 4 * 1024 * 1024           # SO_RCVBUF(FORCE) request
+RECV_CHUNK = 256 * 1024                 # recv_into() buffer; dump skbs are <= 32 KiB
+DUMP_RESTARTS = 3
+
+
+class NetlinkError(Exception):
+    """A netlink failure. ``errno`` is the kernel's (positive) errno or None."""
+
+    def __init__(self, message, errno=None):
+        super(NetlinkError, self).__init__(message)
+        self.errno = errno
+
+
+class DumpInterrupted(NetlinkError):
+    """The dump was interrupted (NLM_F_DUMP_INTR) or overran (ENOBUFS)."""
+
+
+_HINTS = {
+    _errno.EPERM: 'ctnetlink needs CAP_NET_ADMIN in this network namespace (run as root)',
+    _errno.EACCES: 'ctnetlink needs CAP_NET_ADMIN in this network namespace (run as root)',
+    _errno.EPROTONOSUPPORT: 'NETLINK_NETFILTER is not available (kernel built without nfnetlink?)',
+    _errno.ENOENT: 'ctnetlink subsystem or object not found (nf_conntrack_netlink not loaded?)',
+    _errno.EOPNOTSUPP: 'ctnetlink is not available (nf_conntrack_netlink not loaded/built?)',
+    _errno.ENOBUFS: 'netlink receive buffer overrun',
+    _errno.EINTR: 'dump interrupted because the table changed during the dump',
+}
+
+
+def _error(err, what):
+    hint = _HINTS.get(err)
+    msg = '%s: %s' % (what, os.strerror(err) if err else 'error')
+    if hint:
+        msg += ' (%s)' % hint
+    return NetlinkError(msg, err)
+
+
+# --------------------------------------------------------------------------
+# address formatting
+
+def _fmt_ipv6_proc(raw):
+    # kernel %pI6 as used by print_tuple(): 8 groups of 4 lower-case hex digits
+    h = bytearray(raw)
+    return ':'.join('%02x%02x' % (h[i], h[i + 1]) for i in range(0, 16, 2))
+
+
+def _fmt_ipv6_compressed(raw):
+    # glibc inet_ntop, like conntrack-tools (RFC 5952; "::ffff:1.2.3.4" for mapped and
+    # "::1.2.3.4" for IPv4-compatible addresses; the kernel's %pI6c differs on the latter)
+    return socket.inet_ntop(socket.AF_INET6, raw)
+
+
+# --------------------------------------------------------------------------
+# generic netlink message walking (used for stats, errors and as the fallback
+# for conntrack messages the fast path below does not recognise)
+
+def _attrs(data, start, end):
+    """Yield (type & NLA_TYPE_MASK, payload_start, payload_end) of the attributes in [start, end)."""
+    unpack = _NLA.unpack_from
+    while start + 4 <= end:
+        alen, atype = unpack(data, start)
+        if alen < 4 or start + alen > end:
+            raise NetlinkError('malformed netlink attribute at offset %d (len %d)' % (start, alen))
+        yield atype & NLA_TYPE_MASK, start + 4, start + alen
+        start += (alen + 3) & ~3
+
+
+def _attr_dict(data, start, end):
+    d = {}
+    for atype, s, e in _attrs(data, start, end):
+        d[atype] = (s, e)
+    return d
+
+
+def _be_uint(data, s, e):
+    n = e - s
+    if n == 4:
+        return _BE32.unpack_from(data, s)[0]
+    if n == 8:
+        return _BE64.unpack_from(data, s)[0]
+    if n == 2:
+        return _BE16.unpack_from(data, s)[0]
+    if n == 1:
+        return data[s]
+    raise NetlinkError('unexpected integer attribute size %d' % n)
+
+
+def _check_error(data, off, mlen):
+    """Handle an NLMSG_ERROR message; returns True for an ACK (errno 0)."""
+    if mlen < 20:
+        raise NetlinkError('truncated NLMSG_ERROR message')
+    err = -_I32.unpack_from(data, off + 16)[0]
+    if err == 0:
+        return True
+    raise _error(err, 'ctnetlink request failed')
+
+
+def _check_done(data, off, mlen):
+    # NLMSG_DONE may carry the dump's error code (netlink_dump_done)
+    if mlen >= 20:
+        err = -_I32.unpack_from(data, off + 16)[0]
+        if err > 0:
+            raise _error(err, 'ctnetlink dump failed')
+
+
+def _iter_messages(data):
+    """Yield (type, flags, offset, length) for each netlink message in data."""
+    off = 0
+    end = len(data)
+    unpack = _NLMSG_LTF.unpack_from
+    while off + 16 <= end:
+        mlen, mtype, mflags = unpack(data, off)
+        if mlen < 16 or off + mlen > end:
+            raise NetlinkError('malformed netlink message at offset %d (len %d)' % (off, mlen))
+        yield mtype, mflags, off, mlen
+        off += (mlen + 3) & ~3
+
+
+# --------------------------------------------------------------------------
+# statistics
+
+def _parse_stats_into(data, acc):
+    """Accumulate stats messages of data into acc. Returns (done, interrupted)."""
+    done = intr = False
+    for mtype, mflags, off, mlen in _iter_messages(data):
+        if mflags & NLM_F_DUMP_INTR:
+            intr = True
+        if mtype == NLMSG_DONE:
+            _check_done(data, off, mlen)
+            done = True
+            break
+        if mtype == NLMSG_ERROR:
+            _check_error(data, off, mlen)   # raises unless it is an ACK
+            done = True
+            break
+        if mtype == NLMSG_OVERRUN:
+            raise _error(_errno.ENOBUFS, 'ctnetlink stats')
+        if mtype == _MSG_STATS_CPU:
+            acc['_cpus'] = acc.get('_cpus', 0) + 1
+            for atype, s, e in _attrs(data, off + 20, off + mlen):
+                key = STATS_CPU_ATTRS.get(atype)
+                if key is not None:
+                    acc[key] += _be_uint(data, s, e)
+        elif mtype == _MSG_STATS:
+            for atype, s, e in _attrs(data, off + 20, off + mlen):
+                if atype == CTA_STATS_GLOBAL_ENTRIES:
+                    acc['entries'] = _be_uint(data, s, e)
+                elif atype == CTA_STATS_GLOBAL_MAX_ENTRIES:
+                    acc['max'] = _be_uint(data, s, e)
+    return done, intr
+
+
+def _new_stats():
+    acc = dict.fromkeys(STATS_KEYS, 0)
+    acc['entries'] = None
+    acc['max'] = None
+    return acc
+
+
+def parse_stats(data):
+    """Parse GET_STATS_CPU and/or GET_STATS replies (concatenated messages) into the stats dict."""
+    acc = _new_stats()
+    _parse_stats_into(data, acc)
+    acc.pop('_cpus', None)
+    return acc
+
+
+# --------------------------------------------------------------------------
+# conntrack entries
+
+# Fast path. ctnetlink_fill_info() emits, for an entry in the default zone:
+#   CTA_TUPLE_ORIG, CTA_TUPLE_REPLY, CTA_STATUS, CTA_MARK, CTA_ID, CTA_USE,
+#   CTA_TIMEOUT, [CTA_PROTOINFO ...]
+# and lays the tuple nests out the same way every time. One precompiled Struct per
+# (family, ORIG length) reads ORIG, the REPLY header and CTA_STATUS in one call; the
+# fixed attribute headers it returns are compared as whole integers and any
+# difference (zones, other kernels, NAT with different tuple sizes...) sends the
+# message to the generic parser. Layout of CTA_TUPLE_ORIG (v4; v6 uses 16s, 44/20):
+#   0 ORIG hdr | 4 IP nest hdr(20) | 8 V4_SRC hdr(8) | 12 src | 16 V4_DST hdr | 20 dst
+#   24 PROTO nest hdr | 28 NUM hdr(5) | 32 num,pad | 36 SRC_PORT hdr | 40 sport,pad
+#   44 DST_PORT hdr(6) | 48 dport (big endian)
+_MSG_HEAD = struct.Struct('=IHH8xB3xHH')   # nlmsg len/type/flags, nfgen family, 1st attr len/type
+_TUPLE_HEAD = {_AF_INET: ('=4xQ4sI4s4xIB3x8xIH', 50), _AF_INET6: ('=4xQ16sI16s4xIB3x8xIH', 74)}
+_BODY_STRUCTS = {}
+
+
+def _body_struct(fam, olen):
+    """(Struct over CTA_TUPLE_ORIG, the CTA_TUPLE_REPLY header and CTA_STATUS, expected
+    CTA_TUPLE_REPLY header as an integer), or (None, None) when there is no fast layout."""
+    key = (fam << 16) | olen
+    body = _BODY_STRUCTS.get(key)
+    if body is not None:
+        return body
+    body = (None, None)
+    head = _TUPLE_HEAD.get(fam)
+    al = (olen + 3) & ~3
+    if head is not None and al >= head[1] + 2 and olen < 0x10000:
+        # REPLY assumed as long as ORIG (checked on its header): REPLY hdr, skip, STATUS
+        # hdr, the low byte of the big-endian status word
+        body = (struct.Struct(head[0] + '%dxI%dxI3xB' % (al - head[1], al - 4)),
+                _hdr((olen, _REPLY_TYPE)))
+    if len(_BODY_STRUCTS) < 256:
+        _BODY_STRUCTS[key] = body
+    return body
+
+
+def _hdr(*pairs):
+    raw = b''.join(_NLA.pack(ln, tp) for ln, tp in pairs)
+    return struct.unpack('=Q' if len(raw) == 8 else '=I', raw)[0]
+
+
+_V4_IP_HDRS = _hdr((20, NLA_F_NESTED | CTA_TUPLE_IP), (8, CTA_IP_V4_SRC))
+_V4_DST_HDR = _hdr((8, CTA_IP_V4_DST))
+_V6_IP_HDRS = _hdr((44, NLA_F_NESTED | CTA_TUPLE_IP), (20, CTA_IP_V6_SRC))
+_V6_DST_HDR = _hdr((20, CTA_IP_V6_DST))
+_NUM_HDR = _hdr((5, CTA_PROTO_NUM))
+_DPORT_HDR = _hdr((6, CTA_PROTO_DST_PORT))
+_STATUS_HDR = _hdr((8, CTA_STATUS))
+_STATE_HDR = _hdr((5, CTA_PROTOINFO_TCP_STATE))
+_ORIG_TYPE = NLA_F_NESTED | CTA_TUPLE_ORIG
+_REPLY_TYPE = NLA_F_NESTED | CTA_TUPLE_REPLY
+# CTA_PROTOINFO hdr, CTA_PROTOINFO_TCP nest hdr (skipped), TCP_STATE hdr, state
+_PROTOINFO_TCP = struct.Struct('=HH4xIB')
+# offset of CTA_PROTOINFO after CTA_STATUS: STATUS, MARK, ID, USE, TIMEOUT (8 bytes each)
+_PROTOINFO_AFTER_STATUS = 5 * 8
+_SWAP16 = None
+
+
+def _swap16_table():
+    global _SWAP16
+    if _SWAP16 is None:
+        if struct.pack('=H', 1) == b'\x00\x01':   # big-endian host: network order is native
+            _SWAP16 = list(range(65536))
+        else:
+            _SWAP16 = [((x & 0xff) << 8) | (x >> 8) for x in range(65536)]
+    return _SWAP16
+
+
+def _parse_entry_generic(data, off, mlen, l3, fmt6, cache4, cache6):
+    """Full attribute walk of one conntrack message. Returns the entry tuple or None."""
+    top = _attr_dict(data, off + 20, off + mlen)
+    orig = top.get(CTA_TUPLE_ORIG)
+    if orig is None:
+        return None
+    tup = _attr_dict(data, orig[0], orig[1])
+    src = dst = None
+    ip = tup.get(CTA_TUPLE_IP)
+    if ip is not None:
+        ipd = _attr_dict(data, ip[0], ip[1])
+        for sk, dk, cache, fmt in ((CTA_IP_V4_SRC, CTA_IP_V4_DST, cache4, socket.inet_ntoa),
+                                   (CTA_IP_V6_SRC, CTA_IP_V6_DST, cache6, fmt6)):
+            if sk in ipd:
+                raw = bytes(data[ipd[sk][0]:ipd[sk][1]])
+                src = cache.get(raw) or cache.setdefault(raw, fmt(raw))
+            if dk in ipd:
+                raw = bytes(data[ipd[dk][0]:ipd[dk][1]])
+                dst = cache.get(raw) or cache.setdefault(raw, fmt(raw))
+    pnum = None
+    dport = None
+    proto = tup.get(CTA_TUPLE_PROTO)
+    if proto is not None:
+        pd = _attr_dict(data, proto[0], proto[1])
+        if CTA_PROTO_NUM in pd:
+            pnum = data[pd[CTA_PROTO_NUM][0]]
+        if pnum in PORT_PROTOS and CTA_PROTO_DST_PORT in pd:
+            dport = _BE16.unpack_from(data, pd[CTA_PROTO_DST_PORT][0])[0]
+    status = 0
+    st = top.get(CTA_STATUS)
+    if st is not None:
+        status = _be_uint(data, st[0], st[1])
+    state = None
+    if pnum == 6:
+        pi = top.get(CTA_PROTOINFO)
+        if pi is not None:
+            tcp = _attr_dict(data, pi[0], pi[1]).get(CTA_PROTOINFO_TCP)
+            if tcp is not None:
+                sd = _attr_dict(data, tcp[0], tcp[1]).get(CTA_PROTOINFO_TCP_STATE)
+                if sd is not None:
+                    s = data[sd[0]]
+                    state = TCP_STATES[s] if s < len(TCP_STATES) else str(s)
+    return (l3, L4_NAMES.get(pnum, 'unknown'), state, src, dst, dport,
+            bool(status & IPS_ASSURED), not status & IPS_SEEN_REPLY)
+
+
+def _tcp_state(data, a, mend):
+    """TCP state name from the CTA_PROTOINFO found walking attributes from offset a, or None."""
+    while a + 4 <= mend:
+        alen, atype = _NLA.unpack_from(data, a)
+        if alen < 4:
+            return None
+        if atype & NLA_TYPE_MASK == CTA_PROTOINFO:
+            if alen >= 13:
+                shdr, s = _PROTOINFO_TCP.unpack_from(data, a)[2:4]
+                if shdr == _STATE_HDR:
+                    return TCP_STATES[s] if s < len(TCP_STATES) else str(s)
+            return None
+        a += (alen + 3) & ~3
+    return None
+
+
+def _parse_entries_into(data, out, family=0, ipv6_compressed=True, caches=None, fast=True):
+    """Append the entries of the conntrack messages in data to out.
+
+    Returns (done, interrupted). caches is a (v4, v6) pair of dicts from raw
+    address bytes to text, reused across calls. Raises NetlinkError on
+    NLMSG_ERROR (errno != 0), NLMSG_OVERRUN and malformed messages.
+    """
+    if caches is None:
+        caches = ({}, {})
+    cache4, cache6 = caches
+    fmt4 = socket.inet_ntoa
+    fmt6 = _fmt_ipv6_compressed if ipv6_compressed else _fmt_ipv6_proc
+    swap = _swap16_table()
+    append = out.append
+    head = _MSG_HEAD.unpack_from
+    head_short = _NLMSG_LTF.unpack_from
+    bodies = _BODY_STRUCTS
+    body_struct = _body_struct
+    pinfo = _PROTOINFO_TCP.unpack_from
+    l4names = L4_NAMES
+    port_protos = PORT_PROTOS
+    tcp_states = TCP_STATES
+    n_states = len(tcp_states)
+    tcp_state = _tcp_state
+    generic = _parse_entry_generic
+    ct_new, ct_get = _MSG_CT_NEW, _MSG_CT_GET
+    V4_IP_HDRS, V4_DST_HDR, V6_IP_HDRS, V6_DST_HDR = _V4_IP_HDRS, _V4_DST_HDR, _V6_IP_HDRS, _V6_DST_HDR
+    NUM_HDR, DPORT_HDR, STATUS_HDR, STATE_HDR = _NUM_HDR, _DPORT_HDR, _STATUS_HDR, _STATE_HDR
+    ORIG_TYPE = _ORIG_TYPE
+    PI_AFTER = _PROTOINFO_AFTER_STATUS + 8
+    done = intr = False
+    off = 0
+    end = len(data)
+    while off + 16 <= end:
+        if off + 24 <= end:
+            mlen, mtype, mflags, fam, olen, otype = head(data, off)
+        else:
+            mlen, mtype, mflags = head_short(data, off)
+            fam = olen = otype = 0
+        if mlen < 16 or off + mlen > end:
+            raise NetlinkError('malformed netlink message at offset %d (len %d)' % (off, mlen))
+        if mflags & NLM_F_DUMP_INTR:
+            intr = True
+        if mtype == ct_new or mtype == ct_get:
+            if family and fam != family:
+                off += (mlen + 3) & ~3
+                continue
+            ent = None
+            if fast and otype == ORIG_TYPE:
+                body = bodies.get((fam << 16) | olen)
+                if body is None:
+                    body = body_struct(fam, olen)
+                body, reply_hdr = body
+                a = off + 20
+                mend = off + mlen
+                if body is not None and a + body.size <= mend:
+                    iphdrs, rs, dhdr, rd, numhdr, pnum, h3, dp, rhdr, shdr, st = body.unpack_from(data, a)
+                    if fam == 2:
+                        ok = iphdrs == V4_IP_HDRS and dhdr == V4_DST_HDR
+                        cache = cache4
+                        fmt = fmt4
+                        l3 = 'ipv4'
+                    else:
+                        ok = iphdrs == V6_IP_HDRS and dhdr == V6_DST_HDR
+                        cache = cache6
+                        fmt = fmt6
+                        l3 = 'ipv6'
+                    if ok and numhdr == NUM_HDR and shdr == STATUS_HDR and rhdr == reply_hdr:
+                        state = dport = None
+                        if pnum in port_protos:
+                            if h3 == DPORT_HDR:
+                                dport = swap[dp]
+                            else:
+                                ok = False
+                            if pnum == 6 and ok:
+                                # status attribute ends at a + 2 * aligned(olen) + 8
+                                b = a + 2 * ((olen + 3) & ~3)
+                                p = b + PI_AFTER
+                                if p + 13 <= mend:
+                                    ptype, shdr, s = pinfo(data, p)[1:4]
+                                    if ptype & 0x3fff == 4 and shdr == STATE_HDR:
+                                        state = tcp_states[s] if s < n_states else str(s)
+                                if state is None:
+                                    state = tcp_state(data, b + 8, mend)
+                                    ok = state is not None
+                        if ok:
+                            src = cache.get(rs)
+                            if src is None:
+                                if len(cache) > 65536:
+                                    cache.clear()
+                                src = cache[rs] = fmt(rs)
+                            dst = cache.get(rd)
+                            if dst is None:
+                                dst = cache[rd] = fmt(rd)
+                            ent = (l3, l4names.get(pnum, 'unknown'), state, src, dst, dport,
+                                   st & 4 != 0, st & 2 == 0)
+            if ent is None:
+                ent = generic(data, off, mlen, _L3_NAMES.get(fam, 'unknown'), fmt6, cache4, cache6)
+            if ent is not None:
+                append(ent)
+        elif mtype == NLMSG_DONE:
+            _check_done(data, off, mlen)
+            done = True
+            break
+        elif mtype == NLMSG_ERROR:
+            _check_error(data, off, mlen)   # raises unless it is an ACK
+            done = True
+            break
+        elif mtype == NLMSG_OVERRUN:
+            raise _error(_errno.ENOBUFS, 'ctnetlink dump')
+        off += (mlen + 3) & ~3
+    return done, intr
+
+
+def parse_entries(data, family=0, ipv6_compressed=True, fast=True):
+    """Parse a buffer of concatenated ctnetlink messages into a list of entry tuples.
+
+    Raises NetlinkError for NLMSG_ERROR with a non-zero errno, and
+    DumpInterrupted when a message carries NLM_F_DUMP_INTR.
+    """
+    out = []
+    done, intr = _parse_entries_into(data, out, family, ipv6_compressed, None, fast)
+    if intr:
+        raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR)', _errno.EINTR)
+    return out
+
+
+# --------------------------------------------------------------------------
+# socket I/O
+
+class _Socket(object):
+    """A NETLINK_NETFILTER socket with a large receive buffer."""
+
+    def __init__(self):
+        af = getattr(socket, 'AF_NETLINK', None)
+        if af is None:
+            raise NetlinkError('netlink sockets are not supported on this platform',
+                               _errno.EPROTONOSUPPORT)
+        try:
+            self.sock = socket.socket(af, socket.SOCK_RAW, NETLINK_NETFILTER)
+        except (OSError, socket.error) as e:
+            raise _error(e.errno, 'cannot open NETLINK_NETFILTER socket')
+        try:
+            self._setup()
+        except BaseException:
+            self.sock.close()
+            raise
+        self.buf = bytearray(RECV_CHUNK)
+        self.view = memoryview(self.buf)
+        self.seq = 0
+
+    def _setup(self):
+        s = self.sock
+        for opt in (getattr(socket, 'SO_RCVBUFFORCE', 33), socket.SO_RCVBUF):
+            try:
+                s.setsockopt(socket.SOL_SOCKET, opt, RCVBUF_SIZE)
+                break
+            except (OSError, socket.error):
+                continue
+        try:
+            s.bind((0, 0))
+        except (OSError, socket.error) as e:
+            raise _error(e.errno, 'cannot bind NETLINK_NETFILTER socket')
+
+    def close(self):
+        self.sock.close()
+
+    def request(self, msg_type, flags, family=0):
+        self.seq += 1
+        payload = _NFGENMSG.pack(family, NFNETLINK_V0, 0)
+        msg = _NLMSGHDR.pack(16 + len(payload), (NFNL_SUBSYS_CTNETLINK << 8) | msg_type,
+                             NLM_F_REQUEST | flags, self.seq, 0) + payload
+        try:
+            self.sock.sendto(msg, (0, 0))
+        except (OSError, socket.error) as e:
+            raise _error(e.errno, 'cannot send ctnetlink request')
+
+    def recv(self):
+        """Return the bytes of the next datagram."""
+        while True:
+            try:
+                n = self.sock.recv_into(self.buf, len(self.buf), socket.MSG_TRUNC)
+            except (OSError, socket.error) as e:
+                if e.errno == _errno.EINTR:
+                    continue
+                raise _error(e.errno, 'cannot receive ctnetlink reply')
+            if n > len(self.buf):
+                raise NetlinkError('netlink message of %d bytes truncated' % n, _errno.EMSGSIZE)
+            return bytes(self.view[:n])
+
+
+def _dump_raw(msg_type=IPCTNL_MSG_CT_GET, family=0, flags=NLM_F_DUMP):
+    """Send one request; return the raw reply datagrams (list of bytes) up to DONE/ERROR.
+
+    Does not interpret errors: used to record fixtures and to cross-check parsers.
+    """
+    chunks = []
+    sock = _Socket()
+    try:
+        sock.request(msg_type, flags, family)
+        while True:
+            data = sock.recv()
+            chunks.append(data)
+            if any(t in (NLMSG_DONE, NLMSG_ERROR) for t, _f, _o, _l in _iter_messages(data)):
+                return chunks
+    finally:
+        sock.close()
+
+
+def _stats_once():
+    acc = _new_stats()
+    sock = _Socket()
+    try:
+        sock.request(IPCTNL_MSG_CT_GET_STATS_CPU, NLM_F_DUMP)
+        interrupted = False
+        while True:
+            done, intr = _parse_stats_into(sock.recv(), acc)
+            interrupted = interrupted or intr
+            if done:
+                break
+        try:
+            sock.request(IPCTNL_MSG_CT_GET_STATS, NLM_F_ACK)
+            while True:
+                done, intr = _parse_stats_into(sock.recv(), acc)
+                if done:
+                    break
+        except NetlinkError as e:
+            # GET_STATS appeared in 3.19; older kernels answer EOPNOTSUPP/EINVAL
+            if e.errno in (_errno.EPERM, _errno.EACCES):
+                raise
+            acc['entries'] = acc['max'] = None
+    finally:
+        sock.close()
+    acc.pop('_cpus', None)
+    return acc, interrupted
+
+
+def ctnetlink_stats():
+    """Conntrack statistics of the current network namespace.
+
+    Keys: found, invalid, insert, insert_failed, drop, early_drop, icmp_error,
+    search_restart, clash_resolve, chaintoolong (summed over CPUs, 0 when the
+    kernel does not send the attribute), entries and max (None when the
+    kernel does not support IPCTNL_MSG_CT_GET_STATS).
+    """
+    last = None
+    for _attempt in range(DUMP_RESTARTS + 1):
+        try:
+            acc, interrupted = _stats_once()
+        except NetlinkError as e:
+            if e.errno != _errno.ENOBUFS:
+                raise
+            last = e
+            continue
+        if not interrupted:
+            return acc
+        last = acc
+    if isinstance(last, dict):
+        return last   # counters of an interrupted CPU dump are still per-CPU consistent
+    raise last
+
+
+def iter_entries(family=socket.AF_UNSPEC, ipv6_compressed=True):
+    """Yield (l3, l4, state, src, dst, dport, assured, unreplied) for every conntrack entry.
+
+    family: socket.AF_UNSPEC (all), AF_INET or AF_INET6. ipv6_compressed=False
+    gives IPv6 addresses in /proc's full form. Reads the table of the network
+    namespace of the calling process with one IPCTNL_MSG_CT_GET dump.
+    See the module docstring for NLM_F_DUMP_INTR / ENOBUFS handling.
+    """
+    family = int(family or 0)
+    caches = ({}, {})
+    attempt = 0
+    while True:
+        attempt += 1
+        yielded = False
+        out = []
+        sock = _Socket()
+        try:
+            try:
+                sock.request(IPCTNL_MSG_CT_GET, NLM_F_DUMP, family)
+                while True:
+                    data = sock.recv()
+                    del out[:]
+                    done, intr = _parse_entries_into(data, out, family, ipv6_compressed, caches)
+                    if intr:
+                        raise DumpInterrupted(
+                            'ctnetlink dump interrupted (NLM_F_DUMP_INTR): the table changed '
+                            'during the dump', _errno.EINTR)
+                    if out:
+                        yielded = True
+                        yield from out
+                    if done:
+                        return
+            except NetlinkError as e:
+                if e.errno in (_errno.EINTR, _errno.ENOBUFS) and not yielded and attempt <= DUMP_RESTARTS:
+                    continue
+                if e.errno in (_errno.EINTR, _errno.ENOBUFS) and not isinstance(e, DumpInterrupted):
+                    raise DumpInterrupted(str(e), e.errno)
+                raise
+        finally:
+            sock.close()
+
+
+def _retry_dump(consume, attempts=DUMP_RESTARTS, **kwargs):
+    """Run consume(iter_entries(**kwargs)) again when the dump was interrupted midway."""
+    for i in range(attempts + 1):
+        try:
+            return consume(iter_entries(**kwargs))
+        except DumpInterrupted:
+            if i == attempts:
+                raise

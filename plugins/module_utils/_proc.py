@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure parsers for the kernel's text formats around conntrack.
+
+Every function takes text (or lines) and returns plain data, so the unit tests
+can feed fixtures captured from real kernels.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import re
+import socket
+
+_V6 = {}
+
+
+def compress_ipv6(addr):
+    """/proc/net/nf_conntrack prints IPv6 in full (%pI6: 0000:...:0001); return the
+    compressed form ('::1') that conntrack-tools and ctnetlink users print."""
+    got = _V6.get(addr)
+    if got is None:
+        try:
+            got = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, addr))
+        except (OSError, ValueError):
+            got = addr
+        if len(_V6) < 65536:
+            _V6[addr] = got
+    return got
+
+
+# /proc/net/stat/nf_conntrack column names (header line) -> our counter names.
+# Older kernels name some columns differently; 'entries' repeats the global count
+# on every row and must not be summed; new/ignore/delete/searched read 0 on
+# modern kernels and are not reported.
+STAT_COUNTERS = ('found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop',
+                 'icmp_error', 'search_restart', 'clash_resolve', 'chaintoolong')
+_STAT_ALIASES = {
+    'clashres': 'clash_resolve',
+    'chainlength': 'chaintoolong',
+    'error': 'icmp_error',
+}
+
+TCP_STATES = ('NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT',
+              'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2')
+
+
+def parse_stat_file(text):
+    """Parse /proc/net/stat/nf_conntrack: a header and one row of hex per CPU.
+
+    Returns {'entries': int or None, 'cpus': rows, <counter>: sum over CPUs}.
+    Columns are found by header name, not position, because the set of columns
+    changed across kernel versions (searched -> clashres, chainlength added).
+    """
+    lines = [ln.split() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise ValueError('empty stat file')
+    header = lines[0]
+    if header[0] != 'entries':
+        raise ValueError("unexpected stat header: %r" % ' '.join(header))
+    names = [_STAT_ALIASES.get(h, h) for h in header]
+    sums = dict((c, 0) for c in STAT_COUNTERS)
+    seen = set()
+    entries = None
+    rows = 0
+    for fields in lines[1:]:
+        if len(fields) != len(names):
+            raise ValueError('stat row has %d columns, header has %d' % (len(fields), len(names)))
+        rows += 1
+        for name, raw in zip(names, fields):
+            val = int(raw, 16)
+            if name == 'entries':
+                entries = val
+            elif name in sums:
+                sums[name] += val
+                seen.add(name)
+    out = {'entries': entries, 'cpus': rows, 'columns': sorted(seen)}
+    out.update(sums)
+    return out
+
+
+def parse_slabinfo(text):
+    """Return the nf_conntrack object size in bytes from /proc/slabinfo, or None.
+
+    Kernels before 4.x named the cache per netns ('nf_conntrack_ffff8800...');
+    'nf_conntrack_expect' is a different cache.
+    """
+    for line in text.splitlines():
+        if not line.startswith('nf_conntrack'):
+            continue
+        fields = line.split()
+        name = fields[0]
+        if name == 'nf_conntrack' or re.match(r'^nf_conntrack_[0-9a-f]{8,}$', name):
+            try:
+                return int(fields[3])
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
+def parse_meminfo_total(text):
+    """MemTotal in bytes from /proc/meminfo."""
+    m = re.search(r'^MemTotal:\s+(\d+)\s*kB', text, re.M)
+    if not m:
+        raise ValueError('MemTotal not found in meminfo')
+    return int(m.group(1)) * 1024
+
+
+def parse_release(release):
+    """'6.18.44-fc-v657' -> (6, 18, 44); '3.10.0-1160.el7.x86_64' -> (3, 10, 0)."""
+    m = re.match(r'^(\d+)\.(\d+)(?:\.(\d+))?', release or '')
+    if not m:
+        return None
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+
+
+def parse_cmdline_hashsize(text):
+    """Value of nf_conntrack.hashsize= on a kernel command line (last wins), or None."""
+    value = None
+    for tok in (text or '').split():
+        if tok.startswith('nf_conntrack.hashsize='):
+            raw = tok.split('=', 1)[1].strip('"\'')
+            if raw.isdigit():
+                value = int(raw)
+    return value
+
+
+def parse_grub_default(text):
+    """nf_conntrack.hashsize= in GRUB_CMDLINE_LINUX(_DEFAULT) of /etc/default/grub."""
+    value = None
+    for line in (text or '').splitlines():
+        m = re.match(r'^\s*GRUB_CMDLINE_LINUX(?:_DEFAULT)?\s*=\s*(.*)$', line)
+        if m:
+            v = parse_cmdline_hashsize(m.group(1).strip().strip('"\''))
+            if v is not None:
+                value = v
+    return value
+
+
+def parse_conntrack_line(line):
+    """Parse one /proc/net/nf_conntrack line by key, not by column position.
+
+    Returns (l3, l4, state, src, dst, dport, assured, unreplied) where state is the
+    TCP state for tcp and None otherwise, src/dst/dport describe the original
+    direction (the first occurrence of each key), dport is None for protocols
+    without ports. Returns None for a line that is not an entry.
+
+    Example lines:
+      ipv4 2 tcp 6 117 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=4 dport=80 [UNREPLIED] src=...
+      ipv4 2 udp 17 29 src=10.0.0.1 dst=10.0.0.2 sport=5 dport=53 src=... [ASSURED] mark=0 use=2
+      ipv6 10 udp 17 29 src=0000:0000:0000:0000:0000:0000:0000:0001 dst=... (printed in full;
+                                                                            returned compressed: '::1')
+    """
+    tok = line.split()
+    if len(tok) < 6:
+        return None
+    l3, l4 = tok[0], tok[2]
+    state = None
+    i = 5
+    if '=' not in tok[5] and not tok[5].startswith('['):
+        if l4 == 'tcp':
+            state = tok[5]
+        i = 6
+    src = dst = dport = None
+    assured = unreplied = False
+    for t in tok[i:]:
+        if src is None and t.startswith('src='):
+            src = t[4:]
+        elif dst is None and t.startswith('dst='):
+            dst = t[4:]
+        elif dport is None and t.startswith('dport='):
+            dport = int(t[6:])
+        elif t == '[ASSURED]':
+            assured = True
+        elif t == '[UNREPLIED]':
+            unreplied = True
+    if l3 == 'ipv6':
+        src = compress_ipv6(src) if src else src
+        dst = compress_ipv6(dst) if dst else dst
+    return (l3, l4, state, src, dst, dport, assured, unreplied)

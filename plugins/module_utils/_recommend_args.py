@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument spec and the call into the sizing engine, shared by the
+conntrack_recommend module (runs on the host) and its action plugin (runs on
+the controller from already gathered facts)."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _sizing
+
+ARGUMENT_SPEC = dict(
+    facts=dict(type='dict'),
+    profile=dict(type='str', default='default'),
+    profiles=dict(type='dict', default={}),
+    overrides=dict(type='dict', default={}),
+    memory_budget_percent=dict(type='raw'),
+    expected_peak=dict(type='raw'),
+    only_raise=dict(type='bool', default=True),
+    previous_stats=dict(type='dict'),
+)
+
+
+def compute(params, facts, host='localhost'):
+    """Return (result dict, error message or None)."""
+    try:
+        rec = _sizing.recommend(
+            facts, profile=params.get('profile') or 'default', overrides=params.get('overrides'),
+            memory_budget_percent=params.get('memory_budget_percent'),
+            expected_peak=params.get('expected_peak'), only_raise=params.get('only_raise', True),
+            profiles=params.get('profiles'), previous_stats=params.get('previous_stats'))
+    except (_sizing.ProfileError, _keys.InvalidSetting) as e:
+        return None, str(e)
+    rec['report'] = _sizing.report_lines(host, facts, rec)
+    return rec, None

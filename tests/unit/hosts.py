@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixture hosts for the gather tests: file trees of real kernels' /proc, /sys and /etc.
+
+post515_builtin: captured from this project's CI machine (6.18, nf_conntrack built in, initial netns).
+container_netns: the same kernel seen from a container with its own network namespace (max,
+  buckets, expect_max are 0444; /proc/sys mounted read-only unless unmasked).
+module_vm: Debian 12's own kernel (6.1) with nf_conntrack as a loadable module, loaded, and the
+  project's persisted files in place (modprobe.d, modules-load.d, sysctl.d with a shadowing file).
+module_not_loaded: the same VM before anything loaded nf_conntrack: no sysctls at all.
+pre515_noprocfs: a 4.19 kernel built without CONFIG_NF_CONNTRACK_PROCFS (no /proc/net/nf_conntrack,
+  no /proc/net/stat/nf_conntrack), 'max = 4 x buckets' sizing; slabinfo of that era.
+The pre-5.15 and VM trees follow the formats those kernels print (same files, older columns);
+they are reconstructed, not captured, because no such kernel runs here (see tests/unit/README.md).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import os
+
+STAT_HEADER_NEW = ('entries  clashres found new invalid ignore delete chainlength insert insert_failed drop '
+                   'early_drop icmp_error  expect_new expect_create expect_delete search_restart')
+STAT_HEADER_OLD = ('entries  searched found new invalid ignore delete delete_list insert insert_failed drop '
+                   'early_drop icmp_error  expect_new expect_create expect_delete search_restart')
+
+TIMEOUTS = {
+    'tcp_timeout_syn_sent': 120, 'tcp_timeout_syn_recv': 60, 'tcp_timeout_established': 432000,
+    'tcp_timeout_fin_wait': 120, 'tcp_timeout_close_wait': 60, 'tcp_timeout_last_ack': 30,
+    'tcp_timeout_time_wait': 120, 'tcp_timeout_close': 10, 'tcp_timeout_max_retrans': 300,
+    'tcp_timeout_unacknowledged': 300, 'udp_timeout': 30, 'udp_timeout_stream': 120,
+    'icmp_timeout': 30, 'icmpv6_timeout': 30, 'generic_timeout': 600,
+}
+
+
+def _sysctls(count, cmax, buckets, expect_max=4096, extra=None):
+    d = dict(TIMEOUTS)
+    d.update({'count': count, 'max': cmax, 'buckets': buckets, 'expect_max': expect_max, 'acct': 0,
+              'checksum': 1, 'log_invalid': 0, 'tcp_be_liberal': 0, 'tcp_loose': 1, 'tcp_max_retrans': 3})
+    d.update(extra or {})
+    return d
+
+
+def _stat_rows(header, rows):
+    return header + '\n' + '\n'.join(' '.join('%08x' % v for v in r) for r in rows) + '\n'
+
+
+PROC_LINES = (
+    'ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.5 dst=10.0.0.9 sport=51000 dport=443 '
+    'src=10.0.0.9 dst=10.0.0.5 sport=443 dport=51000 [ASSURED] mark=0 zone=0 use=2\n'
+    'ipv4     2 tcp      6 110 SYN_SENT src=10.0.0.5 dst=10.0.0.7 sport=51001 dport=80 [UNREPLIED] '
+    'src=10.0.0.7 dst=10.0.0.5 sport=80 dport=51001 mark=0 zone=0 use=2\n'
+    'ipv4     2 udp      17 29 src=10.0.0.6 dst=10.0.0.9 sport=5353 dport=53 [UNREPLIED] '
+    'src=10.0.0.9 dst=10.0.0.6 sport=53 dport=5353 mark=0 zone=0 use=2\n'
+    'ipv4     2 icmp     1 29 src=10.0.0.5 dst=10.0.0.9 type=8 code=0 id=7 src=10.0.0.9 dst=10.0.0.5 '
+    'type=0 code=0 id=7 mark=0 zone=0 use=2\n'
+    'ipv6     10 udp      17 119 src=2001:db8::1 dst=2001:db8::2 sport=40000 dport=53 src=2001:db8::2 '
+    'dst=2001:db8::1 sport=53 dport=40000 [ASSURED] mark=0 zone=0 use=2\n'
+)
+
+HOSTS = {
+    'post515_builtin': {
+        'uname': ('6.18.44-fc-v657', 'x86_64'), 'cpus': 2, 'euid': 0,
+        'files': {
+            '/proc/meminfo': 'MemTotal:       24684092 kB\nMemFree:        24373884 kB\n',
+            '/proc/slabinfo': 'slabinfo - version: 2.1\nnf_conntrack          16     16    256   16    1 : '
+                              'tunables    0    0    0 : slabdata      1      1      0\n',
+            '/proc/net/stat/nf_conntrack': _stat_rows(STAT_HEADER_NEW, [
+                [5, 1, 10, 0, 3, 0, 0, 2, 40, 1, 0, 0, 0, 0, 0, 0, 0],
+                [5, 0, 11, 0, 4, 0, 0, 0, 35, 2, 1, 2, 1, 0, 0, 0, 3]]),
+            '/proc/net/nf_conntrack': PROC_LINES,
+            '/proc/cmdline': 'console=ttyS0 quiet nomodule\n',
+            '/sys/module/nf_conntrack/parameters/hashsize': '262144\n',
+            '/etc/sysctl.d/99-sysctl.conf': '# see /etc/sysctl.conf\n',
+            '/usr/lib/sysctl.d/50-pid-max.conf': 'kernel.pid_max = 4194304\n',
+        },
+        'sysctls': _sysctls(5, 262144, 262144),
+        'modes': {},
+    },
+    'container_netns': {
+        'uname': ('6.18.44-fc-v657', 'x86_64'), 'cpus': 2, 'euid': 0,
+        'files': {
+            '/proc/meminfo': 'MemTotal:       24684092 kB\n',
+            '/proc/net/stat/nf_conntrack': _stat_rows(STAT_HEADER_NEW, [[0] * 17, [0] * 17]),
+            '/proc/net/nf_conntrack': '',
+            '/proc/self/mounts': 'overlay / overlay rw,relatime 0 0\nproc /proc proc rw,nosuid 0 0\n'
+                                 'proc /proc/sys proc ro,nosuid,nodev,noexec,relatime 0 0\n'
+                                 'sysfs /sys sysfs ro,nosuid 0 0\n',
+            '/sys/module/nf_conntrack/parameters/hashsize': '262144\n',
+        },
+        'sysctls': _sysctls(0, 262144, 262144),
+        'modes': {'max': 0o444, 'buckets': 0o444, 'expect_max': 0o444, 'count': 0o444},
+    },
+    'module_vm': {
+        'uname': ('6.1.0-28-amd64', 'x86_64'), 'cpus': 2, 'euid': 0,
+        'files': {
+            '/proc/meminfo': 'MemTotal:        2014220 kB\n',
+            '/proc/slabinfo': 'slabinfo - version: 2.1\nnf_conntrack           0      0    256   16    1 : '
+                              'tunables    0    0    0 : slabdata      0      0      0\n',
+            '/proc/net/stat/nf_conntrack': _stat_rows(STAT_HEADER_NEW, [[0] * 17, [0] * 17]),
+            '/proc/net/nf_conntrack': '',
+            '/proc/cmdline': 'root=/dev/vda rw console=ttyS0\n',
+            '/sys/module/nf_conntrack/initstate': 'live\n',
+            '/sys/module/nf_conntrack/parameters/hashsize': '131072\n',
+            '/lib/modules/6.1.0-28-amd64/modules.dep':
+                'kernel/net/netfilter/nf_conntrack.ko: kernel/net/ipv6/netfilter/nf_defrag_ipv6.ko\n',
+            '/lib/modules/6.1.0-28-amd64/modules.builtin': 'kernel/net/ipv4/tcp_cubic.ko\n',
+            '/etc/modprobe.d/nf_conntrack.conf': '# managed\noptions nf_conntrack hashsize=131072\n',
+            '/etc/modules-load.d/nf_conntrack.conf': 'nf_conntrack\n',
+            '/etc/sysctl.d/90-conntrack.conf': 'net.netfilter.nf_conntrack_max = 300000\n'
+                                               'net.netfilter.nf_conntrack_tcp_timeout_established = 86400\n',
+            '/etc/sysctl.d/99-local.conf': 'net.netfilter.nf_conntrack_max=250000\n',
+            '/usr/lib/sysctl.d/90-conntrack.conf': 'net.netfilter.nf_conntrack_max = 1\n',
+            '/etc/sysctl.conf': '-net/netfilter/nf_conntrack_tcp_timeout_time_wait = 45\n',
+            '/etc/default/grub': 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX=""\n',
+        },
+        'sysctls': _sysctls(0, 300000, 131072),
+        'modes': {},
+    },
+    'module_not_loaded': {
+        'uname': ('6.1.0-28-amd64', 'x86_64'), 'cpus': 2, 'euid': 0,
+        'files': {
+            '/proc/meminfo': 'MemTotal:        2014220 kB\n',
+            '/proc/cmdline': 'root=/dev/vda rw console=ttyS0\n',
+            '/lib/modules/6.1.0-28-amd64/modules.dep': 'kernel/net/netfilter/nf_conntrack.ko:\n',
+            '/lib/modules/6.1.0-28-amd64/modules.builtin': '',
+        },
+        'sysctls': None,
+        'modes': {},
+    },
+    'pre515_noprocfs': {
+        'uname': ('4.19.0-27-amd64', 'x86_64'), 'cpus': 4, 'euid': 0,
+        'files': {
+            '/proc/meminfo': 'MemTotal:        8167452 kB\n',
+            '/proc/slabinfo': 'slabinfo - version: 2.1\nnf_conntrack         612    612    320   12    1 : '
+                              'tunables    0    0    0 : slabdata     51     51      0\n',
+            '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1 nf_conntrack.hashsize=32768\n',
+            '/sys/module/nf_conntrack/initstate': 'live\n',
+            '/sys/module/nf_conntrack/parameters/hashsize': '65536\n',
+        },
+        'sysctls': _sysctls(612, 262144, 65536),
+        'modes': {},
+        'netlink_stats': {'found': 1, 'invalid': 2, 'insert': 3, 'insert_failed': 4, 'drop': 5, 'early_drop': 6,
+                          'icmp_error': 7, 'search_restart': 8, 'clash_resolve': 0, 'chaintoolong': 0,
+                          'entries': 612, 'max': 262144},
+        'netlink_entries': [('ipv4', 'tcp', 'ESTABLISHED', '10.1.1.1', '10.1.1.2', 22, True, False)] * 3,
+    },
+}
+
+
+class FakeProbes(object):
+    def __init__(self, host):
+        self.host = host
+
+    def euid(self):
+        return self.host['euid']
+
+    def uname(self):
+        return self.host['uname']
+
+    def cpu_count(self):
+        return self.host['cpus']
+
+    def page_size(self):
+        return 4096
+
+    def netns_inode(self, which):
+        return None
+
+    def netlink_stats(self):
+        if 'netlink_stats' not in self.host:
+            raise OSError('ctnetlink not available in this fixture')
+        return dict(self.host['netlink_stats'])
+
+    def netlink_summary(self, summarize):
+        return summarize(iter(self.host.get('netlink_entries', [])))
+
+    def run_conntrack_stats(self):
+        return None
+
+
+def build(root, name):
+    """Write fixture host `name` under root; return (root, FakeProbes)."""
+    host = HOSTS[name]
+    for path, content in host['files'].items():
+        full = root + path
+        if not os.path.isdir(os.path.dirname(full)):
+            os.makedirs(os.path.dirname(full))
+        with open(full, 'w') as f:
+            f.write(content)
+    if '/proc/self/mounts' not in host['files']:
+        os.makedirs(root + '/proc/self', exist_ok=True)
+        with open(root + '/proc/self/mounts', 'w') as f:
+            f.write('/dev/vda / ext4 rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\n')
+    if host['sysctls'] is not None:
+        d = root + '/proc/sys/net/netfilter'
+        os.makedirs(d, exist_ok=True)
+        for k, v in host['sysctls'].items():
+            p = '%s/nf_conntrack_%s' % (d, k)
+            with open(p, 'w') as f:
+                f.write('%s\n' % v)
+            os.chmod(p, host['modes'].get(k, 0o444 if k == 'count' else 0o644))
+    return root, FakeProbes(host)
