@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet drift report: pure functions over registered results."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+
+def collect(per_host):
+    """per_host: name -> {'settings': conntrack_settings result, 'recommendation': recommend result}."""
+    hosts = {}
+    drifted = []
+    for name in sorted(per_host):
+        item = per_host[name] or {}
+        res = item.get('settings') or {}
+        rec = item.get('recommendation') or {}
+        if not res:
+            hosts[name] = {'drifted': None, 'error': 'no result (host unreachable or skipped)'}
+            drifted.append(name)
+            continue
+        if res.get('failed') or 'drift_report' not in res:
+            hosts[name] = {'drifted': None, 'error': res.get('msg', 'failed')}
+            drifted.append(name)
+            continue
+        rep = res.get('drift_report') or {}
+        keys = dict((k, v) for k, v in (rep.get('keys') or {}).items() if v.get('kinds'))
+        readonly = dict((k, v['readonly']) for k, v in (rep.get('keys') or {}).items() if v.get('readonly'))
+        hosts[name] = {'drifted': bool(rep.get('drifted')), 'profile': rec.get('profile'), 'keys': keys,
+                       'files': rep.get('files') or [], 'readonly': readonly}
+        if rep.get('drifted'):
+            drifted.append(name)
+    return {'drifted': bool(drifted), 'drifted_hosts': drifted, 'hosts': hosts}
+
+
+def lines(report):
+    """Readable lines for the console."""
+    out = []
+    for name, h in sorted(report['hosts'].items()):
+        if h.get('error'):
+            out.append('%s: ERROR %s' % (name, h['error']))
+            continue
+        out.append('%s: %s' % (name, 'DRIFT' if h['drifted'] else 'in sync'))
+        for short, k in sorted(h.get('keys', {}).items()):
+            out.append('  %s: %s (desired %s, runtime %s, persisted %s, at boot %s%s)' % (
+                short, '+'.join(k['kinds']), k['desired'], k['runtime'], k['persisted'], k['at_boot'],
+                (' from %s' % k['at_boot_file']) if k.get('at_boot_file') else '') +
+                ('; shadowed by %s' % ', '.join(k['shadowed_by']) if k.get('shadowed_by') else ''))
+        for f in h.get('files', []):
+            out.append('  file differs: %s' % f)
+    return out

@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan for conntrack_settings: what to write to the running kernel and to every
+persisted layer, computed from facts and the current file contents. Pure functions;
+the module does the I/O behind one check-mode gate."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _persist, _sizing
+
+SYSCTL_FILE = '/etc/sysctl.d/90-conntrack.conf'
+MODPROBE_FILE = '/etc/modprobe.d/nfct-tuning.conf'
+MODULES_LOAD_FILE = '/etc/modules-load.d/nfct-tuning.conf'
+UDEV_RULE_FILE = '/etc/udev/rules.d/90-nfct-tuning.rules'
+
+HEADER = ('# Managed by nfct.tuning (conntrack_settings). Do not edit: changes are overwritten.\n'
+          '# Keys that cannot be written from this host or container are left out.\n')
+
+
+def render_sysctl(values):
+    """The whole 90-conntrack.conf: header, then keys in the stable write order."""
+    lines = [HEADER]
+    for short in _keys.sort_keys(list(values)):
+        lines.append('%s = %d\n' % (_keys.sysctl_name(short), values[short]))
+    return ''.join(lines)
+
+
+def render_modprobe(hashsize):
+    return HEADER + 'options nf_conntrack hashsize=%d\n' % hashsize
+
+
+def render_modules_load():
+    return HEADER + '# Load nf_conntrack before systemd-sysctl so net.netfilter.* keys apply at boot.\nnf_conntrack\n'
+
+
+def render_udev(sysctl_bin):
+    return (HEADER + '# Re-apply net.netfilter.* sysctls when nf_conntrack loads after systemd-sysctl (sysctl.d(5)).\n'
+            'ACTION=="add", SUBSYSTEM=="module", KERNEL=="nf_conntrack", RUN+="%s --prefix=/net/netfilter"\n'
+            % sysctl_bin)
+
+
+def parse_managed_sysctl(text):
+    """Our own file back into {short: int} (non-integer values are kept as strings)."""
+    out = {}
+    for key, value, _n, _i in _persist.parse_sysctl_text(text):
+        short = _keys.short_name(key)
+        if short is not None:
+            out[short] = int(value) if value.isdigit() else value
+    return out
+
+
+def at_boot(listing, conf, path, new_text):
+    """sysctl.d precedence with our file's content replaced by new_text (None = removed)."""
+    directory, name = path.rsplit('/', 1)
+    replaced = []
+    found = False
+    for d, files in listing:
+        files = dict(files)
+        if d.rstrip('/') == directory:
+            found = True
+            if new_text is None:
+                files.pop(name, None)
+            else:
+                files[name] = {'content': new_text, 'real': path, 'masked': False}
+        replaced.append((d, files))
+    if not found and new_text is not None:
+        replaced.insert(0, (directory, {name: {'content': new_text, 'real': path, 'masked': False}}))
+    return _persist.sysctl_layers(replaced, conf)['effective']
+
+
+def plan(facts, desired, params, current_files, listing, conf):
+    """Compute the whole change.
+
+    facts: conntrack facts of this host (live). desired: {short: int}, validated.
+    params: module params (persist, runtime, readonly, force, memory_budget_percent, boot_fix,
+    state, sysctl_bin, paths). current_files: {path: text or None}. listing/conf: sysctl.d listing.
+    Returns dict with 'errors' (refusals), 'warnings', 'runtime' (ordered list of writes),
+    'files' ({path: new text or None to remove}), 'keys' (per-key report), 'skipped'.
+    """
+    errors, warnings, skipped = [], [], {}
+    sysctls = facts.get('sysctls') or {}
+    writable = set(facts.get('writable') or [])
+    readonly = facts.get('readonly') or {}
+    module_type = (facts.get('module') or {}).get('type')
+    present = params.get('state', 'present') == 'present'
+    kernel = facts.get('kernel') or {}
+    page, pointer = kernel.get('page_size') or 4096, kernel.get('pointer_size') or 8
+    count = facts.get('count') or 0
+
+    # kernel rounding: what the kernel will report after writing buckets
+    expect = dict(desired)
+    if 'buckets' in expect:
+        expect['buckets'] = _sizing.round_buckets(expect['buckets'], page, pointer)
+
+    # safety rules
+    if present and 'max' in desired and not params.get('force'):
+        if desired['max'] < count:
+            errors.append('max: %d is below the live count %d; lowering it would drop new connections at once '
+                          '(set force: true to do it anyway)' % (desired['max'], count))
+        ram = facts.get('ram_bytes') or 0
+        objsize = (facts.get('memory') or {}).get('object_size') or 320
+        budget_pct = params.get('memory_budget_percent')
+        buckets = expect.get('buckets') or facts.get('buckets') or 0
+        need = _sizing.table_bytes(desired['max'], buckets, objsize, pointer)
+        if ram and budget_pct and need > ram * budget_pct / 100.0:
+            errors.append('max: %d entries need %d MiB (%d B each + bucket heads), more than memory_budget_percent '
+                          '%s%% of RAM (%d MiB); raise the budget or set force: true'
+                          % (desired['max'], need // 1048576, objsize, budget_pct, int(ram * budget_pct / 100.0) // 1048576))
+
+    # runtime writes
+    runtime = []
+    available = facts.get('available')
+    hashsize = facts.get('hashsize') or {}
+    for short in _keys.sort_keys(list(desired)):
+        if not present or not params.get('runtime', True):
+            break
+        cur = sysctls.get(short)
+        if not available:
+            skipped[short] = 'nf_conntrack is not loaded: runtime not applied (persisted only)'
+            continue
+        if cur is None:
+            skipped[short] = 'this kernel has no net.netfilter.nf_conntrack_%s' % short
+            continue
+        if cur == expect[short]:
+            continue
+        if short in writable:
+            runtime.append({'key': short, 'path': _keys.proc_path(short), 'before': cur, 'value': desired[short],
+                            'expect': expect[short]})
+        elif short == 'buckets' and hashsize.get('writable'):
+            runtime.append({'key': short, 'path': '/sys/module/nf_conntrack/parameters/hashsize', 'before': cur,
+                            'value': desired[short], 'expect': expect[short], 'via': 'hashsize'})
+        else:
+            skipped[short] = readonly.get(short, 'not writable from here')
+    for short, why in sorted(skipped.items()):
+        msg = '%s: not applied at runtime: %s' % (short, why)
+        if params.get('readonly') == 'fail' and 'not loaded' not in why:
+            errors.append(msg + " (readonly: fail)")
+        else:
+            warnings.append(msg)
+
+    # persisted layers
+    files = {}
+    sysctl_path = params['sysctl_file']
+    persist_keys = {}
+    for short, v in desired.items():
+        kscope = _keys.KEYS[short][1]
+        # a global key that is read-only here (container) would never apply at this system's boot
+        if kscope == 'global' and facts.get('netns', {}).get('initial') is False:
+            skipped.setdefault(short, readonly.get(short, 'global key outside the initial network namespace'))
+            continue
+        persist_keys[short] = v
+    new_sysctl = None
+    if present and params.get('persist', True):
+        new_sysctl = render_sysctl(persist_keys) if persist_keys else None
+        files[sysctl_path] = new_sysctl
+    elif not present:
+        files[sysctl_path] = None
+    cmdline_hint = None
+    if module_type == 'module':
+        mp_path = params['modprobe_file']
+        ml_path = params['modules_load_file']
+        udev_path = params['udev_rule_file']
+        if present and params.get('persist', True):
+            files[mp_path] = render_modprobe(desired['buckets']) if 'buckets' in persist_keys else None
+            fix = params.get('boot_fix', 'auto')
+            if fix in ('auto', 'modules-load'):
+                files[ml_path] = render_modules_load()
+                files[udev_path] = None
+            elif fix == 'udev':
+                files[udev_path] = render_udev(params.get('sysctl_bin') or '/usr/lib/systemd/systemd-sysctl')
+                files[ml_path] = None
+            else:
+                files[ml_path] = None
+                files[udev_path] = None
+        elif not present:
+            files[mp_path] = files[ml_path] = files[udev_path] = None
+    elif module_type == 'builtin' and 'buckets' in persist_keys:
+        cmdline_hint = 'nf_conntrack.hashsize=%d' % desired['buckets']
+    # files: only the ones whose content changes
+    changes = {}
+    for path, text in files.items():
+        if current_files.get(path) != text:
+            changes[path] = {'before': current_files.get(path), 'after': text}
+
+    # per-key report
+    before_boot = _persist.sysctl_layers(listing, conf)['effective']
+    after_boot = at_boot(listing, conf, sysctl_path, new_sysctl if sysctl_path in files else current_files.get(sysctl_path))
+    ours_before = parse_managed_sysctl(current_files.get(sysctl_path))
+    ours_after = parse_managed_sysctl(files.get(sysctl_path, current_files.get(sysctl_path)))
+    runtime_after = dict((w['key'], w['expect']) for w in runtime)
+    keys = {}
+    for short in _keys.sort_keys(list(desired)):
+        ab = after_boot.get(short) or {}
+        shadow = []
+        for setter in ab.get('set_by', []):
+            if setter['file'] != sysctl_path and _after(setter['file'], sysctl_path, ab['set_by']):
+                shadow.append(setter['file'])
+        keys[short] = {
+            'key': _keys.sysctl_name(short), 'desired': desired[short], 'expected': expect[short],
+            'runtime_before': sysctls.get(short), 'runtime_after': runtime_after.get(short, sysctls.get(short)),
+            'persisted_before': ours_before.get(short), 'persisted_after': ours_after.get(short),
+            'at_boot_before': _int((before_boot.get(short) or {}).get('value')),
+            'at_boot_after': _int(ab.get('value')), 'at_boot_file': ab.get('file'),
+            'at_boot_file_before': (before_boot.get(short) or {}).get('file'),
+            'shadowed_by': shadow, 'writable': short in writable or (short == 'buckets' and bool(hashsize.get('writable'))),
+        }
+        if short in skipped:
+            keys[short]['not_applied'] = skipped[short]
+        if shadow and present:
+            warnings.append('%s: %s sets it after %s, so at boot it will be %s, not %d'
+                            % (short, shadow[-1], sysctl_path, ab.get('value'), desired[short]))
+    return {'errors': errors, 'warnings': warnings, 'runtime': runtime, 'files': changes, 'keys': keys,
+            'skipped': skipped, 'cmdline_hint': cmdline_hint,
+            'drift': drift_report(keys, changes, sysctl_path, present and params.get('persist', True))}
+
+
+def drift_report(keys, changes, sysctl_path, persist=True):
+    """What differs from the desired state, per key and per file, in words an auditor can read.
+
+    Kinds: runtime (live value differs), persisted (our sysctl.d file differs), at_boot (the value
+    sysctl.d precedence gives at next boot differs), shadowed (another file overrides ours),
+    readonly (cannot be changed from here: reported, not counted as drift).
+    """
+    out = {}
+    drifted = False
+    for short, k in keys.items():
+        kinds = []
+        if 'not_applied' not in k and k['runtime_before'] is not None and k['runtime_before'] != k['expected']:
+            kinds.append('runtime')
+        if persist and not (k.get('not_applied') and k['persisted_after'] is None):
+            if k['persisted_before'] != k['desired']:
+                kinds.append('persisted')
+            if k['at_boot_before'] != k['desired']:
+                kinds.append('at_boot')
+            if k['shadowed_by']:
+                kinds.append('shadowed')
+        entry = {'kinds': kinds, 'desired': k['desired'], 'runtime': k['runtime_before'],
+                 'persisted': k['persisted_before'], 'at_boot': k['at_boot_before'],
+                 'at_boot_file': k['at_boot_file_before'], 'shadowed_by': k['shadowed_by']}
+        if k.get('not_applied'):
+            entry['readonly'] = k['not_applied']
+        if kinds:
+            drifted = True
+        out[short] = entry
+    files = sorted(p for p in changes if p != sysctl_path)
+    if files:
+        drifted = True
+    return {'drifted': drifted, 'keys': out, 'files': files}
+
+
+def _after(path, ours, setters):
+    files = [s['file'] for s in setters]
+    return ours not in files or files.index(path) > files.index(ours)
+
+
+def _int(v):
+    if v is None:
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return v

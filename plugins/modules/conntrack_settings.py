@@ -1,0 +1,355 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: conntrack_settings
+short_description: Apply nf_conntrack settings to the running kernel and every persistent layer
+version_added: 0.1.0
+description:
+  - Applies a set of desired values (C(max), C(buckets), any C(net.netfilter.nf_conntrack_*) key) in one call.
+  - Runtime - writes each key and reads it back (procps C(sysctl -w) can print an error and still exit 0, so
+    this module writes C(/proc/sys) itself). The hash size goes through C(net.netfilter.nf_conntrack_buckets)
+    where writable, else C(/sys/module/nf_conntrack/parameters/hashsize).
+  - Persisted - owns C(/etc/sysctl.d/90-conntrack.conf) whole (managed header, stable key order, atomic write,
+    optional backup). When nf_conntrack is a loadable module also C(options nf_conntrack hashsize=N) in
+    modprobe.d and the boot-order fix (a modules-load.d entry, or a udev rule that re-runs systemd-sysctl for
+    net/netfilter) so the sysctl file really applies at boot. When built in, reports the kernel command line
+    parameter that would persist the hash size and keeps the buckets sysctl in the file.
+  - Per key - desired, runtime before/after, persisted before/after, effective at next boot after sysctl.d
+    precedence and C(shadowed_by) when another file overrides ours.
+  - Keys that cannot be written from here (non-initial network namespace, read-only /proc/sys) are reported and
+    skipped with a warning, or fail the task with O(readonly=fail).
+  - Refuses to set C(max) below the live count or above the memory budget unless O(force=true). A failure part-way
+    restores the runtime values already changed.
+author:
+  - nfct.tuning contributors (@nfct-tuning)
+options:
+  settings:
+    description:
+      - Key -> integer value. Short keys (V(max), V(tcp_timeout_established)) or full sysctl names.
+    type: dict
+    default: {}
+  state:
+    description:
+      - V(present) applies O(settings). V(absent) removes the files this module owns (runtime values are left as
+        they are and reported).
+    type: str
+    choices: [present, absent]
+    default: present
+  runtime:
+    description: Apply to the running kernel.
+    type: bool
+    default: true
+  persist:
+    description: Write the persistent layers.
+    type: bool
+    default: true
+  readonly:
+    description: What to do with keys that cannot be written from here.
+    type: str
+    choices: [report, fail]
+    default: report
+  force:
+    description: Allow C(max) below the live count or above the memory budget.
+    type: bool
+    default: false
+  memory_budget_percent:
+    description: Share of RAM the table may use at C(max) (entries and bucket heads), above 0 and at most 100.
+    type: float
+    default: 5
+  boot_fix:
+    description:
+      - How to make sure sysctl.d applies C(net.netfilter.*) when nf_conntrack is a module loading after
+        systemd-sysctl. V(auto) and V(modules-load) write a modules-load.d entry; V(udev) writes a udev rule that
+        re-runs systemd-sysctl when the module appears; V(none) writes neither (and removes ours).
+      - Ignored when nf_conntrack is built in.
+    type: str
+    choices: [auto, modules-load, udev, none]
+    default: auto
+  load_module:
+    description:
+      - When nf_conntrack is a module that is not loaded, load it (C(modprobe nf_conntrack)) before applying the
+        runtime values. When false, only the persistent layers are written and the runtime keys are reported.
+    type: bool
+    default: false
+  backup:
+    description: Keep a timestamped copy of a file this module replaces or removes.
+    type: bool
+    default: false
+  sysctl_file:
+    description: The sysctl.d file this module owns.
+    type: path
+    default: /etc/sysctl.d/90-conntrack.conf
+  modprobe_file:
+    description: The modprobe.d file this module owns (loadable module only).
+    type: path
+    default: /etc/modprobe.d/nfct-tuning.conf
+  modules_load_file:
+    description: The modules-load.d file this module owns (loadable module only).
+    type: path
+    default: /etc/modules-load.d/nfct-tuning.conf
+  udev_rule_file:
+    description: The udev rule this module owns when O(boot_fix=udev).
+    type: path
+    default: /etc/udev/rules.d/90-nfct-tuning.rules
+attributes:
+  check_mode:
+    description: Computes the whole plan and reports it; writes nothing.
+    support: full
+  diff_mode:
+    description: Shows each owned file's before and after, and the runtime values before and after.
+    support: full
+notes:
+  - Never touches sysctl.d files other than its own; when another file overrides a key at boot it says so in
+    RV(keys) (C(shadowed_by)) and in a warning.
+seealso:
+  - module: nfct.tuning.conntrack_facts
+  - module: nfct.tuning.conntrack_recommend
+'''
+
+EXAMPLES = r'''
+- name: Apply a recommendation
+  nfct.tuning.conntrack_settings:
+    settings: "{{ rec.recommended }}"
+    memory_budget_percent: "{{ rec.memory.budget_percent }}"
+
+- name: Pin two values, fail if any cannot be written here
+  nfct.tuning.conntrack_settings:
+    settings:
+      max: 524288
+      net.netfilter.nf_conntrack_tcp_timeout_established: 86400
+    readonly: fail
+    backup: true
+
+- name: Drift check (changes nothing)
+  nfct.tuning.conntrack_settings:
+    settings: {max: 524288}
+  check_mode: true
+  diff: true
+'''
+
+RETURN = r'''
+keys:
+  description:
+    - Per short key - C(key), C(desired), C(expected) (after kernel rounding), C(runtime_before), C(runtime_after),
+      C(persisted_before), C(persisted_after), C(at_boot_before), C(at_boot_after), C(at_boot_file),
+      C(shadowed_by) (files that override ours at boot), C(writable), C(not_applied) (why, when not applied).
+  type: dict
+  returned: always
+runtime_changes:
+  description: The runtime writes (key, before, value, path).
+  type: list
+  elements: dict
+  returned: always
+files_changed:
+  description: Paths written or removed (or that would be, in check mode).
+  type: list
+  elements: str
+  returned: always
+not_applied:
+  description:
+    - Key -> reason for keys not applied at runtime or not persisted (named so because Ansible reserves C(skipped)).
+  type: dict
+  returned: always
+cmdline_hint:
+  description: Kernel command line parameter that would persist the hash size when nf_conntrack is built in.
+  type: str
+  returned: when nf_conntrack is built in and buckets is set
+  sample: nf_conntrack.hashsize=524288
+backup_files:
+  description: Backups made, path -> backup path.
+  type: dict
+  returned: always
+messages:
+  description: The warnings of this run (also emitted as Ansible warnings) - skipped keys, shadowing files.
+  type: list
+  elements: str
+  returned: always
+drift_report:
+  description:
+    - C(drifted), C(files) (owned files other than the sysctl file that differ), and per key C(kinds) (runtime,
+      persisted, at_boot, shadowed), C(desired), C(runtime), C(persisted), C(at_boot), C(at_boot_file),
+      C(shadowed_by), C(readonly) (why it cannot be changed here; not counted as drift).
+  type: dict
+  returned: always
+drift:
+  description: True when anything differs from the desired state (the same as changed, also in check mode).
+  type: bool
+  returned: always
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _keys, _persist, _settings
+
+
+def build_module():
+    return AnsibleModule(
+        argument_spec=dict(
+            settings=dict(type='dict', default={}),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            runtime=dict(type='bool', default=True),
+            persist=dict(type='bool', default=True),
+            readonly=dict(type='str', default='report', choices=['report', 'fail']),
+            force=dict(type='bool', default=False),
+            memory_budget_percent=dict(type='float', default=5),
+            boot_fix=dict(type='str', default='auto', choices=['auto', 'modules-load', 'udev', 'none']),
+            load_module=dict(type='bool', default=False),
+            backup=dict(type='bool', default=False),
+            sysctl_file=dict(type='path', default=_settings.SYSCTL_FILE),
+            modprobe_file=dict(type='path', default=_settings.MODPROBE_FILE),
+            modules_load_file=dict(type='path', default=_settings.MODULES_LOAD_FILE),
+            udev_rule_file=dict(type='path', default=_settings.UDEV_RULE_FILE),
+        ),
+        supports_check_mode=True,
+    )
+
+
+def _read(path):
+    try:
+        with open(path, 'r') as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def write_value(path, value):
+    with open(path, 'w') as f:
+        f.write('%d\n' % value)
+
+
+def read_value(path):
+    raw = _read(path)
+    return int(raw.strip()) if raw is not None and raw.strip().lstrip('-').isdigit() else raw
+
+
+def atomic_write(module, path, text):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix='.nfct-', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def sysctl_bin(root=''):
+    for p in ('/usr/lib/systemd/systemd-sysctl', '/lib/systemd/systemd-sysctl'):
+        if os.path.exists(root + p):
+            return p
+    return '/usr/lib/systemd/systemd-sysctl'
+
+
+def run(module, root='', probes=None):
+    p = module.params
+    try:
+        desired = _keys.validate_settings(p['settings'], 'settings')
+    except _keys.InvalidSetting as e:
+        module.fail_json(msg=str(e))
+    if not 0 < p['memory_budget_percent'] <= 100:
+        module.fail_json(msg='memory_budget_percent: %s is outside the allowed range 0-100' % p['memory_budget_percent'])
+    facts = _gather.gather(root=root, probes=probes)
+    result = dict(changed=False, messages=[], backup_files={}, runtime_changes=[], files_changed=[])
+
+    if (p['state'] == 'present' and p['runtime'] and not facts['available'] and p['load_module']
+            and facts['module'].get('type') == 'module'):
+        if not module.check_mode:
+            rc, out, err = module.run_command(['modprobe', 'nf_conntrack'], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+            if rc != 0:
+                module.fail_json(msg='modprobe nf_conntrack failed: %s' % (err or out).strip())
+            facts = _gather.gather(root=root, probes=probes)
+        result['module_loaded'] = True
+
+    params = dict(p, sysctl_bin=sysctl_bin(root))
+    paths = [p['sysctl_file'], p['modprobe_file'], p['modules_load_file'], p['udev_rule_file']]
+    current = dict((path, _read(root + path)) for path in paths)
+    listing = _persist.read_listing(_persist.SYSCTL_DIRS, root)
+    conf = _persist.read_single(_persist.SYSCTL_CONF, root)
+    pl = _settings.plan(facts, desired, params, current, listing, conf)
+    result.update(keys=pl['keys'], not_applied=pl['skipped'], drift_report=pl['drift'])
+    if pl['cmdline_hint']:
+        result['cmdline_hint'] = pl['cmdline_hint']
+    if pl['errors']:
+        module.fail_json(msg='; '.join(pl['errors']), **result)
+    for w in pl['warnings']:
+        module.warn(w)
+    result['messages'] = pl['warnings']
+    changed = bool(pl['runtime'] or pl['files'])
+    result['changed'] = result['drift'] = changed
+    result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in pl['runtime']]
+    result['files_changed'] = sorted(pl['files'])
+    if module._diff:
+        diff = []
+        for path in sorted(pl['files']):
+            ch = pl['files'][path]
+            diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
+                         'after_header': path if ch['after'] is not None else '/dev/null',
+                         'before': ch['before'] or '', 'after': ch['after'] or ''})
+        if pl['runtime']:
+            diff.append({'before_header': 'runtime (/proc/sys/net/netfilter)', 'after_header': 'runtime (/proc/sys/net/netfilter)',
+                         'before': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['before']) for w in pl['runtime']),
+                         'after': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['expect']) for w in pl['runtime'])})
+        result['diff'] = diff
+
+    # ------------------------------------------------------------ the one gate
+    if module.check_mode or not changed:
+        module.exit_json(**result)
+
+    done = []
+    try:
+        for w in pl['runtime']:
+            full = root + w['path']
+            write_value(full, w['value'])
+            done.append(w)
+            got = read_value(root + _keys.proc_path(w['key']))
+            if got != w['expect']:
+                raise RuntimeError('%s: wrote %d, the kernel reports %s' % (w['key'], w['value'], got))
+    except (IOError, OSError, RuntimeError) as e:
+        restore_errors = []
+        for w in reversed(done):
+            try:
+                write_value(root + w['path'], w['before'])
+            except (IOError, OSError) as e2:
+                restore_errors.append('%s: %s' % (w['key'], e2))
+        result['changed'] = False
+        module.fail_json(msg='runtime write failed (%s); restored %d value(s) already changed%s'
+                         % (e, len(done) - len(restore_errors),
+                            ('; could not restore: ' + ', '.join(restore_errors)) if restore_errors else ''), **result)
+
+    for path in sorted(pl['files']):
+        after = pl['files'][path]['after']
+        full = root + path
+        if p['backup'] and os.path.exists(full):
+            result['backup_files'][path] = module.backup_local(full)
+        if after is None:
+            if os.path.exists(full):
+                os.unlink(full)
+        else:
+            atomic_write(module, full, after)
+    # read the files back: what we meant is what is there
+    for path in sorted(pl['files']):
+        if _read(root + path) != pl['files'][path]['after']:
+            module.fail_json(msg='%s: content read back differs from what was written' % path, **result)
+    module.exit_json(**result)
+
+
+def main():
+    run(build_module())
+
+
+if __name__ == '__main__':
+    main()

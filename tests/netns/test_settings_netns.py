@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+"""conntrack_settings and the role on the real kernel, inside a throwaway network namespace:
+per-netns timeouts really change and read back, global keys are reported read-only (not failed),
+--check changes nothing, a second run changes nothing, and a steady-state role run makes at most
+4 module executions (counted by a logging interpreter wrapper). Files go to a temporary folder,
+never to the host's /etc."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import nsfill  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+VENV_BIN = os.path.dirname(sys.executable)
+
+pytestmark = pytest.mark.skipif(not nsfill.is_root(), reason='needs root for network namespaces')
+
+
+@pytest.fixture
+def ns():
+    n = nsfill.Netns()
+    try:
+        yield n
+    finally:
+        n.remove()
+
+
+def interpreter(tmp_path):
+    """A python that logs each module execution, so the test can count them."""
+    log = tmp_path / 'executions.log'
+    wrapper = tmp_path / 'python'
+    wrapper.write_text('#!/bin/sh\necho run >> %s\nexec %s "$@"\n' % (log, sys.executable))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    return str(wrapper), log
+
+
+def playbook(ns, tmp_path, extra, check=False):
+    py, log = interpreter(tmp_path)
+    if log.exists():
+        log.unlink()
+    files = {'conntrack_sysctl_file': str(tmp_path / 'etc/sysctl.d/90-conntrack.conf'),
+             'conntrack_modprobe_file': str(tmp_path / 'etc/modprobe.d/nfct-tuning.conf'),
+             'conntrack_modules_load_file': str(tmp_path / 'etc/modules-load.d/nfct-tuning.conf'),
+             'conntrack_udev_rule_file': str(tmp_path / 'etc/udev/rules.d/90-nfct-tuning.rules')}
+    files.update(extra)
+    cmd = ['ip', 'netns', 'exec', ns.name, os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,',
+           '-c', 'local', '-e', 'ansible_python_interpreter=%s' % py, '-e', json.dumps(files),
+           os.path.join(REPO, 'playbooks', 'tune.yml')] + (['--check', '--diff'] if check else [])
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_STDOUT_CALLBACK='ansible.posix.json')
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, check=False)
+    text = out.stdout.decode()
+    assert out.returncode == 0, text[-4000:] + out.stderr.decode()[-2000:]
+    data = json.loads(text)
+    runs = len(log.read_text().splitlines()) if log.exists() else 0
+    return data, runs
+
+
+def task_result(data, name):
+    for play in data['plays']:
+        for t in play['tasks']:
+            if t['task']['name'].split(' : ')[-1] == name:
+                return t['hosts']['localhost']
+    raise KeyError(name)
+
+
+def read(ns, short):
+    return int(ns.read('/proc/sys/net/netfilter/nf_conntrack_%s' % short))
+
+
+def test_role_in_netns_check_apply_idempotent(ns, tmp_path):
+    host_max = int(open('/proc/sys/net/netfilter/nf_conntrack_max').read())
+    ns.write_sysctl('tcp_timeout_time_wait', 120)
+    sysctl_file = tmp_path / 'etc/sysctl.d/90-conntrack.conf'
+    # --check --diff: reports, changes nothing (not even an empty file)
+    data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'}, check=True)
+    res = task_result(data, 'Apply to the running kernel and every persistent layer')
+    assert res['changed'] is True
+    assert read(ns, 'tcp_timeout_time_wait') == 120
+    assert not sysctl_file.exists() and not (tmp_path / 'etc').exists()
+    # apply
+    data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'})
+    res = task_result(data, 'Apply to the running kernel and every persistent layer')
+    assert res['changed'] is True
+    assert read(ns, 'tcp_timeout_time_wait') == 30
+    assert read(ns, 'tcp_timeout_established') == 86400
+    assert res['keys']['tcp_timeout_time_wait']['runtime_before'] == 120
+    assert res['keys']['tcp_timeout_time_wait']['runtime_after'] == 30
+    # global keys: reported read-only, not failed, not persisted in a container's file
+    assert 'outside the initial network namespace' in res['not_applied']['max']
+    text = sysctl_file.read_text()
+    assert 'nf_conntrack_tcp_timeout_time_wait = 30' in text and 'nf_conntrack_max' not in text
+    assert int(open('/proc/sys/net/netfilter/nf_conntrack_max').read()) == host_max
+    # steady state: nothing changes, at most 4 module executions
+    data, runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'})
+    res = task_result(data, 'Apply to the running kernel and every persistent layer')
+    assert res['changed'] is False
+    assert data['stats']['localhost']['changed'] == 0
+    assert runs <= 4, runs
+    # runtime drift is repaired by the next run
+    ns.write_sysctl('tcp_timeout_time_wait', 77)
+    data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'})
+    assert task_result(data, 'Apply to the running kernel and every persistent layer')['changed'] is True
+    assert read(ns, 'tcp_timeout_time_wait') == 30
+
+
+def test_readonly_fail_stops_before_changing(ns, tmp_path):
+    py, _log = interpreter(tmp_path)
+    cmd = ['ip', 'netns', 'exec', ns.name, os.path.join(VENV_BIN, 'ansible'), 'localhost', '-c', 'local',
+           '-i', 'localhost,', '-e', 'ansible_python_interpreter=%s' % py, '-m', 'nfct.tuning.conntrack_settings',
+           '-a', json.dumps({'settings': {'max': 524288, 'udp_timeout': 11}, 'readonly': 'fail',
+                             'sysctl_file': str(tmp_path / '90-conntrack.conf')})]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg')),
+                         cwd=REPO, check=False)
+    assert out.returncode != 0
+    assert b'readonly: fail' in out.stdout
+    assert read(ns, 'udp_timeout') != 11
+    assert not (tmp_path / '90-conntrack.conf').exists()

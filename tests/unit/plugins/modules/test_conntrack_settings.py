@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+"""conntrack_settings on fixture hosts (files under a temporary root): the plan, check mode,
+atomic writes, idempotence, read-back, restore on failure, refusals. The real kernel runs are
+in tests/netns (network namespace and the host's initial netns, values saved and restored)."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.nfct.tuning.plugins.modules import conntrack_settings
+
+import hosts
+from plugins.modules.test_conntrack_modules import patch_module_args
+
+
+def run(tmp_path, name, args, check=False, diff=False, root=None, probes=None):
+    if root is None:
+        root, probes = hosts.build(str(tmp_path), name)
+    a = dict(args)
+    a['_ansible_check_mode'] = check
+    a['_ansible_diff'] = diff
+    a['_ansible_tmpdir'] = str(tmp_path)
+    with patch_module_args(a):
+        with pytest.raises(SystemExit):
+            conntrack_settings.run(conntrack_settings.build_module(), root=root, probes=probes)
+    return root, probes
+
+
+def out(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def read(root, path):
+    with open(root + path) as f:
+        return f.read()
+
+
+def test_check_mode_changes_nothing_then_apply_then_idempotent(tmp_path, capsys):
+    settings = {'max': 524288, 'buckets': 300000, 'tcp_timeout_established': 86400}
+    root, probes = run(tmp_path, 'post515_builtin', {'settings': settings}, check=True, diff=True)
+    res = out(capsys)
+    assert res['changed'] is True and res['drift'] is True
+    assert not os.path.exists(root + '/etc/sysctl.d/90-conntrack.conf')
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_max') == '262144\n'
+    assert res['keys']['buckets']['expected'] == 300032  # rounded like the kernel
+    assert res['cmdline_hint'] == 'nf_conntrack.hashsize=300000'
+    headers = [d['after_header'] for d in res['diff']]
+    assert headers == ['/etc/sysctl.d/90-conntrack.conf', 'runtime (/proc/sys/net/netfilter)']
+    # apply for real, with a kernel that rounds: emulate by pre-writing the rounded value on read-back
+    settings['buckets'] = 300032
+    run(tmp_path, None, {'settings': settings}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is True
+    text = read(root, '/etc/sysctl.d/90-conntrack.conf')
+    assert text.startswith('# Managed by nfct.tuning')
+    assert text.splitlines()[2:] == ['net.netfilter.nf_conntrack_buckets = 300032',
+                                     'net.netfilter.nf_conntrack_max = 524288',
+                                     'net.netfilter.nf_conntrack_tcp_timeout_established = 86400']
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_max') == '524288\n'
+    assert res['keys']['max']['runtime_before'] == 262144 and res['keys']['max']['runtime_after'] == 524288
+    assert res['keys']['max']['at_boot_after'] == 524288
+    # second run: nothing to do
+    run(tmp_path, None, {'settings': settings}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is False and res['files_changed'] == [] and res['runtime_changes'] == []
+
+
+def test_failure_part_way_restores_runtime(tmp_path, capsys):
+    # the fixture "kernel" does not round buckets, so the read-back of 300000 (expected 300032) fails
+    # after max was already written: max must be restored, and no file written
+    root, probes = run(tmp_path, 'post515_builtin', {'settings': {'buckets': 300000, 'udp_timeout': 20}})
+    res = out(capsys)
+    assert res['failed'] is True
+    assert 'restored 1 value(s)' in res['msg']
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_buckets') == '262144\n'
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '30\n'
+    assert not os.path.exists(root + '/etc/sysctl.d/90-conntrack.conf')
+
+
+def test_container_skips_global_keys_and_reports(tmp_path, capsys):
+    root, probes = hosts.build(str(tmp_path), 'container_netns')
+    # this container has /proc/sys writable (unmask=/proc/sys): timeouts can be written
+    with open(root + '/proc/self/mounts', 'w') as f:
+        f.write('overlay / overlay rw 0 0\nproc /proc proc rw 0 0\n')
+    run(tmp_path, None, {'settings': {'max': 524288, 'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is True
+    assert 'outside the initial network namespace' in res['not_applied']['max']
+    assert any(w.startswith('max: not applied at runtime') for w in res['messages'])
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '20\n'
+    text = read(root, '/etc/sysctl.d/90-conntrack.conf')
+    assert 'nf_conntrack_max' not in text and 'nf_conntrack_udp_timeout = 20' in text
+    # readonly: fail
+    run(tmp_path, None, {'settings': {'max': 524288}, 'readonly': 'fail'}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and 'readonly: fail' in res['msg']
+
+
+def test_module_host_writes_modprobe_and_boot_fix(tmp_path, capsys):
+    root, probes = hosts.build(str(tmp_path), 'module_vm')
+    os.remove(root + '/etc/modules-load.d/nf_conntrack.conf')
+    run(tmp_path, None, {'settings': {'buckets': 262144, 'max': 300000}}, check=True, root=root, probes=probes)
+    res = out(capsys)
+    assert set(res['files_changed']) == {'/etc/sysctl.d/90-conntrack.conf', '/etc/modprobe.d/nfct-tuning.conf',
+                                         '/etc/modules-load.d/nfct-tuning.conf'}
+    # 99-local.conf sets max after our file: reported, not touched
+    assert res['keys']['max']['shadowed_by'] == ['/etc/sysctl.d/99-local.conf']
+    assert res['keys']['max']['at_boot_after'] == 250000
+    assert any('99-local.conf sets it after' in w for w in res['messages'])
+    run(tmp_path, None, {'settings': {'buckets': 262144}, 'boot_fix': 'udev', 'runtime': False,
+                         'memory_budget_percent': 50}, root=root, probes=probes)
+    res = out(capsys)
+    assert read(root, '/etc/modprobe.d/nfct-tuning.conf').endswith('options nf_conntrack hashsize=262144\n')
+    assert 'KERNEL=="nf_conntrack"' in read(root, '/etc/udev/rules.d/90-nfct-tuning.rules')
+    assert not os.path.exists(root + '/etc/modules-load.d/nfct-tuning.conf')
+    assert read(root, '/etc/sysctl.d/99-local.conf') == 'net.netfilter.nf_conntrack_max=250000\n'
+    # state absent removes exactly our files, with a backup
+    run(tmp_path, None, {'state': 'absent', 'backup': True}, root=root, probes=probes)
+    res = out(capsys)
+    assert sorted(res['files_changed']) == ['/etc/modprobe.d/nfct-tuning.conf', '/etc/sysctl.d/90-conntrack.conf',
+                                            '/etc/udev/rules.d/90-nfct-tuning.rules']
+    assert not os.path.exists(root + '/etc/sysctl.d/90-conntrack.conf')
+    assert os.path.exists(root + '/etc/sysctl.d/99-local.conf')
+    assert all(os.path.exists(b) for b in res['backup_files'].values())
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'settings': {'max': 4}}, 'max: 4 is below the live count 5'),
+    ({'settings': {'max': 200000000}}, 'more than memory_budget_percent 5.0% of RAM'),
+    ({'settings': {'maxx': 4}}, "settings: unknown conntrack key 'maxx'"),
+    ({'settings': {'udp_timeout': 0}}, 'settings.udp_timeout: 0 is outside the allowed range 1-2147483 seconds'),
+    ({'settings': {'max': 'big'}}, "settings.max: expected an integer, got 'big'"),
+    ({'memory_budget_percent': 0}, 'memory_budget_percent: 0.0 is outside the allowed range 0-100'),
+])
+def test_refusals(tmp_path, capsys, args, fragment):
+    root, probes = run(tmp_path, 'post515_builtin', args)
+    res = out(capsys)
+    assert res['failed'] is True and fragment in res['msg']
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_max') == '262144\n'
+    assert not os.path.exists(root + '/etc/sysctl.d/90-conntrack.conf')
+
+
+def test_force_allows_below_count(tmp_path, capsys):
+    run(tmp_path, 'post515_builtin', {'settings': {'max': 4096}, 'force': True})
+    assert out(capsys)['changed'] is True
