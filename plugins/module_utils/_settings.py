@@ -158,12 +158,15 @@ def plan(facts, desired, params, current_files, listing, conf):
     elif not present:
         files[sysctl_path] = None
     cmdline_hint = None
-    if module_type == 'module':
+    layers = params.get('module_layers', 'auto')
+    as_module = layers == 'always' or (layers == 'auto' and module_type == 'module')
+    if as_module:
         mp_path = params['modprobe_file']
         ml_path = params['modules_load_file']
         udev_path = params['udev_rule_file']
         if present and params.get('persist', True):
-            files[mp_path] = render_modprobe(desired['buckets']) if 'buckets' in persist_keys else None
+            # the module option applies when the module loads, wherever this runs from
+            files[mp_path] = render_modprobe(desired['buckets']) if 'buckets' in desired else None
             fix = params.get('boot_fix', 'auto')
             if fix in ('auto', 'modules-load'):
                 files[ml_path] = render_modules_load()
@@ -176,7 +179,10 @@ def plan(facts, desired, params, current_files, listing, conf):
                 files[udev_path] = None
         elif not present:
             files[mp_path] = files[ml_path] = files[udev_path] = None
-    elif module_type == 'builtin' and 'buckets' in persist_keys:
+    elif layers == 'never' or not present:
+        for path in (params['modprobe_file'], params['modules_load_file'], params['udev_rule_file']):
+            files[path] = None
+    if module_type == 'builtin' and 'buckets' in persist_keys:
         cmdline_hint = 'nf_conntrack.hashsize=%d' % desired['buckets']
     # files: only the ones whose content changes
     changes = {}

@@ -72,6 +72,15 @@ options:
     type: str
     choices: [auto, modules-load, udev, none]
     default: auto
+  module_layers:
+    description:
+      - Whether to write the layers that only matter when nf_conntrack is a loadable module (modprobe.d hash size
+        and the boot-order fix). V(auto) writes them when the facts say it is a module; V(always) also when it is
+        built in or cannot be seen (an image prepared in a container or chroot for another kernel); V(never)
+        removes ours.
+    type: str
+    choices: [auto, always, never]
+    default: auto
   load_module:
     description:
       - When nf_conntrack is a module that is not loaded, load it (C(modprobe nf_conntrack)) before applying the
@@ -203,6 +212,7 @@ def build_module():
             force=dict(type='bool', default=False),
             memory_budget_percent=dict(type='float', default=5),
             boot_fix=dict(type='str', default='auto', choices=['auto', 'modules-load', 'udev', 'none']),
+            module_layers=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
             load_module=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
             sysctl_file=dict(type='path', default=_settings.SYSCTL_FILE),

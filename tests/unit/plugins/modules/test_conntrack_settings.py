@@ -146,3 +146,27 @@ def test_refusals(tmp_path, capsys, args, fragment):
 def test_force_allows_below_count(tmp_path, capsys):
     run(tmp_path, 'post515_builtin', {'settings': {'max': 4096}, 'force': True})
     assert out(capsys)['changed'] is True
+
+
+def test_module_layers_always_and_never(tmp_path, capsys):
+    # a container (builtin kernel seen from a non-initial netns) preparing files for a modular kernel
+    root, probes = hosts.build(str(tmp_path), 'container_netns')
+    with open(root + '/proc/self/mounts', 'w') as f:
+        f.write('overlay / overlay rw 0 0\nproc /proc proc rw 0 0\n')
+    run(tmp_path, None, {'settings': {'buckets': 131072, 'udp_timeout': 20}, 'module_layers': 'always'},
+        root=root, probes=probes)
+    res = out(capsys)
+    assert '/etc/modprobe.d/nfct-tuning.conf' in res['files_changed']
+    assert read(root, '/etc/modprobe.d/nfct-tuning.conf').endswith('options nf_conntrack hashsize=131072\n')
+    assert read(root, '/etc/modules-load.d/nfct-tuning.conf').endswith('nf_conntrack\n')
+    # drift: the option removed by hand is reported as a differing file
+    os.remove(root + '/etc/modprobe.d/nfct-tuning.conf')
+    run(tmp_path, None, {'settings': {'buckets': 131072, 'udp_timeout': 20}, 'module_layers': 'always'},
+        check=True, root=root, probes=probes)
+    res = out(capsys)
+    assert res['drift_report']['files'] == ['/etc/modprobe.d/nfct-tuning.conf']
+    assert res['drift_report']['drifted'] is True
+    run(tmp_path, None, {'settings': {'buckets': 131072, 'udp_timeout': 20}, 'module_layers': 'never'},
+        root=root, probes=probes)
+    res = out(capsys)
+    assert not os.path.exists(root + '/etc/modules-load.d/nfct-tuning.conf')
