@@ -13,7 +13,8 @@ author: nfct.tuning contributors (@nfct-tuning)
 description:
   - Takes hostvars and the list of hosts and returns a report with, per host, the drift found by
     M(nfct.tuning.conntrack_settings) in check mode (RV(nfct.tuning.conntrack_settings#module:drift_report)),
-    the profile used, and a summary of which hosts drifted.
+    the profile used, the NOTRACK drift found by M(nfct.tuning.conntrack_notrack) in check mode when the audit
+    manages exemptions, and a summary of which hosts drifted.
 options:
   _input:
     description: hostvars.
@@ -49,7 +50,8 @@ def conntrack_drift_report(hostvars, hosts, result_var='conntrack_audit_settings
     per_host = {}
     for h in hosts:
         hv = hostvars.get(h) or {}
-        per_host[h] = {'settings': hv.get(result_var), 'recommendation': hv.get('conntrack_audit_recommendation')}
+        per_host[h] = {'settings': hv.get(result_var), 'recommendation': hv.get('conntrack_audit_recommendation'),
+                       'notrack': hv.get('conntrack_audit_notrack')}
     report = _drift.collect(per_host)
     report['lines'] = _drift.lines(report)
     return report

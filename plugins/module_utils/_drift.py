@@ -6,6 +6,8 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_plan
+
 
 def collect(per_host):
     """per_host: name -> {'settings': conntrack_settings result, 'recommendation': recommend result}."""
@@ -26,9 +28,23 @@ def collect(per_host):
         rep = res.get('drift_report') or {}
         keys = dict((k, v) for k, v in (rep.get('keys') or {}).items() if v.get('kinds'))
         readonly = dict((k, v['readonly']) for k, v in (rep.get('keys') or {}).items() if v.get('readonly'))
-        hosts[name] = {'drifted': bool(rep.get('drifted')), 'profile': rec.get('profile'), 'keys': keys,
-                       'files': rep.get('files') or [], 'readonly': readonly}
-        if rep.get('drifted'):
+        entry = {'drifted': bool(rep.get('drifted')), 'profile': rec.get('profile'), 'keys': keys,
+                 'files': rep.get('files') or [], 'readonly': readonly}
+        nt = item.get('notrack')
+        if nt and not nt.get('skipped'):
+            # the module returns drift_report even when it refuses (a failed result)
+            ntrep = nt.get('drift_report')
+            if ntrep is None:
+                entry['notrack'] = {'drifted': None, 'error': nt.get('msg', 'no drift report')}
+                entry['drifted'] = True
+            else:
+                entry['notrack'] = ntrep
+                if ntrep.get('drifted') or nt.get('failed'):
+                    entry['drifted'] = True
+                if nt.get('failed'):
+                    entry['notrack'] = dict(ntrep, error=nt.get('msg'))
+        hosts[name] = entry
+        if entry['drifted']:
             drifted.append(name)
     return {'drifted': bool(drifted), 'drifted_hosts': drifted, 'hosts': hosts}
 
@@ -48,4 +64,12 @@ def lines(report):
                 ('; shadowed by %s' % ', '.join(k['shadowed_by']) if k.get('shadowed_by') else ''))
         for f in h.get('files', []):
             out.append('  file differs: %s' % f)
+        nt = h.get('notrack')
+        if nt:
+            if nt.get('error') and nt.get('drifted') is None:
+                out.append('  NOTRACK: ERROR %s' % nt['error'])
+            else:
+                out.extend('  ' + line for line in _notrack_plan.drift_lines(nt))
+                if nt.get('error'):
+                    out.append('  NOTRACK: %s' % nt['error'])
     return out

@@ -123,3 +123,20 @@ def test_readonly_fail_stops_before_changing(ns, tmp_path):
     assert b'readonly: fail' in out.stdout
     assert read(ns, 'udp_timeout') != 11
     assert not (tmp_path / '90-conntrack.conf').exists()
+
+
+def test_role_with_notrack_steady_state_at_most_4_executions(ns, tmp_path):
+    # persist false: the NOTRACK files (/etc/nftables.d, ...) would be the host's; runtime only here
+    extra = {'conntrack_profile': 'web', 'conntrack_persist': False,
+             'conntrack_notrack': [{'interface': 'lo'}]}
+    data, _runs = playbook(ns, tmp_path, extra)
+    assert task_result(data, 'Apply the NOTRACK exemptions (our own nft table or iptables chains only)')['changed'] is True
+    assert 'nfct_notrack' in nsfill.ns_exec(ns.name, ['nft', 'list', 'tables'], stdout=subprocess.PIPE).stdout.decode()
+    data, runs = playbook(ns, tmp_path, extra)
+    assert data['stats']['localhost']['changed'] == 0
+    assert runs <= 4, runs
+    # loopback traffic is no longer tracked
+    before = ns.count()
+    nsfill.ns_exec(ns.name, [sys.executable, '-c', 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); '
+                             '[s.sendto(b"x", ("127.0.0.1", 7000 + i)) for i in range(50)]'])
+    assert ns.count() == before

@@ -15,9 +15,11 @@ INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE")
 SCENARIO = os.path.join(ROOT, "molecule", "drift")
 # the same desired state as converge.yml
 DESIRED = ["-e", "conntrack_profile=web", "-e", '{"conntrack_overrides": {"udp_timeout": 45}}',
-           "-e", "conntrack_module_layers=always"]
+           "-e", "conntrack_module_layers=always",
+           "-e", '{"conntrack_notrack": [{"protocol": "udp", "port": 5353, "direction": "inbound"}]}']
 SNAPSHOT = ("cat /etc/sysctl.d/*.conf /etc/modprobe.d/*.conf /etc/modules-load.d/*.conf 2>/dev/null; "
-            "grep -H . /proc/sys/net/netfilter/nf_conntrack_*timeout* /proc/sys/net/netfilter/nf_conntrack_max")
+            "grep -H . /proc/sys/net/netfilter/nf_conntrack_*timeout* /proc/sys/net/netfilter/nf_conntrack_max; "
+            "nft list ruleset; cat /etc/nftables.conf /etc/nftables.d/*.nft 2>/dev/null")
 
 EXPECTED_KEYS = {
     "tcp_timeout_time_wait": ["runtime"],
@@ -57,6 +59,11 @@ def test_audit_reports_exactly_the_injected_drift(host, report_dir):
     assert h["keys"]["tcp_timeout_time_wait"]["runtime"] == 99
     assert h["files"] == ["/etc/modprobe.d/nfct-tuning.conf"]
     assert set(h["readonly"]) >= {"max", "buckets"}
+    assert h["notrack"]["drifted"] is True
+    assert h["notrack"]["backend"] == "nftables"
+    assert any("5353" in rule for rule in h["notrack"]["ruleset"]["missing"])
+    assert h["notrack"]["ruleset"]["extra"] == []
+    assert any("NOTRACK: DRIFT" in line for line in data["lines"])
     # check mode changed nothing in the container
     assert host.check_output(SNAPSHOT) == before
 
@@ -74,3 +81,5 @@ def test_converge_repairs_and_audit_is_clean(host, report_dir):
     data = json.loads(report.read_text())
     assert data["drifted"] is False
     assert data["hosts"][host.backend.name]["keys"] == {}
+    assert data["hosts"][host.backend.name]["notrack"]["drifted"] is False
+    assert "nfct_notrack" in host.check_output("nft list tables")

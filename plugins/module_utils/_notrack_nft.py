@@ -1,0 +1,477 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""nftables side of conntrack_notrack: parse `nft -j list ruleset`, find our table and our
+companion rules, turn the other tables into the safety model, render the `nft -f`
+transaction and the persisted file, and merge one include line into the system ruleset.
+Pure functions."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import fnmatch
+import ipaddress
+import json
+import os
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _notrack
+
+XT_TABLES = ('filter', 'nat', 'mangle', 'raw', 'security')
+XT_BUILTINS = ('PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING')
+FAMILY_MAP = {'inet': 'inet', 'ip': 'ipv4', 'ip6': 'ipv6'}
+PROTO_NUMBERS = {6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'ipv6-icmp', 132: 'sctp', 33: 'dccp', 136: 'udplite'}
+TH_PROTOS = frozenset(['tcp', 'udp', 'sctp', 'dccp', 'udplite'])
+VERDICTS = ('accept', 'drop', 'reject', 'continue', 'return', 'jump', 'goto', 'queue')
+FILE_HEADER = ('#!/usr/sbin/nft -f\n'
+               '# Managed by nfct.tuning (conntrack_notrack). Do not edit: changes are overwritten.\n'
+               '# Loaded at boot through an include line in the system ruleset. Safe to load twice:\n'
+               '# the table is created, deleted and defined again in one transaction.\n')
+INCLUDE_MARK = '# Added by nfct.tuning (conntrack_notrack): NOTRACK exemptions'
+
+
+class NftParseError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- parsing
+
+def parse_ruleset(text):
+    """`nft -j list ruleset` -> {'version', 'tables': {(family, name): table}}.
+    table = {'family', 'name', 'chains': {name: chain}}; chain = {'name', 'type', 'hook',
+    'priority', 'policy', 'rules': [{'handle', 'expr', 'comment'}]} (hook None for user chains)."""
+    try:
+        data = json.loads(text or '{"nftables": []}')
+    except ValueError as e:
+        raise NftParseError('nft -j list ruleset: not JSON (%s)' % e)
+    tables = {}
+    version = None
+    for obj in data.get('nftables', []):
+        if 'metainfo' in obj:
+            version = obj['metainfo'].get('version')
+        elif 'table' in obj:
+            t = obj['table']
+            tables[(t['family'], t['name'])] = {'family': t['family'], 'name': t['name'], 'chains': {}}
+        elif 'chain' in obj:
+            c = obj['chain']
+            t = tables.setdefault((c['family'], c['table']), {'family': c['family'], 'name': c['table'], 'chains': {}})
+            t['chains'][c['name']] = {'name': c['name'], 'type': c.get('type'), 'hook': c.get('hook'),
+                                      'priority': c.get('prio'), 'policy': c.get('policy', 'accept') if c.get('hook') else None,
+                                      'handle': c.get('handle'), 'rules': []}
+        elif 'rule' in obj:
+            r = obj['rule']
+            t = tables.setdefault((r['family'], r['table']), {'family': r['family'], 'name': r['table'], 'chains': {}})
+            c = t['chains'].setdefault(r['chain'], {'name': r['chain'], 'type': None, 'hook': None, 'priority': None,
+                                                    'policy': None, 'rules': []})
+            c['rules'].append({'handle': r.get('handle'), 'expr': r.get('expr') or [], 'comment': r.get('comment')})
+    return {'version': version, 'tables': tables}
+
+
+def is_ours(table):
+    return table['family'] == _notrack.NFT_FAMILY and table['name'] == _notrack.NFT_TABLE
+
+
+def is_xtables(table):
+    """A table made by iptables-nft: family ip/ip6, an iptables table name, and base chains
+    named like iptables' built-in chains (or rules using xtables compat expressions).
+    Those are analyzed through iptables-nft-save instead."""
+    if table['family'] not in ('ip', 'ip6', 'arp', 'bridge') or table['name'] not in XT_TABLES:
+        return False
+    bases = [c for c in table['chains'].values() if c.get('hook')]
+    if bases and all(c['name'] in XT_BUILTINS for c in bases):
+        return True
+    return any('xt' in e for c in table['chains'].values() for r in c['rules'] for e in r['expr'])
+
+
+def native_tables(model):
+    """Native nft tables other than ours and iptables-nft's, as 'family name'."""
+    return sorted('%s %s' % k for k, t in model['tables'].items() if not is_ours(t) and not is_xtables(t))
+
+
+# --------------------------------------------------------------------------- our table
+
+def _addr(right):
+    if isinstance(right, dict) and 'prefix' in right:
+        return str(ipaddress.ip_network('%s/%s' % (right['prefix']['addr'], right['prefix']['len'])))
+    if isinstance(right, str):
+        return str(ipaddress.ip_network(right))
+    raise ValueError(right)
+
+
+def our_rule_key(chain, expr):
+    """One rule of our table -> its rule key (see _notrack.RULE_KEYS), or None when it is not
+    a rule this module writes."""
+    r = dict((k, None) for k in _notrack.RULE_KEYS)
+    r['chain'] = chain
+    verdict = False
+    try:
+        for e in expr:
+            if 'notrack' in e and not verdict:
+                verdict = True
+                continue
+            if 'match' not in e or verdict:
+                return None
+            m = e['match']
+            if m.get('op') != '==':
+                return None
+            left, right = m['left'], m['right']
+            if 'meta' in left:
+                key = left['meta'].get('key')
+                if key == 'nfproto' and right in _notrack.FAMILIES:
+                    r['family'] = right
+                elif key in ('iifname', 'oifname') and isinstance(right, str):
+                    r[key[:3]] = right
+                elif key == 'l4proto' and right in _notrack.PROTOCOLS:
+                    r['proto'] = right
+                else:
+                    return None
+            elif 'payload' in left:
+                proto, field = left['payload'].get('protocol'), left['payload'].get('field')
+                if proto in ('ip', 'ip6') and field in ('saddr', 'daddr'):
+                    r[field] = _addr(right)
+                    r['family'] = 'ipv4' if proto == 'ip' else 'ipv6'
+                elif proto in _notrack.PROTOCOLS and field in ('sport', 'dport') and isinstance(right, int):
+                    r['proto'] = proto
+                    r[field] = right
+                else:
+                    return None
+            else:
+                return None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return _notrack.rule_key(r) if verdict else None
+
+
+def our_state(model):
+    """Our table as found: {'exists', 'chains_ok', 'rules': [rule key or ('unknown', text)],
+    'text': rendering for diffs}."""
+    t = model['tables'].get((_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
+    if t is None:
+        return {'exists': False, 'chains_ok': False, 'rules': [], 'text': ''}
+    ok = set(t['chains']) == set(_notrack.NFT_CHAINS)
+    keys = []
+    lines = ['table %s %s {' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE)]
+    for n, name in enumerate(_notrack.NFT_CHAINS + tuple(sorted(set(t['chains']) - set(_notrack.NFT_CHAINS)))):
+        c = t['chains'].get(name)
+        if c is None:
+            continue
+        if n:
+            lines.append('')
+        lines.append('\tchain %s {' % name)
+        if c.get('hook'):
+            prio = 'raw' if c.get('priority') == _notrack.NFT_PRIORITY else c.get('priority')
+            lines.append('\t\ttype %s hook %s priority %s; policy %s;' % (c.get('type'), c['hook'], prio, c.get('policy')))
+        if name in _notrack.NFT_CHAINS and (c.get('type') != 'filter' or c.get('hook') != name
+                                            or c.get('priority') != _notrack.NFT_PRIORITY or c.get('policy') != 'accept'):
+            ok = False
+        for rule in c['rules']:
+            key = our_rule_key(name, rule['expr']) if name in _notrack.NFT_CHAINS else None
+            text = _notrack.render_nft_rule(dict(zip(_notrack.RULE_KEYS, key))) if key else rule_text(rule['expr'])
+            keys.append(key if key else ('unknown', '%s: %s' % (name, text)))
+            lines.append('\t\t' + text)
+        lines.append('\t}')
+    lines.append('}')
+    return {'exists': True, 'chains_ok': ok, 'rules': keys, 'text': '\n'.join(lines) + '\n'}
+
+
+def companions(model):
+    """Our companion rules in other tables: [{'family', 'table', 'chain', 'handle', 'index'}]."""
+    out = []
+    for (fam, name), t in sorted(model['tables'].items()):
+        if is_ours(t):
+            continue
+        for cname, c in sorted(t['chains'].items()):
+            for i, r in enumerate(c['rules']):
+                if r.get('comment') == _notrack.COMPANION_COMMENT:
+                    out.append({'family': fam, 'table': name, 'chain': cname, 'handle': r.get('handle'), 'index': i})
+    return out
+
+
+# --------------------------------------------------------------------------- safety model
+
+def _scalar_list(right):
+    """Right-hand side -> list of scalars/ranges/prefixes, or None for a named set (@x) or other."""
+    if isinstance(right, dict) and 'set' in right:
+        right = right['set']
+    if isinstance(right, list):
+        out = []
+        for v in right:
+            sub = _scalar_list(v)
+            if sub is None:
+                return None
+            out.extend(sub)
+        return out
+    if isinstance(right, str) and right.startswith('@'):
+        return None
+    if isinstance(right, (str, int)) or (isinstance(right, dict) and ('prefix' in right or 'range' in right)):
+        return [right]
+    return None
+
+
+def _ports(vals):
+    out = []
+    for v in vals:
+        if isinstance(v, int):
+            out.append((v, v))
+        elif isinstance(v, dict) and 'range' in v and all(isinstance(x, int) for x in v['range']):
+            out.append((v['range'][0], v['range'][1]))
+        else:
+            return None
+    return out
+
+
+def _nets(vals):
+    out = []
+    for v in vals:
+        if isinstance(v, dict) and 'prefix' in v:
+            out.append('%s/%s' % (v['prefix']['addr'], v['prefix']['len']))
+        elif isinstance(v, str):
+            out.append(v)
+        else:
+            return None
+    return out
+
+
+def _protos(vals):
+    out = set()
+    for v in vals:
+        if isinstance(v, int):
+            out.add(PROTO_NUMBERS.get(v, str(v)))
+        elif isinstance(v, str):
+            out.add(v)
+        else:
+            return None
+    return out
+
+
+def to_match(m):
+    """An nft JSON match -> the safety model's match."""
+    op = m.get('op')
+    left, right = m.get('left') or {}, m.get('right')
+    if op not in ('==', '!=', 'in'):
+        return {'field': 'unknown', 'neg': False}
+    neg = op == '!='
+    vals = _scalar_list(right)
+    if 'ct' in left:
+        if left['ct'].get('key') == 'state' and 'dir' not in left['ct']:
+            return {'field': 'ct_state', 'neg': neg, 'values': set(vals) if vals is not None else None}
+        return {'field': 'ct_other', 'neg': neg}
+    if 'meta' in left:
+        key = left['meta'].get('key')
+        if key in ('iifname', 'oifname', 'iif', 'oif'):
+            names = [v for v in vals if isinstance(v, str)] if vals is not None else None
+            return {'field': key[:3], 'neg': neg, 'values': names if names and len(names) == len(vals) else None}
+        if key == 'l4proto':
+            return {'field': 'l4proto', 'neg': neg, 'values': _protos(vals) if vals is not None else None}
+        if key == 'nfproto':
+            return {'field': 'nfproto', 'neg': neg, 'values': set(vals) if vals is not None else None}
+        return {'field': 'unknown', 'neg': neg}
+    if 'payload' in left:
+        proto, field = left['payload'].get('protocol'), left['payload'].get('field')
+        if proto in ('ip', 'ip6') and field in ('saddr', 'daddr'):
+            return {'field': field, 'neg': neg, 'family': FAMILY_MAP[proto],
+                    'values': _nets(vals) if vals is not None else None}
+        if (proto, field) in (('ip', 'protocol'), ('ip6', 'nexthdr')):
+            return {'field': 'l4proto', 'neg': neg, 'values': _protos(vals) if vals is not None else None,
+                    'family': FAMILY_MAP[proto]}
+        if field in ('sport', 'dport') and (proto in TH_PROTOS or proto == 'th'):
+            return {'field': field, 'neg': neg, 'proto': TH_PROTOS if proto == 'th' else frozenset([proto]),
+                    'values': _ports(vals) if vals is not None else None}
+        return {'field': 'unknown', 'neg': neg}
+    return {'field': 'unknown', 'neg': neg}
+
+
+def _verdict_of(stmt):
+    for v in VERDICTS:
+        if v in stmt:
+            if v in ('jump', 'goto'):
+                return v, (stmt[v] or {}).get('target')
+            return ('drop' if v in ('reject', 'queue') else v), None
+    return None, None
+
+
+def to_rule(rule):
+    """An nft rule (parsed JSON) -> the safety model's rule."""
+    matches = []
+    verdict, target, vmap = 'continue', None, None
+    for e in rule['expr']:
+        if 'match' in e:
+            mm = to_match(e['match'])
+            matches.append(mm)
+            if mm['field'] == 'l4proto' and mm.get('family'):
+                matches.append({'field': 'nfproto', 'neg': False, 'values': set([mm['family']])})
+            continue
+        if any(k in e for k in ('limit', 'quota', 'meter', 'xt', 'synproxy')):
+            matches.append({'field': 'unknown', 'neg': False})
+            if 'xt' in e and (e['xt'] or {}).get('type') == 'target':
+                verdict = 'drop'  # an xtables target we cannot see into: may drop
+                break
+            continue
+        if 'vmap' in e:
+            vm = e['vmap']
+            key = vm.get('key') or {}
+            keym = to_match({'op': '==', 'left': key, 'right': []})
+            keym['values'] = None
+            entries = []
+            data = (vm.get('data') or {}).get('set') if isinstance(vm.get('data'), dict) else None
+            if data is None:
+                entries.append((None, 'drop', None))  # named map: anything may happen
+            else:
+                for pair in data:
+                    kv, stmt = pair[0], pair[1]
+                    v, t = _verdict_of(stmt)
+                    vals = _scalar_list(kv)
+                    entries.append((set(vals) if vals is not None and keym['field'] == 'ct_state' else None, v or 'continue', t))
+            verdict, vmap = 'vmap', {'key': keym, 'entries': entries}
+            break
+        v, t = _verdict_of(e)
+        if v:
+            verdict, target = v, t
+            break
+    return {'matches': matches, 'verdict': verdict, 'target': target, 'vmap': vmap,
+            'ours': rule.get('comment') == _notrack.COMPANION_COMMENT, 'text': rule_text(rule['expr'])}
+
+
+def safety_tables(model):
+    """Native tables (not ours, not iptables-nft's) in the safety model."""
+    out = []
+    for (fam, name), t in sorted(model['tables'].items()):
+        if is_ours(t) or is_xtables(t) or fam not in FAMILY_MAP:
+            continue
+        chains = {}
+        for cname, c in t['chains'].items():
+            chains[cname] = {'name': cname, 'hook': c.get('hook'), 'type': c.get('type'), 'priority': c.get('priority'),
+                             'policy': c.get('policy'), 'rules': [to_rule(r) for r in c['rules']]}
+        out.append({'framework': 'nftables', 'family': FAMILY_MAP[fam], 'nft_family': fam, 'table': name, 'chains': chains})
+    return out
+
+
+# --------------------------------------------------------------------------- readable rules
+
+def _expr_text(x):
+    if isinstance(x, dict):
+        if 'meta' in x:
+            return 'meta %s' % x['meta'].get('key')
+        if 'payload' in x:
+            return '%s %s' % (x['payload'].get('protocol'), x['payload'].get('field'))
+        if 'ct' in x:
+            return 'ct %s' % x['ct'].get('key')
+        if 'prefix' in x:
+            return '%s/%s' % (x['prefix'].get('addr'), x['prefix'].get('len'))
+        if 'range' in x:
+            return '%s-%s' % tuple(_expr_text(v) for v in x['range'])
+        if 'set' in x:
+            return '{ %s }' % ', '.join(_expr_text(v) for v in x['set'])
+        return json.dumps(x, sort_keys=True)
+    if isinstance(x, list):
+        return ','.join(_expr_text(v) for v in x)
+    if isinstance(x, str) and not x.startswith('@') and x not in ('established', 'related', 'new', 'invalid', 'untracked') \
+            and not x.replace('.', '').replace(':', '').isalnum():
+        return '"%s"' % x
+    return str(x)
+
+
+def rule_text(expr):
+    """Approximate nft syntax of a rule's JSON, for messages and diffs."""
+    parts = []
+    for e in expr:
+        if 'match' in e:
+            m = e['match']
+            op = '' if m.get('op') in ('==', 'in') else '%s ' % m.get('op')
+            parts.append('%s %s%s' % (_expr_text(m.get('left')), op, _expr_text(m.get('right'))))
+        elif 'counter' in e:
+            parts.append('counter')
+        elif 'vmap' in e:
+            parts.append('%s vmap %s' % (_expr_text(e['vmap'].get('key')), json.dumps(e['vmap'].get('data'), sort_keys=True)))
+        else:
+            for k in e:
+                v = e[k]
+                if v is None:
+                    parts.append(k)
+                elif k in ('jump', 'goto'):
+                    parts.append('%s %s' % (k, v.get('target')))
+                else:
+                    parts.append('%s %s' % (k, json.dumps(v, sort_keys=True)))
+    return ' '.join(parts)
+
+
+# --------------------------------------------------------------------------- rendering
+
+def render_script(state, rules, present, companion_add, companion_delete):
+    """The `nft -f` transaction: our table (when it drifted) and companion changes.
+    state: our_state(); rules: our desired rules; companion_add: [(family, table, chain)];
+    companion_delete: [{'family', 'table', 'chain', 'handle'}]. Returns '' when nothing to do."""
+    lines = []
+    table_ok = present and state['exists'] and state['chains_ok'] and state['rules'] == [_notrack.rule_key(r) for r in rules]
+    if present and not table_ok:
+        if state['exists']:
+            lines.append('delete table %s %s' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
+        lines.append(_notrack.render_nft_table(rules).rstrip('\n'))
+    elif not present and state['exists']:
+        lines.append('delete table %s %s' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
+    for c in companion_delete:
+        lines.append('delete rule %s %s %s handle %s' % (c['family'], c['table'], c['chain'], c['handle']))
+    for c in companion_add:
+        lines.append(_notrack.companion_nft_statement(c))
+    return '\n'.join(lines) + '\n' if lines else ''
+
+
+def render_file(rules, companions_wanted):
+    """Our persisted file: loadable at boot and again at any reload."""
+    return (FILE_HEADER + 'table %s %s\ndelete table %s %s\n' % ((_notrack.NFT_FAMILY, _notrack.NFT_TABLE) * 2)
+            + _notrack.render_nft_table(rules, companions_wanted))
+
+
+# --------------------------------------------------------------------------- system ruleset include
+
+def include_line(path):
+    return 'include "%s"' % path
+
+
+def _includes(text):
+    out = []
+    for n, line in enumerate((text or '').splitlines()):
+        s = line.strip()
+        if s.startswith('include ') or s.startswith('include\t'):
+            arg = s[len('include'):].strip()
+            if arg.startswith('"') and '"' in arg[1:]:
+                out.append((n, arg[1:arg.index('"', 1)]))
+    return out
+
+
+def conf_includes(text, conf_path, path):
+    """True when the system ruleset already includes path (exactly or through a glob)."""
+    base = os.path.dirname(conf_path)
+    for _n, inc in _includes(text):
+        full = inc if inc.startswith('/') else os.path.join(base, inc)
+        if full == path or fnmatch.fnmatch(path, full):
+            return True
+    return False
+
+
+def conf_with_include(text, conf_path, path):
+    """The system ruleset with our include appended (unchanged when already covered).
+    A missing file becomes a minimal ruleset that only includes ours."""
+    if text is None:
+        return '#!/usr/sbin/nft -f\n%s\n%s\n' % (INCLUDE_MARK, include_line(path))
+    if conf_includes(text, conf_path, path):
+        return text
+    sep = '' if text.endswith('\n') or text == '' else '\n'
+    return '%s%s\n%s\n%s\n' % (text, sep, INCLUDE_MARK, include_line(path))
+
+
+def conf_without_include(text, path):
+    """The system ruleset without the include line we added (and our comment above it)."""
+    if text is None:
+        return None
+    lines = text.splitlines(True)
+    ours = include_line(path)
+    out = []
+    for line in lines:
+        if line.rstrip('\n') == ours:
+            if out and out[-1].rstrip('\n') == INCLUDE_MARK:
+                out.pop()
+                if out and out[-1] == '\n':
+                    out.pop()
+            continue
+        out.append(line)
+    return ''.join(out)

@@ -1,0 +1,602 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: conntrack_notrack
+short_description: Exempt traffic from connection tracking (NOTRACK) without breaking a stateful firewall
+version_added: 0.1.0
+description:
+  - Declarative NOTRACK exemptions - interfaces, TCP/UDP ports with a direction, addresses and CIDR networks,
+    IPv4 and IPv6 - applied atomically to nftables or iptables (legacy or nft flavour), idempotent by comparing
+    the live ruleset, with check and diff mode.
+  - "Owns one object: with nftables the table C(inet nfct_notrack) (chains C(prerouting) and C(output), type filter,
+    priority raw); with iptables the raw-table chains C(NFCT-NOTRACK-PRE) (jumped to from PREROUTING) and
+    C(NFCT-NOTRACK-OUT) (from OUTPUT), IPv4 and IPv6. Two chains because one chain reached from both hooks
+    cannot tell a request to a local port from a reply of a remote one."
+  - "Firewall safety: every filter chain the untracked packets reach is analyzed (nftables, iptables-nft,
+    iptables-legacy). A chain that decides by conntrack state (C(ct state established,related accept),
+    C(-m state), C(-m conntrack)) and may then drop the untracked packets needs a companion accept for them
+    first. With iptables the module inserts a jump to its own chain C(NFCT-UNTRACKED)
+    (C(-m conntrack --ctstate UNTRACKED -j ACCEPT)) first in that built-in chain. With nftables an accept in a table
+    of ours cannot help (every base chain at a hook sees the packet; only a drop is final), so the module refuses
+    with an explanation, unless O(companion=insert) lets it insert C(ct state untracked accept) as the first rule
+    of that chain."
+  - Never exempts the control connection - the SSH port(s) (from C(SSH_CONNECTION), C(sshd -T) or
+    C(/etc/ssh/sshd_config), else 22), and the live SSH sessions' addresses and interface - unless
+    O(allow_control_connection=true).
+  - "Persistence: nftables - our table in its own file included from the system ruleset (one C(include) line
+    appended when missing) and C(nftables.service) enabled; iptables - our chains merged into the rules files of
+    netfilter-persistent (Debian/Ubuntu, C(/etc/iptables/rules.v4) and C(rules.v6)) or iptables-services (RHEL
+    family, C(/etc/sysconfig/iptables) and C(ip6tables)), every other line kept byte for byte, and the loading
+    service enabled (never started: the runtime is applied directly)."
+author:
+  - nfct.tuning contributors (@nfct-tuning)
+options:
+  exemptions:
+    description:
+      - The traffic not to track. Each item exempts the packets that match all of its fields.
+      - An item with only O(exemptions[].interface) exempts all traffic in and out of that interface.
+      - An item with only O(exemptions[].address) exempts every packet whose source or destination is in it.
+      - With a port, an address is the peer's (the client for V(inbound), the server for V(outbound)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      interface:
+        description: Interface name (matched by name, C(iifname) on prerouting and C(oifname) on output).
+        type: str
+      protocol:
+        description: Transport protocol; alone it exempts all traffic of that protocol.
+        type: str
+        choices: [tcp, udp]
+      port:
+        description: Port 1-65535; needs O(exemptions[].protocol).
+        type: int
+      direction:
+        description:
+          - V(inbound) (default with a port) - a local service on that port - destination port before routing,
+            and its replies' source port on output.
+          - V(outbound) - a remote service on that port - destination port on output, its replies' source port
+            before routing.
+        type: str
+        choices: [inbound, outbound]
+      address:
+        description: IPv4/IPv6 address or CIDR network (no host bits set).
+        type: str
+      family:
+        description: Restrict the item to one family (must match O(exemptions[].address) when both are given).
+        type: str
+        choices: [ipv4, ipv6]
+  state:
+    description: V(present) makes our objects match O(exemptions); V(absent) removes every object of ours, everywhere.
+    type: str
+    choices: [present, absent]
+    default: present
+  backend:
+    description:
+      - V(auto) picks what the host already uses - legacy xtables rules -> V(iptables-legacy); native nft tables
+        -> V(nftables); iptables-nft rules -> V(iptables-nft); else where our object already is; else V(nftables)
+        when C(nft) is installed; else the flavour of the C(iptables) command.
+      - V(iptables) picks the flavour the same way among the iptables ones.
+      - Our objects found in another backend are removed.
+    type: str
+    choices: [auto, nftables, iptables, iptables-nft, iptables-legacy]
+    default: auto
+  companion:
+    description:
+      - What to do when a filter chain would drop the untracked packets.
+      - V(auto) - iptables - insert the jump to C(NFCT-UNTRACKED) first in that built-in chain; nftables - refuse
+        with an explanation.
+      - V(insert) - also in nftables - insert C(ct state untracked accept) (commented
+        C(nfct.tuning notrack companion)) as the first rule of the user's chain. That touches another tool's table.
+      - V(refuse) - refuse in both.
+      - V(ignore) - install nothing and only warn.
+    type: str
+    choices: [auto, insert, refuse, ignore]
+    default: auto
+  allow_control_connection:
+    description: Allow exemptions that match the SSH port or a live SSH session.
+    type: bool
+    default: false
+  control_ports:
+    description: More TCP ports to protect like the SSH port (for example a bastion's management port).
+    type: list
+    elements: int
+    default: []
+  interfaces_must_exist:
+    description: Refuse interface names that do not exist on the host now.
+    type: bool
+    default: true
+  persist:
+    description: Write the persistent layers (files, service enabled).
+    type: bool
+    default: true
+  enable_service:
+    description: Enable the service that loads the persisted rules at boot (C(nftables), C(netfilter-persistent), C(iptables)).
+    type: bool
+    default: true
+  persist_platform:
+    description: Which family's persistence layout to use; V(auto) reads C(/etc/os-release).
+    type: str
+    choices: [auto, debian, redhat]
+    default: auto
+  nftables_file:
+    description: Our persisted nft file (default C(/etc/nftables.d/nfct-notrack.nft), RHEL C(/etc/nftables/nfct-notrack.nft)).
+    type: path
+  nftables_conf:
+    description: The system ruleset that must include our file (default C(/etc/nftables.conf), RHEL C(/etc/sysconfig/nftables.conf)).
+    type: path
+  iptables_rules_v4:
+    description: IPv4 rules file (default C(/etc/iptables/rules.v4), RHEL C(/etc/sysconfig/iptables)).
+    type: path
+  iptables_rules_v6:
+    description: IPv6 rules file (default C(/etc/iptables/rules.v6), RHEL C(/etc/sysconfig/ip6tables)).
+    type: path
+  backup:
+    description: Keep a timestamped copy of a file this module changes or removes.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Reads the live rulesets, files and services, computes the whole change and reports it (and the drift); changes nothing.
+    support: full
+  diff_mode:
+    description: Shows our objects in each live ruleset before and after, and each persisted file before and after.
+    support: full
+notes:
+  - Untracked packets are not NATed; a warning says so when NAT rules exist.
+  - The companion accepts every untracked packet before the chain's stateful rules, so an exemption wider than the
+    services the firewall allows also widens what it accepts.
+  - Requires root (or CAP_NET_ADMIN) on the managed host.
+seealso:
+  - module: nfct.tuning.conntrack_settings
+'''
+
+EXAMPLES = r'''
+- name: Do not track loopback and the reverse proxy's HTTPS
+  nfct.tuning.conntrack_notrack:
+    exemptions:
+      - interface: lo
+      - protocol: tcp
+        port: 443
+        direction: inbound
+
+- name: DNS resolver - its clients' queries and the queries it sends upstream
+  nfct.tuning.conntrack_notrack:
+    exemptions:
+      - {protocol: udp, port: 53, direction: inbound}
+      - {protocol: udp, port: 53, direction: outbound, address: 192.0.2.53}
+    backend: nftables
+    companion: insert
+
+- name: Drift check (changes nothing)
+  nfct.tuning.conntrack_notrack:
+    exemptions: [{interface: lo}]
+  check_mode: true
+  diff: true
+  register: notrack
+
+- name: Remove everything this module created
+  nfct.tuning.conntrack_notrack:
+    state: absent
+'''
+
+RETURN = r'''
+drift:
+  description: True when the live ruleset, the companion or the persisted layers differ from the desired state (also in check mode).
+  type: bool
+  returned: always
+drift_report:
+  description:
+    - C(drifted), C(state), C(backend);
+      C(ruleset) - C(in_sync), C(present) (an object of ours exists somewhere), C(missing), C(extra) (rules as text,
+      prefixed with the framework), C(other_backends) (ours found in another backend);
+      C(companion) - C(in_sync), C(needed) (chains that need it), C(missing), C(extra), C(refused), C(ignored);
+      C(persistence) - C(in_sync), C(files) (paths that differ), C(services) (to enable), C(loaders_missing)
+      (null when O(persist=false)).
+  type: dict
+  returned: always (also on failure once the ruleset was read)
+backend:
+  description: The backend used and why (C(name), C(reason)).
+  type: dict
+  returned: always
+  sample: {name: nftables, reason: 'native nft tables present: inet filter'}
+exemptions:
+  description: The exemptions as validated and normalized.
+  type: list
+  elements: dict
+  returned: always
+rules:
+  description: Our NOTRACK rules in nft syntax (C(chain), C(rule), C(items) - the exemption indices).
+  type: list
+  elements: dict
+  returned: always
+firewall:
+  description:
+    - One entry per filter base chain the untracked packets reach - C(framework), C(family), C(table), C(chain), C(hook),
+      C(policy), C(affected_by) (exemption indices whose packets it may drop), C(reason), C(companion)
+      (none, effective, ineffective).
+  type: list
+  elements: dict
+  returned: always
+control_connection:
+  description: C(ssh_ports), C(sessions) (client, client_port, server, server_port, source), C(conflicts).
+  type: dict
+  returned: always
+commands:
+  description: The transactions applied (or that would be) - C(framework), C(family), C(script).
+  type: list
+  elements: dict
+  returned: always
+files_changed:
+  description: Paths written or removed (or that would be).
+  type: list
+  elements: str
+  returned: always
+services_enabled:
+  description: Units enabled (or that would be).
+  type: list
+  elements: str
+  returned: always
+backup_files:
+  description: Backups made, path -> backup path.
+  type: dict
+  returned: always
+messages:
+  description: The warnings of this run (also emitted as Ansible warnings).
+  type: list
+  elements: str
+  returned: always
+'''
+
+import os
+import re
+import socket
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _notrack, _notrack_plan
+
+C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
+UNIT_DIRS = ('/etc/systemd/system', '/run/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system')
+
+
+def build_module():
+    return AnsibleModule(
+        argument_spec=dict(
+            exemptions=dict(type='list', elements='dict', default=[], options=dict(
+                interface=dict(type='str'),
+                protocol=dict(type='str', choices=list(_notrack.PROTOCOLS)),
+                port=dict(type='int'),
+                direction=dict(type='str', choices=list(_notrack.DIRECTIONS)),
+                address=dict(type='str'),
+                family=dict(type='str', choices=list(_notrack.FAMILIES)),
+            )),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            backend=dict(type='str', default='auto', choices=list(_notrack.BACKENDS)),
+            companion=dict(type='str', default='auto', choices=list(_notrack.COMPANION_MODES)),
+            allow_control_connection=dict(type='bool', default=False),
+            control_ports=dict(type='list', elements='int', default=[]),
+            interfaces_must_exist=dict(type='bool', default=True),
+            persist=dict(type='bool', default=True),
+            enable_service=dict(type='bool', default=True),
+            persist_platform=dict(type='str', default='auto', choices=['auto', 'debian', 'redhat']),
+            nftables_file=dict(type='path'),
+            nftables_conf=dict(type='path'),
+            iptables_rules_v4=dict(type='path'),
+            iptables_rules_v6=dict(type='path'),
+            backup=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+
+
+class HostIO(object):
+    """Everything the module reads or runs on the host (unit tests replace it)."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def which(self, name):
+        return self.module.get_bin_path(name)
+
+    def cmd(self, argv, data=None):
+        return self.module.run_command(argv, data=data, binary_data=True, environ_update=C_ENV)
+
+    def read(self, path):
+        try:
+            with open(path, 'r') as f:
+                return f.read()
+        except (IOError, OSError):
+            return None
+
+    def exists(self, path):
+        return os.path.exists(path)
+
+    def interfaces(self):
+        return [name for _i, name in socket.if_nameindex()]
+
+    def getenv(self, name):
+        return os.environ.get(name)
+
+
+# --------------------------------------------------------------------------- gathering
+
+def find_tools(io):
+    """Installed frameworks and the commands for each: {'nftables': nft path or None,
+    'iptables-legacy' / 'iptables-nft': {'ipv4'/'ipv6': {'save', 'restore'} or None}, 'default': flavour}."""
+    tools = {'nftables': io.which('nft'), 'default': None}
+    plain = io.which('iptables')
+    if plain:
+        rc, out, err = io.cmd([plain, '-V'])
+        text = (out or '') + (err or '')
+        tools['default'] = 'nft' if '(nf_tables)' in text else ('legacy' if '(legacy)' in text or rc == 0 else None)
+    for flavour in ('legacy', 'nft'):
+        fw = 'iptables-%s' % flavour
+        tools[fw] = {}
+        for fam, prog in (('ipv4', 'iptables'), ('ipv6', 'ip6tables')):
+            save, restore = io.which('%s-%s-save' % (prog, flavour)), io.which('%s-%s-restore' % (prog, flavour))
+            if not (save and restore) and tools['default'] == flavour:
+                save, restore = io.which('%s-save' % prog), io.which('%s-restore' % prog)
+            tools[fw][fam] = {'save': save, 'restore': restore} if save and restore else None
+    return tools
+
+
+def read_rulesets(module, io, tools):
+    nft = None
+    if tools['nftables']:
+        rc, out, err = io.cmd([tools['nftables'], '-j', 'list', 'ruleset'])
+        if rc != 0:
+            module.fail_json(msg='nft -j list ruleset failed (rc %d): %s' % (rc, (err or out).strip()))
+        nft = out
+    ipt = {}
+    for fw in _notrack_plan.IPT_FLAVOURS:
+        for fam in _notrack.FAMILIES:
+            t = tools[fw].get(fam)
+            if not t:
+                continue
+            rc, out, err = io.cmd([t['save']])
+            if rc != 0:
+                module.warn('%s failed (rc %d): %s; %s %s is not considered' % (t['save'], rc, (err or out).strip(), fw, fam))
+                tools[fw][fam] = None
+                continue
+            ipt[(fw, fam)] = out
+    return nft, ipt
+
+
+def control_info(io, extra_ports):
+    ports = []
+    sshd = io.which('sshd')
+    if sshd:
+        rc, out, _err = io.cmd([sshd, '-T'])
+        if rc == 0:
+            ports = _notrack.parse_sshd_ports(out, sshd_t=True)
+    if not ports:
+        ports = _notrack.parse_sshd_ports(io.read('/etc/ssh/sshd_config'))
+    if not ports:
+        ports = [_notrack.DEFAULT_SSH_PORT]  # sshd's configuration is not readable here: its default
+    env = io.getenv('SSH_CONNECTION')
+    envs = _notrack.parse_ssh_connection(env)
+    if envs:
+        ports.append(envs['server_port'])
+    ports = sorted(set(ports) | set(extra_ports or []))
+    sockets = _notrack.parse_proc_tcp(io.read('/proc/net/tcp'), 'ipv4') + _notrack.parse_proc_tcp(io.read('/proc/net/tcp6'), 'ipv6')
+    sessions = _notrack.control_sessions(env, sockets, ports)
+    ifaces = {}
+    ip = io.which('ip')
+    for s in sessions:
+        if ip and s['client'] not in ifaces:
+            rc, out, _err = io.cmd([ip, '-o', 'route', 'get', s['client']])
+            m = re.search(r'\bdev (\S+)', out or '') if rc == 0 else None
+            ifaces[s['client']] = m.group(1) if m else None
+    return {'ssh_ports': ports, 'sessions': sessions, 'interfaces': ifaces}
+
+
+def unit_info(io, names):
+    systemctl = io.which('systemctl')
+    out = {}
+    for u in names:
+        exists = any(io.exists(os.path.join(d, u)) for d in UNIT_DIRS)
+        enabled = None
+        if exists and systemctl:
+            rc, text, _err = io.cmd([systemctl, 'is-enabled', u])
+            enabled = (text or '').strip() in ('enabled', 'enabled-runtime', 'static', 'alias', 'indirect', 'generated')
+        out[u] = {'exists': exists, 'enabled': enabled if systemctl else True}
+    return out
+
+
+def gather(module, io, params, tools, control=None):
+    nft, ipt = read_rulesets(module, io, tools)
+    platform = params['persist_platform']
+    if platform == 'auto':
+        platform = _notrack_plan.platform_of(io.read('/etc/os-release')) or 'debian'
+    paths = _notrack_plan.persist_paths(params, platform)
+    files, units = {}, {}
+    if params['persist']:
+        files = dict((p, io.read(p)) for p in paths.values())
+        if params['enable_service']:
+            names = sorted(set(u for v in _notrack_plan.UNITS[platform].values() for u in v))
+            units = unit_info(io, names)
+    plan_tools = {'nftables': bool(tools['nftables'])}
+    for fw in _notrack_plan.IPT_FLAVOURS:
+        plan_tools[fw] = dict((fam, bool(tools[fw].get(fam))) for fam in _notrack.FAMILIES)
+    return {'tools': plan_tools, 'iptables_default': tools['default'], 'nft': nft, 'ipt': ipt,
+            'control': control if control is not None else (
+                control_info(io, params['control_ports']) if params['state'] == 'present' else {}),
+            'platform': platform, 'files': files, 'units': units}, paths
+
+
+# --------------------------------------------------------------------------- applying
+
+def step_argv(tools, step, test=False):
+    if step['framework'] == 'nftables':
+        return [tools['nftables']] + (['-c'] if test else []) + ['-f', '-']
+    t = tools[step['framework']][step['family']]
+    return [t['restore'], '--noflush'] + (['--test'] if test else [])
+
+
+def atomic_write(module, path, text):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix='.nfct-', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.chmod(tmp, 0o644 if not os.path.exists(path) else os.stat(path).st_mode & 0o7777)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_files(module, changes, backup, result):
+    for path in sorted(changes):
+        after = changes[path]['after']
+        if backup and os.path.exists(path):
+            result['backup_files'][path] = module.backup_local(path)
+        if after is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            atomic_write(module, path, after)
+
+
+def validate_persisted(io, tools, pl, paths):
+    """Would the persisted rulesets load at boot? -> list of errors."""
+    errors = []
+    changed = pl['files']
+    conf, nf = paths['nftables_conf'], paths['nftables_file']
+    if tools['nftables'] and (conf in changed or nf in changed) and io.read(conf) is not None and io.read(nf) is not None:
+        rc, out, err = io.cmd([tools['nftables'], '-c', '-f', conf])
+        if rc != 0:
+            errors.append('%s would not load at boot with our include (nft -c -f): %s' % (conf, (err or out).strip()))
+    for fam, key in (('ipv4', 'iptables_rules_v4'), ('ipv6', 'iptables_rules_v6')):
+        path = paths[key]
+        if path not in changed or changed[path]['after'] is None:
+            continue
+        flavour = 'iptables-%s' % (tools['default'] or 'nft')
+        t = (tools.get(flavour) or {}).get(fam)
+        if not t:
+            continue
+        rc, out, err = io.cmd([t['restore'], '--test'], data=changed[path]['after'].encode())
+        if rc != 0:
+            errors.append('%s would not load at boot (%s --test): %s' % (path, t['restore'], (err or out).strip()))
+    return errors
+
+
+def run(module, io=None):
+    io = io or HostIO(module)
+    p = module.params
+    result = dict(changed=False, drift=False, messages=[], backup_files={}, files_changed=[], services_enabled=[],
+                  commands=[], exemptions=[], rules=[], firewall=[], control_connection={}, backend={})
+    try:
+        interfaces = io.interfaces() if p['interfaces_must_exist'] else None
+        exemptions = _notrack.validate_exemptions(p['exemptions'], interfaces) if p['state'] == 'present' else []
+        for i, port in enumerate(p['control_ports']):
+            if not 1 <= port <= 65535:
+                raise _notrack.NotrackError('control_ports[%d]: %d is outside the allowed range 1-65535' % (i, port))
+    except _notrack.NotrackError as e:
+        module.fail_json(msg=str(e), **result)
+    result['exemptions'] = exemptions
+    tools = find_tools(io)
+    facts, paths = gather(module, io, p, tools)
+    params = dict(p, paths=paths)
+    pl = _notrack_plan.plan(params, exemptions, facts)
+    result.update(backend=pl['backend'], drift_report=pl['drift_report'], firewall=pl['analysis'],
+                  rules=[{'chain': r['chain'], 'rule': _notrack.render_nft_rule(r), 'items': r['items']} for r in pl['rules']],
+                  control_connection=dict(facts['control'], conflicts=[w for _i, w in pl['control_conflicts']]),
+                  commands=[{'framework': s['framework'], 'family': s['family'], 'script': s['script']} for s in pl['steps']],
+                  files_changed=sorted(pl['files']), services_enabled=list(pl['services']))
+    result['control_connection'].pop('interfaces', None)
+    if pl['errors']:
+        module.fail_json(msg='; '.join(pl['errors']), **result)
+    for w in pl['warnings']:
+        module.warn(w)
+    result['messages'] = pl['warnings']
+    changed = bool(pl['steps'] or pl['files'] or pl['services'])
+    result['changed'] = result['drift'] = changed
+    if module._diff:
+        diff = list(pl['diff'])
+        for path in sorted(pl['files']):
+            ch = pl['files'][path]
+            diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
+                         'after_header': path if ch['after'] is not None else '/dev/null',
+                         'before': ch['before'] or '', 'after': ch['after'] or ''})
+        result['diff'] = diff
+
+    # ------------------------------------------------------------ the one gate
+    if module.check_mode or not changed:
+        module.exit_json(**result)
+
+    for s in pl['steps']:
+        rc, out, err = io.cmd(step_argv(tools, s, test=True), data=s['script'].encode())
+        if rc != 0:
+            result['changed'] = False
+            module.fail_json(msg='%s %s: the transaction does not validate, nothing was changed: %s\n%s'
+                             % (s['framework'], s['family'], (err or out).strip(), s['script']), **result)
+    done = []
+    for s in pl['steps']:
+        rc, out, err = io.cmd(step_argv(tools, s), data=s['script'].encode())
+        if rc != 0:
+            undone = undo(module, io, tools, params, exemptions, done)
+            result['changed'] = bool(done) and not undone
+            module.fail_json(msg='%s %s: applying failed: %s; %s' % (
+                s['framework'], s['family'], (err or out).strip(),
+                'the steps already applied were rolled back' if undone else 'rollback of the steps already applied failed: %s' % undone),
+                **result)
+        done.append(s)
+    # read back: the live rulesets must now be in sync
+    facts2, _paths = gather(module, io, dict(p, persist=False), tools, control=facts['control'])
+    again = _notrack_plan.plan(dict(params, persist=False), exemptions, facts2)
+    if again['steps'] or again['errors']:
+        module.fail_json(msg='after applying, the live ruleset still differs: %s'
+                         % (again['errors'] or [s['script'] for s in again['steps']]), **result)
+
+    if pl['files']:
+        before = dict((path, io.read(path)) for path in pl['files'])
+        write_files(module, pl['files'], p['backup'], result)
+        errors = validate_persisted(io, tools, pl, paths)
+        if errors:
+            write_files(module, dict((path, {'after': text}) for path, text in before.items()), False, result)
+            module.fail_json(msg='persistence: %s; the files were restored (the live ruleset is applied)' % '; '.join(errors),
+                             **result)
+    systemctl = io.which('systemctl')
+    for u in pl['services']:
+        rc, out, err = io.cmd([systemctl, 'enable', u])
+        if rc != 0:
+            module.fail_json(msg='systemctl enable %s failed: %s' % (u, (err or out).strip()), **result)
+    module.exit_json(**result)
+
+
+def undo(module, io, tools, params, exemptions, done):
+    """Put back what the applied steps changed: read each framework again and apply the
+    transaction toward its state before. Returns True, or the error text."""
+    for s in reversed(done):
+        if s['framework'] == 'nftables':
+            rc, live, err = io.cmd([tools['nftables'], '-j', 'list', 'ruleset'])
+        else:
+            rc, live, err = io.cmd([tools[s['framework']][s['family']]['save']])
+        if rc != 0:
+            return (err or live).strip()
+        script = _notrack_plan.undo_script(s, live)
+        if script:
+            rc, out, err = io.cmd(step_argv(tools, s), data=script.encode())
+            if rc != 0:
+                return '%s %s: %s' % (s['framework'], s['family'], (err or out).strip())
+    return True
+
+
+def main():
+    run(build_module())
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+"""conntrack_notrack built the way Ansible runs it, on a fake host (FakeIO): commands are
+recorded and answered, iptables-restore --noflush is emulated, files go to tmp_path. Checks
+the one check-mode gate (nothing but reads), the validate-then-apply order, rollback when a
+step fails, restore of the files when the persisted ruleset would not load, services enabled,
+bad input failing before any command, and RHEL-family persistence (unit-tested only: no RHEL
+image can be built here). The real tools and kernel run in tests/netns."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.nfct.tuning.plugins.modules import conntrack_notrack
+
+from plugins.module_utils.test_notrack_ipt import RestoreError, apply_restore
+from plugins.module_utils.test_notrack_plan import LEGACY_FW, web_json
+from plugins.modules.test_conntrack_modules import patch_module_args
+
+BIN = '/usr/sbin/'
+
+
+class FakeIO(conntrack_notrack.HostIO):
+    """A Debian-like host with iptables-legacy (and optionally nft) in one network namespace."""
+
+    def __init__(self, v4=LEGACY_FW, v6='', nft=None, env=None, units=None, os_release='ID=debian\n',
+                 fail_apply=None, fail_test=None, fail_file_test=False, proc_tcp=None):
+        self.state = {'ipv4': v4, 'ipv6': v6}
+        self.nft = nft
+        self.env = env or {}
+        self.units = units or {}
+        self.os_release = os_release
+        self.fail_apply = fail_apply or set()
+        self.fail_test = fail_test or set()
+        self.fail_file_test = fail_file_test
+        self.proc_tcp = proc_tcp
+        self.calls = []
+
+    def which(self, name):
+        names = ['iptables', 'iptables-legacy-save', 'iptables-legacy-restore', 'ip6tables-legacy-save',
+                 'ip6tables-legacy-restore', 'systemctl', 'ip']
+        if self.nft is not None:
+            names.append('nft')
+        return BIN + name if name in names else None
+
+    def cmd(self, argv, data=None):
+        self.calls.append((argv, data.decode() if isinstance(data, bytes) else data))
+        name = os.path.basename(argv[0])
+        if name == 'iptables' and argv[1:] == ['-V']:
+            return 0, 'iptables v1.8.9 (legacy)\n', ''
+        if name.endswith('-legacy-save'):
+            return 0, self.state['ipv6' if name.startswith('ip6') else 'ipv4'], ''
+        if name.endswith('-legacy-restore'):
+            fam = 'ipv6' if name.startswith('ip6') else 'ipv4'
+            script = data.decode()
+            if '--noflush' not in argv:  # a rules file, tested before boot would load it
+                return (1, '', 'line 3 failed') if self.fail_file_test else (0, '', '')
+            if '--test' in argv and fam in self.fail_test:
+                return 1, '', 'iptables-restore: line 2 failed'
+            if '--test' not in argv and fam in self.fail_apply:
+                return 1, '', 'iptables-restore: line 5 failed'
+            try:
+                new = apply_restore(self.state[fam], script)
+            except RestoreError as e:
+                return 1, '', str(e)
+            if '--test' not in argv:
+                self.state[fam] = new
+            return 0, '', ''
+        if name == 'nft' and argv[1:] == ['-j', 'list', 'ruleset']:
+            return 0, self.nft, ''
+        if name == 'nft':
+            return 0, '', ''
+        if name == 'systemctl' and argv[1] == 'is-enabled':
+            return (0, 'enabled\n', '') if self.units.get(argv[2]) == 'enabled' else (1, 'disabled\n', '')
+        if name == 'systemctl' and argv[1] == 'enable':
+            self.units[argv[2]] = 'enabled'
+            return 0, '', ''
+        if name == 'ip':
+            return 0, '%s via 10.0.0.254 dev eth0 src 10.0.0.1 uid 0\n    cache\n' % argv[-1], ''
+        raise AssertionError('unexpected command %s' % argv)
+
+    def read(self, path):
+        if path == '/etc/os-release':
+            return self.os_release
+        if path.startswith('/proc/net/tcp'):
+            return self.proc_tcp if path == '/proc/net/tcp' else None
+        if path.startswith('/etc/'):
+            return None
+        return conntrack_notrack.HostIO.read(self, path)
+
+    def exists(self, path):
+        return os.path.basename(path) in self.units
+
+    def interfaces(self):
+        return ['lo', 'eth0']
+
+    def getenv(self, name):
+        return self.env.get(name)
+
+    def restores(self, test=None):
+        return [c for c in self.calls if c[0][0].endswith('-restore') and '--noflush' in c[0]
+                and (test is None or ('--test' in c[0]) is test)]
+
+
+def paths(tmp_path, **extra):
+    d = {'nftables_conf': str(tmp_path / 'nftables.conf'), 'nftables_file': str(tmp_path / 'nftables.d/nfct-notrack.nft'),
+         'iptables_rules_v4': str(tmp_path / 'rules.v4'), 'iptables_rules_v6': str(tmp_path / 'rules.v6')}
+    d.update(extra)
+    return d
+
+
+def run(tmp_path, io, args, check=False, diff=False, capsys=None):
+    a = dict(args)
+    a['_ansible_check_mode'] = check
+    a['_ansible_diff'] = diff
+    a['_ansible_tmpdir'] = str(tmp_path)
+    with patch_module_args(a):
+        with pytest.raises(SystemExit):
+            conntrack_notrack.run(conntrack_notrack.build_module(), io)
+    return json.loads(capsys.readouterr().out)
+
+
+LO = [{'interface': 'lo'}]
+
+
+def test_check_mode_only_reads(tmp_path, capsys):
+    (tmp_path / 'rules.v4').write_text(LEGACY_FW)
+    io = FakeIO(units={'netfilter-persistent.service': 'disabled'})
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), check=True, diff=True, capsys=capsys)
+    assert res['changed'] is True and res['drift'] is True
+    assert res['backend']['name'] == 'iptables-legacy'
+    assert io.restores() == [] and io.state['ipv4'] == LEGACY_FW
+    assert not any(c[0][1:2] == ['enable'] for c in io.calls)
+    assert (tmp_path / 'rules.v4').read_text() == LEGACY_FW and not (tmp_path / 'rules.v6').exists()
+    assert [d['before_header'] for d in res['diff']] == ['iptables-legacy ipv4 (live)', 'iptables-legacy ipv6 (live)',
+                                                         str(tmp_path / 'rules.v4'), '/dev/null']
+    assert res['services_enabled'] == ['netfilter-persistent.service']
+    assert [c['framework'] for c in res['commands']] == ['iptables-legacy', 'iptables-legacy']
+    assert res['drift_report']['persistence']['files'] == [str(tmp_path / 'rules.v4'), str(tmp_path / 'rules.v6')]
+    assert res['rules'] == [{'chain': 'prerouting', 'rule': 'iifname "lo" notrack', 'items': [0]},
+                            {'chain': 'output', 'rule': 'oifname "lo" notrack', 'items': [0]}]
+    assert res['firewall'][1]['chain'] == 'INPUT' and res['firewall'][1]['affected_by'] == [0]
+
+
+def test_apply_validates_first_then_idempotent(tmp_path, capsys):
+    (tmp_path / 'rules.v4').write_text(LEGACY_FW)
+    io = FakeIO(units={'netfilter-persistent.service': 'disabled'})
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['changed'] is True, res
+    kinds = [('--test' in c[0], os.path.basename(c[0][0])) for c in io.restores()]
+    assert kinds == [(True, 'iptables-legacy-restore'), (True, 'ip6tables-legacy-restore'),
+                     (False, 'iptables-legacy-restore'), (False, 'ip6tables-legacy-restore')]
+    assert '-A INPUT -j NFCT-UNTRACKED' in io.state['ipv4'] and '-A NFCT-NOTRACK-PRE -i lo -j CT --notrack' in io.state['ipv6']
+    assert io.units['netfilter-persistent.service'] == 'enabled'
+    assert '-A NFCT-NOTRACK-OUT -o lo -j CT --notrack' in (tmp_path / 'rules.v6').read_text()
+    calls = len(io.calls)
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['changed'] is False and res['drift_report']['drifted'] is False
+    assert not any('restore' in c[0][0] for c in io.calls[calls:])
+    # state absent: back to the admin's rules, files as they were
+    res = run(tmp_path, io, dict(paths(tmp_path), state='absent', backup=True), capsys=capsys)
+    assert res['changed'] is True
+    assert 'NFCT' not in io.state['ipv4'] and (tmp_path / 'rules.v4').read_text() == LEGACY_FW
+    assert (tmp_path / 'rules.v6').read_text() == ''
+    assert set(res['backup_files']) == {str(tmp_path / 'rules.v4'), str(tmp_path / 'rules.v6')}
+
+
+def test_rhel_family_persistence(tmp_path, capsys):
+    """iptables-services' files (unit test only: no RHEL image can be built here)."""
+    (tmp_path / 'iptables').write_text(LEGACY_FW)
+    io = FakeIO(os_release='ID="rocky"\nID_LIKE="rhel centos fedora"\n',
+                units={'iptables.service': 'disabled', 'ip6tables.service': 'enabled', 'nftables.service': 'disabled'})
+    args = dict(exemptions=LO, iptables_rules_v4=str(tmp_path / 'iptables'), iptables_rules_v6=str(tmp_path / 'ip6tables'),
+                nftables_conf=str(tmp_path / 'nftables.conf'), nftables_file=str(tmp_path / 'nfct-notrack.nft'))
+    res = run(tmp_path, io, args, capsys=capsys)
+    assert res['changed'] is True, res
+    assert res['services_enabled'] == ['iptables.service'] and io.units['iptables.service'] == 'enabled'
+    text = (tmp_path / 'iptables').read_text()
+    assert text.startswith(LEGACY_FW.replace('COMMIT\n', '').split('-A INPUT')[0])
+    assert '-A INPUT -j NFCT-UNTRACKED\n-A INPUT -m state' in text
+    assert (tmp_path / 'ip6tables').exists()
+    # default RHEL paths when not given
+    res = run(tmp_path, FakeIO(os_release='ID=fedora\n'), dict(exemptions=LO), check=True, capsys=capsys)
+    assert '/etc/sysconfig/iptables' in res['files_changed'] and '/etc/sysconfig/ip6tables' in res['files_changed']
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'exemptions': [{'interface': 'eth9'}]}, "exemptions[0].interface: 'eth9' is not an interface on this host (present: eth0, lo)"),
+    ({'exemptions': [{'protocol': 'tcp', 'port': 70000}]}, 'exemptions[0].port: 70000 is outside the allowed range 1-65535'),
+    ({'exemptions': [{'address': '10.0.0.0/40'}]}, "exemptions[0].address: '10.0.0.0/40' is not an IPv4/IPv6 address"),
+    ({'exemptions': [{'address': '10.0.0.1/8', 'family': 'ipv4'}]}, 'exemptions[0].address: 10.0.0.1/8 has host bits set'),
+    ({'exemptions': [{'address': 'fe80::/10', 'family': 'ipv4'}]}, 'exemptions[0].family: ipv4 does not match address fe80::/10'),
+    ({'exemptions': LO, 'control_ports': [0]}, 'control_ports[0]: 0 is outside the allowed range 1-65535'),
+    ({'exemptions': [{'protocol': 'icmp'}]}, 'value of protocol must be one of: tcp, udp, got: icmp found in exemptions'),
+    ({'exemptions': [{'interface': 'lo', 'colour': 'red'}]}, 'exemptions.colour'),
+])
+def test_bad_input_fails_before_any_command(tmp_path, capsys, args, message):
+    io = FakeIO()
+    res = run(tmp_path, io, dict(paths(tmp_path), **args), capsys=capsys)
+    assert res['failed'] is True and message in res['msg'], res['msg']
+    assert io.calls == []
+
+
+def test_backend_not_installed(tmp_path, capsys):
+    io = FakeIO()
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO, backend='nftables'), capsys=capsys)
+    assert res['failed'] is True
+    assert res['msg'] == 'backend: nftables is not installed here (no nft command); installed: iptables-legacy'
+    assert io.restores() == []
+
+
+def test_validation_failure_changes_nothing(tmp_path, capsys):
+    io = FakeIO(fail_test={'ipv6'})
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['failed'] is True and 'the transaction does not validate, nothing was changed' in res['msg']
+    assert io.restores(test=False) == [] and io.state['ipv4'] == LEGACY_FW
+    assert not (tmp_path / 'rules.v6').exists()
+
+
+def test_failed_step_rolls_back_the_applied_ones(tmp_path, capsys):
+    io = FakeIO(fail_apply={'ipv6'})
+    before = apply_restore(LEGACY_FW, '')
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['failed'] is True and 'the steps already applied were rolled back' in res['msg'], res['msg']
+    assert 'NFCT' not in io.state['ipv4']
+    assert io.state['ipv4'].replace('*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n', '') == before
+    assert not (tmp_path / 'rules.v4').exists()
+
+
+def test_persisted_ruleset_that_would_not_load_is_restored(tmp_path, capsys):
+    (tmp_path / 'rules.v4').write_text(LEGACY_FW)
+    io = FakeIO(fail_file_test=True)
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO, iptables_rules_v6=str(tmp_path / 'v6')), capsys=capsys)
+    assert res['failed'] is True and 'would not load at boot' in res['msg'] and 'the files were restored' in res['msg']
+    assert (tmp_path / 'rules.v4').read_text() == LEGACY_FW
+    assert not (tmp_path / 'v6').exists()
+
+
+def test_nftables_refusal_insert_and_control_connection(tmp_path, capsys):
+    io = FakeIO(v4='', nft=web_json())
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=[{'protocol': 'udp', 'port': 5000}]), check=True, capsys=capsys)
+    assert res['failed'] is True and 'an accept in a table of ours cannot help' in res['msg']
+    assert res['drift_report']['companion']['refused'] == ['nftables inet fw input']
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=[{'protocol': 'udp', 'port': 5000}], companion='insert'),
+              check=True, capsys=capsys)
+    assert res['changed'] is True and res['backend']['name'] == 'nftables'
+    assert res['commands'][0]['script'].endswith('insert rule inet fw input ct state untracked accept comment '
+                                                 '"nfct.tuning notrack companion"\n')
+    # the control connection, from SSH_CONNECTION and /proc/net/tcp
+    tcp = ('  sl  local_address rem_address   st\n'
+           '   1: 0100000A:0016 0900000A:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n')
+    io = FakeIO(env={'SSH_CONNECTION': '10.0.0.7 40000 10.0.0.1 22'}, proc_tcp=tcp)
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=[{'interface': 'eth0'}]), check=True, capsys=capsys)
+    assert res['failed'] is True
+    assert 'exemptions[0] (interface eth0) would match the control connection 10.0.0.7:40000 -> 10.0.0.1:22 via eth0, ' \
+           'the control connection 10.0.0.9:50000 -> 10.0.0.1:22 via eth0' in res['msg']
+    assert [s['source'] for s in res['control_connection']['sessions']] == ['SSH_CONNECTION', 'established socket']
