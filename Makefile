@@ -42,10 +42,17 @@ INSTALL_TEST_MODULE ?= conntrack_facts
 # 1: pytest's "no tests collected" (exit 5) or a missing test folder only warns. Set 0 once
 # the suites exist.
 ALLOW_NO_TESTS     ?= 0
-# Molecule scenarios that `make test` runs (`molecule test -s NAME` each), e.g. "default".
-MOLECULE_SCENARIOS ?=
+# Molecule scenarios that `make test` runs (`molecule test -s NAME` each, folders in molecule/).
+MOLECULE_SCENARIOS ?= default drift host notrack
+# Debian suites of the Molecule base images localhost/nfct-debian:SUITE (`make images`).
+IMAGE_SUITES       ?= bullseye bookworm trixie
+# Host-global values `make molecule` compares before and after the scenarios (containers must
+# never change them; other work on a shared machine might, hence a warning, not an error).
+HOST_GUARD_FILES   := /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/netfilter/nf_conntrack_buckets \
+                      /sys/module/nf_conntrack/parameters/hashsize /proc/sys/net/ipv4/ip_forward \
+                      /proc/sys/kernel/pid_max /proc/sys/fs/file-max /proc/sys/fs/nr_open
 APT_PACKAGES       := podman runc nftables iptables conntrack debootstrap hyperfine iproute2 time \
-                      shellcheck git
+                      shellcheck git qemu-system-x86 qemu-utils
 
 ROOT            := $(CURDIR)
 COLLECTIONS_DIR := $(ROOT)/$(CACHE)/collections
@@ -89,7 +96,8 @@ define pytest
 endef
 
 .PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint \
-        changelog-lint build install-test min-ansible molecule clean distclean
+        changelog-lint build install-test min-ansible images molecule bench clean distclean \
+        vm-image molecule-vm
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
@@ -170,7 +178,7 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # ---------------------------------------------------------------------------------------------
 # Tests
 
-test: setup units sanity lint changelog-lint build install-test netns min-ansible molecule ## All of the checks below
+test: setup units sanity lint changelog-lint build install-test netns min-ansible molecule molecule-vm ## All of the checks below
 	$(call say,make test: all passed)
 
 units: setup ## Unit tests (pytest tests/unit)
@@ -242,10 +250,62 @@ min-ansible: setup $(MIN_STAMP) ## Units, syntax check and audit --check with th
 	    mkdir -p $(CACHE)/audit; ansible-playbook $(LOCALHOST) $(AUDIT_FLAGS) $(AUDIT_ARGS) playbooks/audit.yml; \
 	else echo "WARNING: playbooks/audit.yml does not exist yet: audit skipped"; fi
 
-molecule: setup ## molecule test -s NAME for each of MOLECULE_SCENARIOS
+images: apt ## Molecule base images localhost/nfct-debian:SUITE (debootstrap; rebuilt when the script changes)
+	$(call say,images: localhost/nfct-debian:{$(IMAGE_SUITES)} (scripts/build-image.sh))
+	@if [ "$$(id -u)" != 0 ]; then echo "ERROR: building the images needs root (debootstrap)" >&2; exit 1; fi
+	scripts/build-image.sh $(IMAGE_SUITES)
+
+# A failed or interrupted scenario is destroyed here too (`molecule test` destroys on failure,
+# not when it is interrupted), so no container is left behind.
+molecule: setup images ## molecule test -s NAME for each of MOLECULE_SCENARIOS (podman, images)
 	$(call say,molecule: scenarios [$(MOLECULE_SCENARIOS)])
-	@for s in $(MOLECULE_SCENARIOS); do echo "--- molecule test -s $$s"; molecule test -s "$$s"; done; \
-	[ -n "$(strip $(MOLECULE_SCENARIOS))" ] || echo "no scenarios listed in MOLECULE_SCENARIOS"
+	@[ -n "$(strip $(MOLECULE_SCENARIOS))" ] || { echo "no scenarios listed in MOLECULE_SCENARIOS"; exit 0; }; \
+	export MOLECULE_GLOB='molecule/*/molecule.yml'; \
+	guard() { for f in $(HOST_GUARD_FILES); do [ -r "$$f" ] && printf '%s = %s\n' "$$f" "$$(cat "$$f")"; done; true; }; \
+	before=$$(guard); current=""; \
+	destroy() { if [ -n "$$current" ]; then echo "--- molecule destroy -s $$current"; molecule destroy -s "$$current" || true; fi; }; \
+	trap 'destroy; exit 130' INT TERM; \
+	for s in $(MOLECULE_SCENARIOS); do \
+	    current=$$s; echo "--- molecule test -s $$s"; \
+	    start=$$SECONDS; \
+	    if ! molecule test -s "$$s"; then echo "ERROR: scenario $$s failed" >&2; destroy; exit 1; fi; \
+	    echo "--- scenario $$s passed in $$((SECONDS - start)) s"; current=""; \
+	done; \
+	after=$$(guard); \
+	if [ "$$before" != "$$after" ]; then \
+	    echo "WARNING: host-global values changed during the scenarios (ours or other work on this machine):"; \
+	    diff <(echo "$$before") <(echo "$$after") || true; \
+	fi
+
+# The qemu VM scenario (docs/vm.md): Debian 12 with Debian's kernel (nf_conntrack a module),
+# real reboots. The image is cached in .cache/vm, keyed on scripts/build-vm-image.sh's hash.
+vm-image: apt ## VM image of the `vm` scenario (debootstrap + linux-image-amd64; cached, rebuilt when the script changes)
+	$(call say,vm-image: scripts/build-vm-image.sh)
+	scripts/build-vm-image.sh
+
+# destroy (scripts/vm.sh stop: monitor, then the PID) also runs when the scenario is interrupted.
+molecule-vm: setup vm-image ## molecule test -s vm (qemu VM, real reboots; ~10 min)
+	$(call say,molecule-vm: molecule test -s vm)
+	@export MOLECULE_GLOB='molecule/*/molecule.yml'; \
+	trap 'echo "--- molecule destroy -s vm"; molecule destroy -s vm || true; exit 130' INT TERM; \
+	start=$$SECONDS; \
+	if ! molecule test -s vm; then echo "ERROR: scenario vm failed" >&2; molecule destroy -s vm || true; exit 1; fi; \
+	echo "--- scenario vm passed in $$((SECONDS - start)) s"
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks (not part of `make test`): benchmarks/bench.py, method in docs/benchmarks.md
+
+# BENCH_FLEET=0 skips the fleet part (and the image it needs); BENCH_ARGS go to bench.py,
+# e.g. BENCH_ARGS='--sizes 100000 --runs 3'.
+BENCH_FLEET        ?= 1
+BENCH_ARGS         ?=
+
+# The fleet part uses only the bookworm image.
+bench: IMAGE_SUITES := bookworm
+bench: setup $(if $(filter 1,$(BENCH_FLEET)),images) ## Benchmarks: facts on 100k and 1M-entry tables, fleet run cost (root; report in benchmarks/results)
+	$(call say,bench: benchmarks/bench.py $(BENCH_ARGS) (report: benchmarks/results/latest.md))
+	@if [ "$$(id -u)" != 0 ]; then echo "ERROR: make bench needs root (network namespaces, nf_conntrack_max, podman)" >&2; exit 1; fi
+	$(VENV)/bin/python benchmarks/bench.py $(if $(filter 1,$(BENCH_FLEET)),,--no-fleet) $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 

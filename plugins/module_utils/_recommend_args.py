@@ -32,5 +32,6 @@ def compute(params, facts, host='localhost'):
             profiles=params.get('profiles'), previous_stats=params.get('previous_stats'))
     except (_sizing.ProfileError, _keys.InvalidSetting) as e:
         return None, str(e)
-    rec['report'] = _sizing.report_lines(host, facts, rec)
+    shown = _sizing.assume_loaded(facts) if rec.get('assumed_not_loaded') else facts
+    rec['report'] = _sizing.report_lines(host, shown, rec)
     return rec, None

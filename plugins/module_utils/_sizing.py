@@ -220,10 +220,18 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         budget_src = 'memory_budget_percent'
     if expected_peak is not None:
         expected_peak = _num(expected_peak, 'expected_peak', 1, _keys.MAX_MAX)
+    assumed = False
+    if facts and not facts.get('available') and (facts.get('module') or {}).get('type') == 'module' \
+            and facts.get('ram_bytes'):
+        # A loadable module that is not loaded yet: size for what the kernel will pick when it loads
+        # (with the persisted hash size, if any) and the default timeouts, so the values can be
+        # persisted now and applied when it loads (or right away with load_module).
+        facts = assume_loaded(facts)
+        assumed = True
     if not facts or not facts.get('available'):
         return {'profile': prof['name'], 'available': False, 'values': {}, 'recommended': {}, 'sysctl': {},
                 'memory': {}, 'notrack': prof['notrack'], 'warnings': [
-                    'nf_conntrack is not available on this host (module not loaded or absent): nothing to size'],
+                    'nf_conntrack is not available on this host (absent, or not visible here): nothing to size'],
                 'notes': prof['notes']}
 
     kernel = facts.get('kernel') or {}
@@ -310,8 +318,12 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         reason = 'override'
         source = 'overrides.max'
         steps.append(reason)
-    if only_raise and cur_max > value:
-        value = cur_max
+    raise_from = baseline(facts, 'max', cur_max)
+    if raise_from != cur_max:
+        steps.append('runtime max %d is the kernel default for this load while sysctl.d says %d: the boot lost '
+                     'the persisted value, so only_raise starts from the persisted one' % (cur_max, raise_from))
+    if only_raise and raise_from > value:
+        value = raise_from
         reason = 'only_raise: keeping the current, larger value'
         source = 'only_raise'
         steps.append(reason)
@@ -336,8 +348,9 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         breason = 'override %d, rounded up to %d as the kernel will' % (ovr['buckets'], b)
         bsource = 'overrides.buckets; ' + SRC_ROUND
         bsteps.append(breason)
-    if only_raise and cur_buckets > b:
-        b = cur_buckets
+    raise_b = baseline(facts, 'buckets', cur_buckets)
+    if only_raise and raise_b > b:
+        b = raise_b
         breason = 'only_raise: keeping the current, larger value'
         bsource = 'only_raise'
         bsteps.append(breason)
@@ -386,7 +399,12 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         warnings.append('%s cannot be changed from here (%s); set them on the host (initial network namespace)'
                         % (' and '.join(global_not_writable), (facts.get('readonly') or {}).get('max', 'read-only')))
     recommended = dict((k, v['recommended']) for k, v in values.items())
+    if assumed:
+        warnings.insert(0, 'nf_conntrack is a module that is not loaded: current values are what the kernel will pick '
+                           'when it loads (%s); persist now, apply at load (load_module to load it now)'
+                        % facts['kernel_default']['reason'])
     return {
+        'assumed_not_loaded': assumed,
         'profile': prof['name'], 'profile_chain': prof['chain'], 'description': prof['description'],
         'available': True, 'only_raise': bool(only_raise),
         'values': values, 'recommended': recommended,
@@ -395,6 +413,40 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         'memory': memory, 'kernel_default': kd, 'notrack': copy.deepcopy(prof['notrack']),
         'warnings': warnings, 'notes': prof['notes'],
     }
+
+
+def assume_loaded(facts):
+    """Facts of a not-loaded module completed with what the kernel will set when it loads."""
+    from ansible_collections.nfct.tuning.plugins.module_utils._keys import DEFAULT_TIMEOUTS
+    f = copy.deepcopy(facts)
+    kernel = f.get('kernel') or {}
+    kd = f.get('kernel_default') or kernel_default(f['ram_bytes'], kernel.get('pointer_size') or 8,
+                                                   kernel.get('version'), kernel.get('page_size') or 4096)
+    f['kernel_default'] = kd
+    sysctls = dict(DEFAULT_TIMEOUTS)
+    sysctls.update({'max': kd['max'], 'buckets': kd['buckets'], 'count': 0})
+    f.update(available=True, count=0, max=kd['max'], buckets=kd['buckets'], sysctls=sysctls, writable=[],
+             readonly=dict((k, 'nf_conntrack is not loaded') for k in sysctls))
+    return f
+
+
+def baseline(facts, short, current):
+    """The value only_raise must not go below.
+
+    Normally the live value. But when the live value is just the kernel's own default for this
+    load (e.g. max = 8 x hashsize after the module loaded with a hash size) while sysctl.d sets
+    another value, the boot lost the persisted value (the module loaded after systemd-sysctl):
+    the persisted value is the intended one, not the default that replaced it.
+    """
+    kd = facts.get('kernel_default') or {}
+    at_boot = ((facts.get('persisted') or {}).get('at_boot') or {}).get(short) or {}
+    try:
+        persisted = int(at_boot.get('value'))
+    except (TypeError, ValueError):
+        return current
+    if current == kd.get(short) and persisted != current:
+        return persisted
+    return current
 
 
 def report_lines(host, facts, rec):

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Copyright: (c) 2026, nfct.tuning developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Usage: scripts/build-vm-image.sh [--force]    build the image unless it is cached (root)
+#        scripts/build-vm-image.sh --path       print the image folder of this script's hash
+#
+# Build the disk image of the Molecule scenario `vm` (docs/vm.md): Debian 12 (bookworm) with
+# Debian's own kernel (linux-image-amd64, where nf_conntrack is a loadable module), an
+# initramfs, systemd, udev, sshd and python3, from a debootstrap of Debian's default mirror:
+# nothing is downloaded from anywhere else. Output, in .cache/vm/bookworm-HASH/:
+#   disk.raw     3 GiB raw ext4 file system (the root, /dev/vda in the VM; no partition table)
+#   vmlinuz      the kernel and
+#   initrd.img   its initramfs, passed to qemu with -kernel / -initrd (no boot loader)
+#   image.env    KERNEL_RELEASE=..., BUILD_HASH=..., BUILT=...
+#
+# Cached: HASH is the hash of this script, so editing it builds a new image; an image folder of
+# another hash is removed after a successful build. --force (or FORCE=1) rebuilds anyway, e.g.
+# for a Debian point release. The .deb files debootstrap downloads are kept in .cache/vm/debs,
+# so a rebuild reads Debian's archive only for what changed.
+#
+# The VM's ssh key is not in the image: each run generates its own pair, and the public key
+# reaches the VM on the kernel command line (nfct.ssh_key=BASE64), where the unit
+# nfct-ssh-key.service writes it to /root/.ssh/authorized_keys at every boot (scripts/vm.sh).
+# Nothing in the image loads nf_conntrack: the scenario starts from a kernel where it is a
+# module that is not loaded.
+set -euo pipefail
+
+SUITE=bookworm
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+DISK_SIZE=3G
+PACKAGES=linux-image-amd64,initramfs-tools,systemd,systemd-sysv,udev,dbus,kmod,openssh-server,python3,nftables,iptables,conntrack,procps,iproute2
+# Units that only slow the boot down under emulation or wait for things that never come.
+MASKED_UNITS=(
+    apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service
+    e2scrub_all.timer e2scrub_reap.service fstrim.timer
+    systemd-networkd-wait-online.service systemd-firstboot.service
+    getty@tty1.service
+)
+
+script=$(readlink -f "$0")
+root_dir=$(cd "$(dirname "$script")/.." && pwd)
+cache_dir=${VM_CACHE:-$root_dir/.cache/vm}
+build_hash=$(sha256sum "$script" | cut -c1-16)
+image_dir=$cache_dir/$SUITE-$build_hash
+
+usage() {
+    echo "usage: $0 [--force | --path]" >&2
+    exit 2
+}
+
+log() {
+    printf '[vm-image] %s\n' "$*"
+}
+
+# Remove a build folder, unmounting first whatever debootstrap left mounted in it (/proc,
+# /sys in the target when a build is interrupted).
+cleanup() {
+    local dir=$1 mnt
+    [[ -n $dir && -d $dir ]] || return 0
+    while read -r mnt; do
+        umount -l "$mnt" 2>/dev/null || true
+    done < <(awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+    rm -rf --one-file-system "$dir"
+}
+
+write() {
+    # write FILE (content on stdin), creating its folder
+    mkdir -p "$(dirname "$1")"
+    cat > "$1"
+}
+
+configure_rootfs() {
+    local root=$1 unit
+    echo nfct-vm > "$root/etc/hostname"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\tnfct-vm\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
+        > "$root/etc/hosts"
+    printf '/dev/vda\t/\text4\trw,errors=remount-ro\t0\t1\n' > "$root/etc/fstab"
+    # A fixed machine-id: no first-boot logic (the VM runs one at a time, from a fresh overlay).
+    tr -d '-' < /proc/sys/kernel/random/uuid > "$root/etc/machine-id"
+
+    # Network: qemu's user network (slirp) answers DHCP. The NIC's name follows its PCI slot
+    # (ens3 behind a VGA card, ens2 with scripts/vm.sh's -vga none): match any.
+    write "$root/etc/systemd/network/10-vm.network" <<'EOF'
+[Match]
+Name=en* eth*
+
+[Network]
+DHCP=ipv4
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+EOF
+    chroot "$root" systemctl enable --quiet systemd-networkd.service
+
+    # sshd: keys only. The host keys made by openssh-server's postinst are shared by every VM
+    # from this image (clients use UserKnownHostsFile=/dev/null).
+    write "$root/etc/ssh/sshd_config.d/nfct-vm.conf" <<'EOF'
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+EOF
+    # The run's public key, from the kernel command line, at every boot.
+    write "$root/usr/local/sbin/nfct-ssh-key" <<'EOF'
+#!/bin/sh
+# Install the public key given as nfct.ssh_key=BASE64 on the kernel command line (scripts/vm.sh).
+set -eu
+for arg in $(cat /proc/cmdline); do
+    case $arg in
+        nfct.ssh_key=*)
+            umask 077
+            mkdir -p /root/.ssh
+            printf '%s' "${arg#nfct.ssh_key=}" | base64 -d > /root/.ssh/authorized_keys
+            ;;
+    esac
+done
+EOF
+    chmod 0755 "$root/usr/local/sbin/nfct-ssh-key"
+    write "$root/etc/systemd/system/nfct-ssh-key.service" <<'EOF'
+[Unit]
+Description=Install the ssh key of this test run (nfct.ssh_key= on the kernel command line)
+After=local-fs.target
+Before=ssh.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/nfct-ssh-key
+
+[Install]
+WantedBy=multi-user.target
+EOF
+    chroot "$root" systemctl enable --quiet nfct-ssh-key.service ssh.service
+
+    for unit in "${MASKED_UNITS[@]}"; do
+        ln -sfn /dev/null "$root/etc/systemd/system/$unit"
+    done
+    # Nothing may load nf_conntrack at boot: the scenario needs a module that is not loaded.
+    chroot "$root" systemctl disable --quiet nftables.service 2>/dev/null || true
+    if grep -rqs nf_conntrack "$root/etc/modules" "$root/etc/modules-load.d" "$root/etc/modprobe.d"; then
+        echo "$0: something in the rootfs loads or configures nf_conntrack" >&2
+        return 1
+    fi
+
+    chroot "$root" apt-get clean
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/var/cache/debconf/*-old
+}
+
+build() {
+    local work root start release
+    start=$SECONDS
+    mkdir -p "$cache_dir/debs"
+    work=$(mktemp -d "$cache_dir/build.XXXXXX")
+    # shellcheck disable=SC2064 # expand $work now
+    trap "cleanup '$work'" EXIT
+    root=$work/root
+
+    log "debootstrap --variant=minbase $SUITE from $MIRROR (log: $work/debootstrap.log)"
+    if ! debootstrap --variant=minbase --cache-dir="$cache_dir/debs" --include="$PACKAGES" \
+        "$SUITE" "$root" "$MIRROR" > "$work/debootstrap.log" 2>&1; then
+        tail -n 30 "$work/debootstrap.log" >&2
+        [[ -f $root/debootstrap/debootstrap.log ]] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
+        return 1
+    fi
+    log "debootstrap done in $((SECONDS - start)) s"
+
+    release=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
+    [[ -n $release && -f $root/boot/vmlinuz-$release && -f $root/boot/initrd.img-$release ]] || {
+        echo "$0: no kernel or initramfs in the rootfs (release '${release:-none}')" >&2
+        return 1
+    }
+    [[ -f $root/lib/modules/$release/kernel/net/netfilter/nf_conntrack.ko ]] || {
+        echo "$0: $release has no loadable nf_conntrack.ko" >&2
+        return 1
+    }
+    log "kernel $release; configure the rootfs"
+    configure_rootfs "$root"
+
+    mkdir -p "$work/image"
+    cp "$root/boot/vmlinuz-$release" "$work/image/vmlinuz"
+    cp "$root/boot/initrd.img-$release" "$work/image/initrd.img"
+    log "mkfs.ext4 -d: $DISK_SIZE raw image"
+    truncate -s "$DISK_SIZE" "$work/image/disk.raw"
+    mkfs.ext4 -q -F -L nfct-root -d "$root" "$work/image/disk.raw"
+    printf 'KERNEL_RELEASE=%s\nBUILD_HASH=%s\nBUILT=%s\nBUILD_SECONDS=%s\n' \
+        "$release" "$build_hash" "$(date -u +%FT%TZ)" "$((SECONDS - start))" > "$work/image/image.env"
+
+    rm -rf "$image_dir"
+    mv "$work/image" "$image_dir"
+    # Older images (another hash of this script) are dead weight.
+    find "$cache_dir" -mindepth 1 -maxdepth 1 -type d -name "$SUITE-*" ! -path "$image_dir" -exec rm -rf {} +
+    log "built $image_dir in $((SECONDS - start)) s ($(du -sh "$image_dir/disk.raw" | cut -f1) used of $DISK_SIZE)"
+}
+
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+force=${FORCE:-0}
+case ${1:-} in
+    '') ;;
+    --force) force=1 ;;
+    --path) echo "$image_dir"; exit 0 ;;
+    *) usage ;;
+esac
+[[ $# -le 1 ]] || usage
+
+if [[ $force != 1 && -f $image_dir/image.env && -f $image_dir/disk.raw ]]; then
+    log "$image_dir is up to date (script hash $build_hash)"
+    exit 0
+fi
+if [[ $(id -u) != 0 ]]; then
+    echo "$0: building the VM image needs root (debootstrap, chroot)" >&2
+    exit 1
+fi
+for tool in debootstrap mkfs.ext4; do
+    command -v "$tool" >/dev/null || { echo "$0: $tool is not installed (make apt)" >&2; exit 1; }
+done
+build
