@@ -258,11 +258,10 @@ messages:
 import os
 import re
 import socket
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack, _notrack_plan
+from ansible_collections.nfct.tuning.plugins.module_utils import _files, _notrack, _notrack_plan
 
 C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 UNIT_DIRS = ('/etc/systemd/system', '/run/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system')
@@ -442,31 +441,8 @@ def step_argv(tools, step, test=False):
     return [t['restore'], '--noflush'] + (['--test'] if test else [])
 
 
-def atomic_write(module, path, text):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix='.nfct-', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644 if not os.path.exists(path) else os.stat(path).st_mode & 0o7777)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_files(module, changes, backup, result):
-    for path in sorted(changes):
-        after = changes[path]['after']
-        if backup and os.path.exists(path):
-            result['backup_files'][path] = module.backup_local(path)
-        if after is None:
-            if os.path.exists(path):
-                os.unlink(path)
-        else:
-            atomic_write(module, path, after)
+    _files.apply_changes(module, changes, backup, result['backup_files'])
 
 
 def validate_persisted(io, tools, pl, paths):

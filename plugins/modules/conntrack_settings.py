@@ -194,11 +194,10 @@ drift:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _keys, _persist, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils import _files, _gather, _keys, _persist, _settings
 
 
 def build_module():
@@ -240,21 +239,6 @@ def write_value(path, value):
 def read_value(path):
     raw = _read(path)
     return int(raw.strip()) if raw is not None and raw.strip().lstrip('-').isdigit() else raw
-
-
-def atomic_write(module, path, text):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix='.nfct-', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def sysctl_bin(root=''):
@@ -340,16 +324,7 @@ def run(module, root='', probes=None):
                          % (e, len(done) - len(restore_errors),
                             ('; could not restore: ' + ', '.join(restore_errors)) if restore_errors else ''), **result)
 
-    for path in sorted(pl['files']):
-        after = pl['files'][path]['after']
-        full = root + path
-        if p['backup'] and os.path.exists(full):
-            result['backup_files'][path] = module.backup_local(full)
-        if after is None:
-            if os.path.exists(full):
-                os.unlink(full)
-        else:
-            atomic_write(module, full, after)
+    _files.apply_changes(module, pl['files'], p['backup'], result['backup_files'], root)
     # read the files back: what we meant is what is there
     for path in sorted(pl['files']):
         if _read(root + path) != pl['files'][path]['after']:
