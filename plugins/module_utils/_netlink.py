@@ -357,7 +357,9 @@ _ORIG_TYPE = NLA_F_NESTED | CTA_TUPLE_ORIG
 _REPLY_TYPE = NLA_F_NESTED | CTA_TUPLE_REPLY
 # CTA_PROTOINFO hdr, CTA_PROTOINFO_TCP nest hdr (skipped), TCP_STATE hdr, state
 _PROTOINFO_TCP = struct.Struct('=HH4xIB')
-# offset of CTA_PROTOINFO after CTA_STATUS: STATUS, MARK, ID, USE, TIMEOUT (8 bytes each)
+# offset of CTA_PROTOINFO from the start of CTA_STATUS: STATUS, MARK, ID, USE, TIMEOUT
+# (8 bytes each; 6.x kernels), or one more 8-byte attribute before it on some builds; the
+# fast paths try both, then walk the attributes
 _PROTOINFO_AFTER_STATUS = 5 * 8
 _SWAP16 = None
 
@@ -463,7 +465,8 @@ def _parse_entries_into(data, out, family=0, ipv6_compressed=True, caches=None, 
     V4_IP_HDRS, V4_DST_HDR, V6_IP_HDRS, V6_DST_HDR = _V4_IP_HDRS, _V4_DST_HDR, _V6_IP_HDRS, _V6_DST_HDR
     NUM_HDR, DPORT_HDR, STATUS_HDR, STATE_HDR = _NUM_HDR, _DPORT_HDR, _STATUS_HDR, _STATE_HDR
     ORIG_TYPE = _ORIG_TYPE
-    PI_AFTER = _PROTOINFO_AFTER_STATUS + 8
+    PI_AFTER = _PROTOINFO_AFTER_STATUS
+    PI_AFTER_ZONE = _PROTOINFO_AFTER_STATUS + 8
     done = intr = False
     off = 0
     end = len(data)
@@ -511,11 +514,12 @@ def _parse_entries_into(data, out, family=0, ipv6_compressed=True, caches=None, 
                             if pnum == 6 and ok:
                                 # status attribute ends at a + 2 * aligned(olen) + 8
                                 b = a + 2 * ((olen + 3) & ~3)
-                                p = b + PI_AFTER
-                                if p + 13 <= mend:
-                                    ptype, shdr, s = pinfo(data, p)[1:4]
-                                    if ptype & 0x3fff == 4 and shdr == STATE_HDR:
-                                        state = tcp_states[s] if s < n_states else str(s)
+                                for p in (b + PI_AFTER, b + PI_AFTER_ZONE):
+                                    if p + 13 <= mend:
+                                        ptype, shdr, s = pinfo(data, p)[1:4]
+                                        if ptype & 0x3fff == 4 and shdr == STATE_HDR:
+                                            state = tcp_states[s] if s < n_states else str(s)
+                                            break
                                 if state is None:
                                     state = tcp_state(data, b + 8, mend)
                                     ok = state is not None
@@ -559,6 +563,152 @@ def parse_entries(data, family=0, ipv6_compressed=True, fast=True):
     if intr:
         raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR)', _errno.EINTR)
     return out
+
+
+def _count_entries_into(data, sink, family=0):
+    """The breakdown's fast path over the complete messages of data.
+
+    Per conntrack entry it appends to the lists of sink = (pairs, srcs, dsts, others):
+    a raw key (address family, protocol number, TCP state number or None, status &
+    (ASSURED | SEEN_REPLY), destination port in network order or None), the packed
+    source and destination addresses, and for a message of another layout the entry
+    tuple of _parse_entry_generic. The caller counts the lists with Counter (see
+    dump_breakdown); _breakdown_keys() converts the raw keys. Same checks as
+    _parse_entries_into; a message cut at the end of data is left for the next call.
+
+    Returns (offset, done, interrupted), offset being where the unconsumed bytes start.
+    """
+    pairs, srcs, dsts, others = sink
+    add_pair, add_src, add_dst = pairs.append, srcs.append, dsts.append
+    head = _MSG_HEAD.unpack_from
+    head_short = _NLMSG_LTF.unpack_from
+    bodies = _BODY_STRUCTS
+    body_struct = _body_struct
+    pinfo = _PROTOINFO_TCP.unpack_from
+    port_protos = PORT_PROTOS
+    tcp_state_walk = _tcp_state
+    ct_new, ct_get = _MSG_CT_NEW, _MSG_CT_GET
+    V4_IP_HDRS, V4_DST_HDR, V6_IP_HDRS, V6_DST_HDR = _V4_IP_HDRS, _V4_DST_HDR, _V6_IP_HDRS, _V6_DST_HDR
+    NUM_HDR, DPORT_HDR, STATUS_HDR, STATE_HDR = _NUM_HDR, _DPORT_HDR, _STATUS_HDR, _STATE_HDR
+    ORIG_TYPE = _ORIG_TYPE
+    PI_AFTER = _PROTOINFO_AFTER_STATUS
+    PI_AFTER_ZONE = _PROTOINFO_AFTER_STATUS + 8
+    done = intr = False
+    off = 0
+    end = len(data)
+    while off + 16 <= end:
+        if off + 24 <= end:
+            mlen, mtype, mflags, fam, olen, otype = head(data, off)
+        else:
+            mlen, mtype, mflags = head_short(data, off)
+            fam = olen = otype = 0
+        if mlen < 16:
+            raise NetlinkError('malformed netlink message at offset %d (len %d)' % (off, mlen))
+        if off + mlen > end:
+            break
+        if mflags & NLM_F_DUMP_INTR:
+            intr = True
+        if mtype == ct_new or mtype == ct_get:
+            if family and fam != family:
+                off += (mlen + 3) & ~3
+                continue
+            ok = False
+            if otype == ORIG_TYPE:
+                body = bodies.get((fam << 16) | olen)
+                if body is None:
+                    body = body_struct(fam, olen)
+                body, reply_hdr = body
+                a = off + 20
+                mend = off + mlen
+                if body is not None and a + body.size <= mend:
+                    iphdrs, rs, dhdr, rd, numhdr, pnum, h3, dp, rhdr, shdr, st = body.unpack_from(data, a)
+                    if fam == 2:
+                        ok = iphdrs == V4_IP_HDRS and dhdr == V4_DST_HDR
+                    else:
+                        ok = iphdrs == V6_IP_HDRS and dhdr == V6_DST_HDR
+                    if ok and numhdr == NUM_HDR and shdr == STATUS_HDR and rhdr == reply_hdr:
+                        state = None
+                        if pnum in port_protos:
+                            if h3 != DPORT_HDR:
+                                ok = False
+                            elif pnum == 6:
+                                b = a + 2 * ((olen + 3) & ~3)
+                                p = b + PI_AFTER
+                                if p + 13 <= mend:
+                                    ptype, shdr, state = pinfo(data, p)[1:4]
+                                    if ptype & 0x3fff != 4 or shdr != STATE_HDR:
+                                        state = None
+                                if state is None:
+                                    p = b + PI_AFTER_ZONE
+                                    if p + 13 <= mend:
+                                        ptype, shdr, state = pinfo(data, p)[1:4]
+                                        if ptype & 0x3fff != 4 or shdr != STATE_HDR:
+                                            state = None
+                                if state is None:
+                                    name = tcp_state_walk(data, b + 8, mend)
+                                    if name is None:
+                                        ok = False
+                                    else:
+                                        state = TCP_STATES.index(name) if name in TCP_STATES else int(name)
+                        else:
+                            dp = None
+                        if ok:
+                            add_pair((fam, pnum, state, st & 6, dp))
+                            add_src(rs)
+                            add_dst(rd)
+                    else:
+                        ok = False
+            if not ok:
+                ent = _parse_entry_generic(data, off, mlen, _L3_NAMES.get(fam, 'unknown'),
+                                           _fmt_ipv6_compressed, {}, {})
+                if ent is not None:
+                    others.append(ent)
+        elif mtype == NLMSG_DONE:
+            _check_done(data, off, mlen)
+            done = True
+            off += (mlen + 3) & ~3
+            break
+        elif mtype == NLMSG_ERROR:
+            _check_error(data, off, mlen)   # raises unless it is an ACK
+            done = True
+            off += (mlen + 3) & ~3
+            break
+        elif mtype == NLMSG_OVERRUN:
+            raise _error(_errno.ENOBUFS, 'ctnetlink dump')
+        off += (mlen + 3) & ~3
+    return off, done, intr
+
+
+def _breakdown_split(key):
+    fam, pnum, state, flags, dport = key
+    return (fam, pnum, state, flags), (None if dport is None else (pnum, dport))
+
+
+def _breakdown_group(key):
+    if len(key) == 5:
+        return key
+    fam, pnum, state, flags = key
+    if pnum == 6 and state is not None:
+        state = TCP_STATES[state] if state < len(TCP_STATES) else str(state)
+    else:
+        state = None
+    return (_L3_NAMES.get(fam, 'unknown'), L4_NAMES.get(pnum, 'unknown'), state,
+            flags & IPS_ASSURED != 0, flags & IPS_SEEN_REPLY == 0)
+
+
+def _breakdown_addr(key):
+    if isinstance(key, bytes):
+        if len(key) == 4:
+            return socket.inet_ntoa(key)
+        return _fmt_ipv6_compressed(key)
+    return key
+
+
+def _breakdown_port(key):
+    proto, port = key
+    if isinstance(proto, int):
+        return (L4_NAMES.get(proto, 'unknown'), _swap16_table()[port])
+    return key
 
 
 # --------------------------------------------------------------------------
@@ -738,11 +888,101 @@ def iter_entries(family=socket.AF_UNSPEC, ipv6_compressed=True):
             sock.close()
 
 
+def _dump_datagrams(family=0):
+    """The raw datagrams of one IPCTNL_MSG_CT_GET dump, up to NLMSG_DONE or an error
+    (run in the reader process of dump_breakdown; errors are raised in the parent)."""
+    sock = _Socket()
+    try:
+        sock.request(IPCTNL_MSG_CT_GET, NLM_F_DUMP, family)
+        while True:
+            data = sock.recv()
+            yield data
+            if len(data) >= 16 and _NLMSG_LTF.unpack_from(data, 0)[1] == NLMSG_ERROR:
+                return
+            # NLMSG_DONE is the last message of the last datagram (20 bytes: header and
+            # the dump's error code); confirm with a walk over the headers
+            if len(data) >= 20 and _NLMSG_LTF.unpack_from(data, len(data) - 20)[:2] == (20, NLMSG_DONE):
+                if any(t == NLMSG_DONE for t, _f, _o, _l in _iter_messages(data)):
+                    return
+    finally:
+        sock.close()
+
+
+def dump_breakdown(top=10, capacity=None, family=0):
+    """_breakdown.summarize() of one ctnetlink dump, fast.
+
+    The dump runs in a forked reader process (the kernel fills the messages inside its
+    recv() calls) while this process counts them with _count_entries_into. Raises
+    DumpInterrupted when the table changed during the dump (retry: _retry_dump) and
+    NetlinkError for the other failures, as iter_entries does.
+    """
+    from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd
+    acc = bd.Counts(_breakdown_split, capacity or bd.DEFAULT_CAPACITY)
+    pairs, srcs, dsts, others = sink = ([], [], [], [])
+    family = int(family or 0)
+    done = False
+    tail = b''
+    with bd.GcPaused(), bd.ChildStream(_dump_datagrams, family) as stream:
+        try:
+            for data in stream:
+                if tail:
+                    data = tail + data
+                off, done, intr = _count_entries_into(data, sink, family)
+                if intr:
+                    raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR): the table '
+                                          'changed during the dump', _errno.EINTR)
+                acc.total += len(pairs)
+                acc.pairs.update(pairs)
+                acc.srcs.counts.update(srcs)
+                acc.dsts.counts.update(dsts)
+                for ent in others:
+                    acc.add_entry(ent)
+                del pairs[:], srcs[:], dsts[:], others[:]
+                acc.bound()
+                if done:
+                    break
+                tail = data[off:]
+        except bd.ChildFailed as e:
+            # the reader's exception, rebuilt here (errno kept for the hints and the retry)
+            if e.errno in (_errno.EINTR, _errno.ENOBUFS):
+                raise DumpInterrupted(str(e), e.errno)
+            raise NetlinkError(str(e), e.errno or None)
+        except NetlinkError as e:
+            # the same, raised here directly when the reader could not be forked
+            if e.errno in (_errno.EINTR, _errno.ENOBUFS) and not isinstance(e, DumpInterrupted):
+                raise DumpInterrupted(str(e), e.errno)
+            raise
+    if not done:
+        raise NetlinkError('ctnetlink dump ended without NLMSG_DONE')
+    with bd.GcPaused():
+        return acc.result(top, _breakdown_group, _breakdown_addr, _breakdown_port)
+
+
+class EntryDump(object):
+    """One ctnetlink dump as an entry source: iterating it gives iter_entries(**kwargs);
+    _breakdown.summarize() uses its breakdown() method, the fast path (dump_breakdown)."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+    def __iter__(self):
+        return iter_entries(**self.kwargs)
+
+    def breakdown(self, top=10, capacity=None):
+        if not self.kwargs.get('ipv6_compressed', True):
+            from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd
+            return bd.summarize(iter(self), top, capacity or bd.DEFAULT_CAPACITY)
+        return dump_breakdown(top, capacity, self.kwargs.get('family', 0))
+
+
 def _retry_dump(consume, attempts=DUMP_RESTARTS, **kwargs):
-    """Run consume(iter_entries(**kwargs)) again when the dump was interrupted midway."""
+    """Run consume(EntryDump(**kwargs)) again when the dump was interrupted midway.
+
+    consume iterates the dump (iter_entries) or, being _breakdown.summarize, asks it
+    for its breakdown (dump_breakdown)."""
     for i in range(attempts + 1):
         try:
-            return consume(iter_entries(**kwargs))
+            return consume(EntryDump(**kwargs))
         except DumpInterrupted:
             if i == attempts:
                 raise

@@ -146,7 +146,7 @@ def parse_conntrack_line(line):
     direction (the first occurrence of each key), dport is None for protocols
     without ports. Returns None for a line that is not an entry.
 
-    Example lines:
+    Example lines (an offloaded flow has no timeout column: "ipv4 2 tcp 6 ESTABLISHED src=..."):
       ipv4 2 tcp 6 117 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=4 dport=80 [UNREPLIED] src=...
       ipv4 2 udp 17 29 src=10.0.0.1 dst=10.0.0.2 sport=5 dport=53 src=... [ASSURED] mark=0 use=2
       ipv6 10 udp 17 29 src=0000:0000:0000:0000:0000:0000:0000:0001 dst=... (printed in full;
@@ -157,11 +157,13 @@ def parse_conntrack_line(line):
         return None
     l3, l4 = tok[0], tok[2]
     state = None
-    i = 5
-    if '=' not in tok[5] and not tok[5].startswith('['):
+    # the timeout column (the kernel leaves it out for flows offloaded to a flowtable), then
+    # the state word of the protocols that have one
+    i = 5 if tok[4].lstrip('-').isdigit() else 4
+    if '=' not in tok[i] and not tok[i].startswith('['):
         if l4 == 'tcp':
-            state = tok[5]
-        i = 6
+            state = tok[i]
+        i += 1
     src = dst = dport = None
     assured = unreplied = False
     for t in tok[i:]:
@@ -179,3 +181,31 @@ def parse_conntrack_line(line):
         src = compress_ipv6(src) if src else src
         dst = compress_ipv6(dst) if dst else dst
     return (l3, l4, state, src, dst, dport, assured, unreplied)
+
+
+# Fast path for whole chunks of /proc/net/nf_conntrack (see scan_conntrack_lines). One
+# match per line, anchored on the newline before it, with the values the breakdown needs:
+# "ipv4     2 tcp" (L3 and L4 names, split later), the state word if any, the first src=
+# and dst=, and the dport= that follows sport= in the original direction. The layout is
+# the kernel's ct_seq_show(): "%-8s %u %-8s %u %ld " then [STATE ] then the original tuple
+# (src= dst= sport= dport= for port protocols) first. A line with another layout has no
+# match (a match cannot start inside a line: it needs the newline), which the caller sees
+# in the count and then parses that chunk with parse_conntrack_line. The match stops after
+# the original tuple: the search for the next newline is as fast as reading to it.
+# ([^ ]+ is cheaper than [^ \n]+; a value running into the next line would swallow that
+# line's newline, which the count catches too.)
+CT_LINE_FAST = re.compile(
+    br'\n(ipv[46] +[0-9]+ [a-z0-9]+)[ 0-9-]+(?:([A-Z][A-Z0-9_]*) )?'
+    br'src=([^ ]+) dst=([^ ]+) (?:sport=[0-9]+ dport=([0-9]+) )?')
+
+
+def scan_conntrack_lines(buf, end):
+    """Scan the complete lines of buf[0:end], where buf[0] is a newline and every line
+    starts after one (buf[end] is the newline ending the last line, or end == len(buf)).
+
+    Returns (records, lines): one (l3l4, state, src, dst, dport) tuple of bytes per line
+    the fast pattern recognises (state and dport b'' when absent; l3l4 is the text
+    'ipv4     2 tcp', to be split), and the number of lines. When len(records) != lines
+    some line has another layout and the caller must parse the chunk line by line.
+    """
+    return CT_LINE_FAST.findall(buf, 0, end), buf.count(b'\n', 0, end)

@@ -1,0 +1,529 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`make bench`: conntrack_facts on large conntrack tables, side by side with the shell tools.
+
+For each table size (100 000 and 1 000 000 entries by default) it creates a throwaway
+network namespace, fills it (a few thousand entries from real traffic, tests/netns/nsfill.py,
+and the rest through ctnetlink, benchmarks/ctfill.py), checks that the /proc and the
+ctnetlink breakdowns of the module are equal, then times in ONE hyperfine run per size:
+
+  cat        cat /proc/net/nf_conntrack > /dev/null          (the kernel's cost of a full walk)
+  awk        conntrack -L -o extended | awk '...'            (the seeds' per-state count)
+  ctL        conntrack -L > /dev/null                        (the netlink dump floor)
+  facts      conntrack_facts, default arguments              (no breakdown)
+  facts0     the same in an EMPTY namespace                  (O(1) check)
+  bd_proc    conntrack_facts breakdown=true, /proc path
+  bd_nl      conntrack_facts breakdown=true, ctnetlink path
+
+and the peak RSS of the module process with /usr/bin/time. The module runs the way Ansible's
+AnsiballZ wrapper runs it on a host, minus the unzip: `python -m <module> ARGS.json`.
+
+Writes benchmarks/results/bench-<UTC time>.md and .json (and latest.md). The global
+nf_conntrack_max (initial namespace) is raised for the run and restored afterwards; every
+namespace created is deleted, every process started is stopped. Root only.
+
+Usage: bench.py [--sizes 100000,1000000] [--runs N] [--no-fleet] [--fleet-sizes 10,30] [--fleet-rounds N]
+"""
+
+from __future__ import (absolute_import, division, print_function)
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, 'tests', 'netns'))
+import nsfill  # noqa: E402  (throwaway namespaces, shared with tests/netns)
+
+MAX_PATH = '/proc/sys/net/netfilter/nf_conntrack_max'
+MODULE = 'ansible_collections.nfct.tuning.plugins.modules.conntrack_facts'
+SEEDS_AWK = "awk '/^.*tcp.*$/ {sum[$6]++} END {for(i in sum) print i, sum[i]}'"
+MIB = 1024 * 1024
+# The entry-by-entry breakdown the module used before the fast paths (still in the code:
+# _gather.iter_proc_entries, _netlink.iter_entries, _breakdown.summarize), for comparison.
+OLD_PROC = ('from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as b, _gather as g; '
+            "b.summarize(g.iter_proc_entries('/proc/net/nf_conntrack'))")
+OLD_NL = ('from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as b, _netlink as n; '
+          'b.summarize(n.iter_entries())')
+# The kernel's cost of a ctnetlink dump: receive every datagram of IPCTNL_MSG_CT_GET, parse nothing
+# (the netlink counterpart of `cat`; stops at the NLMSG_DONE that ends the last datagram).
+NL_FLOOR = ('import socket, struct; s = socket.socket(16, 3, 12); s.setsockopt(1, 33, 4 << 20); s.bind((0, 0)); '
+            "s.send(struct.pack('=IHHIIBBH', 20, 0x101, 0x301, 1, 0, 0, 0, 0)); b = bytearray(262144); "
+            "any(n >= 20 and struct.unpack_from('=IH', b, n - 20) == (20, 3) or struct.unpack_from('=H', b, 4)[0] == 2 "
+            'for n in iter(lambda: s.recv_into(b), 0))')
+
+# Targets of issue 5 (ratios from one run).
+TARGETS = {
+    'bd_proc_vs_cat': 1.3,         # breakdown via /proc within 1.3x of cat at 1M
+    'bd_nl_vs_ctL': 1.3,           # breakdown via ctnetlink within 1.3x of conntrack -L at 1M
+    'awk_vs_bd': 2.0,              # at least 2x faster than the seeds' pipeline
+    'rss_mib': 64,                 # peak RSS of the module at 1M
+    'rss_growth_mib': 4,           # "a few MiB" from 100k to 1M
+    'facts_vs_empty': 1.2,         # default facts call: O(1) in the table size
+}
+
+
+def log(msg):
+    sys.stderr.write('[bench %s] %s\n' % (time.strftime('%H:%M:%S'), msg))
+    sys.stderr.flush()
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, **kw)
+
+
+def read_int(path):
+    with open(path) as f:
+        return int(f.read().split()[0])
+
+
+class GlobalMax(object):
+    """Raise the initial namespace's nf_conntrack_max for the run; restore it on exit,
+    unless something else changed it meanwhile (other work on a shared machine)."""
+
+    def __init__(self, wanted):
+        self.wanted = wanted
+        self.saved = None
+        self.set_to = None
+
+    def __enter__(self):
+        self.saved = read_int(MAX_PATH)
+        if self.wanted > self.saved:
+            with open(MAX_PATH, 'w') as f:
+                f.write('%d\n' % self.wanted)
+            self.set_to = self.wanted
+            log('nf_conntrack_max %d -> %d (restored at the end)' % (self.saved, self.wanted))
+        return self
+
+    def __exit__(self, *exc):
+        if self.set_to is None:
+            return False
+        now = read_int(MAX_PATH)
+        if now == self.set_to:
+            with open(MAX_PATH, 'w') as f:
+                f.write('%d\n' % self.saved)
+            log('nf_conntrack_max restored to %d' % self.saved)
+        else:
+            log('WARNING: nf_conntrack_max is %d, not the %d we set: left alone (saved value was %d)'
+                % (now, self.set_to, self.saved))
+        return False
+
+
+def fill(ns, n, python):
+    """Real traffic for a few thousand entries (TCP ESTABLISHED/TIME_WAIT/SYN_SENT, UDP, ICMP,
+    IPv6), then ctnetlink-created entries up to n."""
+    t0 = time.time()
+    ns.fill(udp=1000, tcp_est=200, tcp_tw=200, syn=100, icmp=20, udp6=50, python=python)
+    have = ns.count()
+    out = nsfill.ns_exec(ns.name, [python, os.path.join(HERE, 'ctfill.py'), str(n - have)],
+                         stdout=subprocess.PIPE).stdout
+    res = json.loads(out.decode().strip().splitlines()[-1])
+    count = ns.wait_stable()
+    if res['errors'] or count != n:
+        raise RuntimeError('fill of %s: wanted %d entries, have %d (kernel errors: %s)'
+                           % (ns.name, n, count, res['errors']))
+    log('%s: %d entries in %.1f s (%d from traffic, %d via ctnetlink)'
+        % (ns.name, count, time.time() - t0, have, n - have))
+    return {'entries': count, 'from_traffic': have, 'via_ctnetlink': n - have,
+            'seconds': round(time.time() - t0, 1)}
+
+
+def module_cmd(ns, python, args_file):
+    return 'ip netns exec %s %s -m %s %s' % (ns, python, MODULE, args_file)
+
+
+def run_module(ns, python, args_file, env):
+    out = subprocess.run(['ip', 'netns', 'exec', ns, python, '-m', MODULE, args_file], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    if out.returncode != 0:
+        raise RuntimeError('module failed in %s: %s %s' % (ns, out.stdout[-2000:], out.stderr[-2000:]))
+    return json.loads(out.stdout.decode())['ansible_facts']['conntrack']
+
+
+def equality(ns, python, args, env):
+    """The /proc and the ctnetlink breakdowns of the same (frozen) table must be equal."""
+    proc = run_module(ns, python, args['bd_proc'], env)
+    nl = run_module(ns, python, args['bd_nl'], env)
+    bp, bn = dict(proc['breakdown']), dict(nl['breakdown'])
+    sources = (bp.pop('source'), bn.pop('source'))
+    diff = sorted(k for k in set(bp) | set(bn) if bp.get(k) != bn.get(k))
+    return {'equal': not diff and sources == ('procfs', 'ctnetlink'), 'differs_in': diff,
+            'total': bp.get('total'), 'count': proc['count'], 'top_exact': bp.get('top_exact'),
+            'breakdown': bp}
+
+
+def hyperfine(cmds, rounds, env, json_path):
+    """Time every command rounds times, interleaved: one hyperfine call per round runs each
+    command once (the first round after a warm-up run of each), so that a change in the
+    machine's load during the run hits every command alike (other work shares the machine)."""
+    per = dict((name, {'times': [], 'user': [], 'system': []}) for name, _c in cmds)
+    for r in range(rounds):
+        argv = ['hyperfine', '--style', 'none', '--runs', '1', '--warmup', '1' if r == 0 else '0',
+                '--export-json', json_path]
+        for name, cmd in cmds:
+            argv += ['--command-name', name, cmd]
+        subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
+        with open(json_path) as f:
+            data = json.load(f)
+        for res in data['results']:
+            p = per[res['command']]
+            p['times'] += res['times']
+            p['user'].append(res['user'])
+            p['system'].append(res['system'])
+        log('round %d/%d: %s' % (r + 1, rounds, ', '.join(
+            '%s %.2f' % (name, per[name]['times'][-1]) for name, _c in cmds)))
+    out = {}
+    for name, p in per.items():
+        t = p['times']
+        out[name] = {
+            'median': statistics.median(t), 'mean': statistics.mean(t),
+            'stddev': statistics.stdev(t) if len(t) > 1 else None,
+            'min': min(t), 'max': max(t), 'user': statistics.median(p['user']),
+            'system': statistics.median(p['system']), 'runs': len(t), 'times': t,
+        }
+    return out
+
+
+def peak_rss(cmd, env, runs=3):
+    """(max peak RSS in KiB, median wall s) over runs of cmd under /usr/bin/time."""
+    rss, wall = [], []
+    for _i in range(runs):
+        with tempfile.NamedTemporaryFile('r', suffix='.time') as tf:
+            subprocess.run(['/usr/bin/time', '-f', '%M %e', '-o', tf.name, 'sh', '-c', cmd + ' > /dev/null'],
+                           check=True, env=env)
+            kib, sec = tf.read().split()[-2:]
+        rss.append(int(kib))
+        wall.append(float(sec))
+    return {'peak_kib': max(rss), 'all_kib': rss, 'wall_median': statistics.median(wall)}
+
+
+def machine():
+    def first(path, key):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(key):
+                        return line.split(':', 1)[1].strip()
+        except (IOError, OSError):
+            pass
+        return None
+
+    def version(cmd):
+        try:
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 universal_newlines=True, check=False).stdout
+            return out.strip().splitlines()[0] if out.strip() else None
+        except OSError:
+            return None
+    return {
+        'kernel': platform.release(),
+        'cpu': first('/proc/cpuinfo', 'model name'),
+        'cpus': os.cpu_count(),
+        'mem': first('/proc/meminfo', 'MemTotal'),
+        'os': version(['sh', '-c', '. /etc/os-release && echo "$PRETTY_NAME"']),
+        'python_module': None,
+        'hyperfine': version(['hyperfine', '--version']),
+        'conntrack': version(['conntrack', '--version']),
+        'awk': version(['sh', '-c', 'awk -W version 2>&1 || awk --version']),
+        'buckets': read_int('/proc/sys/net/netfilter/nf_conntrack_buckets'),
+    }
+
+
+def loadavg():
+    with open('/proc/loadavg') as f:
+        return ' '.join(f.read().split()[:3])
+
+
+def bench_tables(opts, env, tmp):
+    python = opts.python
+    args = {}
+    for name, a in (('facts', {}), ('bd_proc', {'breakdown': True, 'breakdown_source': 'procfs'}),
+                    ('bd_nl', {'breakdown': True, 'breakdown_source': 'ctnetlink'})):
+        path = os.path.join(tmp, name + '.json')
+        with open(path, 'w') as f:
+            json.dump({'ANSIBLE_MODULE_ARGS': a}, f)
+        args[name] = path
+    results = {'sizes': {}}
+    empty = nsfill.Netns(prefix='nfct-bench-empty')
+    try:
+        for n in opts.sizes:
+            ns = nsfill.Netns(prefix='nfct-bench')
+            try:
+                size = results['sizes'][str(n)] = {'fill': fill(ns, n, python)}
+                log('%d: equality of the /proc and ctnetlink breakdowns' % n)
+                eq = equality(ns.name, python, args, env)
+                size['equality'] = dict((k, v) for k, v in eq.items() if k != 'breakdown')
+                size['breakdown'] = eq['breakdown']
+                if not eq['equal']:
+                    log('ERROR: /proc and ctnetlink breakdowns differ at %d entries in %s' % (n, eq['differs_in']))
+                cmds = [
+                    ('cat', 'ip netns exec %s cat /proc/net/nf_conntrack > /dev/null' % ns.name),
+                    ('awk', 'ip netns exec %s conntrack -L -o extended 2>/dev/null | %s > /dev/null'
+                     % (ns.name, SEEDS_AWK)),
+                    ('ctL', 'ip netns exec %s conntrack -L > /dev/null 2>&1' % ns.name),
+                    ('bd_proc', module_cmd(ns.name, python, args['bd_proc']) + ' > /dev/null'),
+                    ('bd_nl', module_cmd(ns.name, python, args['bd_nl']) + ' > /dev/null'),
+                    ('facts', module_cmd(ns.name, python, args['facts']) + ' > /dev/null'),
+                    ('facts0', module_cmd(empty.name, python, args['facts']) + ' > /dev/null'),
+                    ('old_proc', 'ip netns exec %s %s -c "%s"' % (ns.name, python, OLD_PROC)),
+                    ('old_nl', 'ip netns exec %s %s -c "%s"' % (ns.name, python, OLD_NL)),
+                    ('nl_floor', 'ip netns exec %s %s -c "%s"' % (ns.name, python, NL_FLOOR)),
+                ]
+                runs = opts.runs or (10 if n <= 200000 else 7)
+                size['load_before'] = loadavg()
+                log('%d: %d interleaved rounds of %d commands' % (n, runs, len(cmds)))
+                size['times'] = hyperfine(cmds, runs, env, os.path.join(tmp, 'hf-%d.json' % n))
+                size['load_after'] = loadavg()
+                size['commands'] = dict(cmds)
+                log('%d: peak RSS of the module (/usr/bin/time, 3 runs each)' % n)
+                size['rss'] = dict((name, peak_rss(module_cmd(ns.name, python, args[name]), env))
+                                   for name in ('facts', 'bd_proc', 'bd_nl'))
+                size['rss']['facts0'] = peak_rss(module_cmd(empty.name, python, args['facts']), env)
+            finally:
+                ns.remove()
+    finally:
+        empty.remove()
+    return results
+
+
+def ratios(res):
+    sizes = res['sizes']
+    out = {}
+    for n, s in sizes.items():
+        t = dict((k, v['median']) for k, v in s['times'].items())
+        b = dict((k, v['min']) for k, v in s['times'].items())
+        out[n] = {
+            # the same ratios from each command's fastest round: the least disturbed by other
+            # work on the machine (reported next to the medians, the verdicts use the medians)
+            'best': {'bd_proc_vs_cat': b['bd_proc'] / b['cat'], 'bd_nl_vs_ctL': b['bd_nl'] / b['ctL'],
+                     'awk_vs_bd_proc': b['awk'] / b['bd_proc'], 'awk_vs_bd_nl': b['awk'] / b['bd_nl'],
+                     'facts_vs_empty': b['facts'] / b['facts0']},
+            'bd_proc_vs_cat': t['bd_proc'] / t['cat'],
+            'bd_nl_vs_ctL': t['bd_nl'] / t['ctL'],
+            'awk_vs_bd_proc': t['awk'] / t['bd_proc'],
+            'awk_vs_bd_nl': t['awk'] / t['bd_nl'],
+            'facts_vs_empty': t['facts'] / t['facts0'],
+            'rss_bd_proc_mib': s['rss']['bd_proc']['peak_kib'] / 1024.0,
+            'rss_bd_nl_mib': s['rss']['bd_nl']['peak_kib'] / 1024.0,
+            'rss_facts_mib': s['rss']['facts']['peak_kib'] / 1024.0,
+            'old_vs_bd_proc': t['old_proc'] / t['bd_proc'],
+            'old_vs_bd_nl': t['old_nl'] / t['bd_nl'],
+            'bd_nl_vs_floor': t['bd_nl'] / t['nl_floor'],
+        }
+    return out
+
+
+def verdicts(res, rat):
+    """[(target text, measured text, ok)] for the largest size (and the RSS growth)."""
+    keys = sorted(res['sizes'], key=int)
+    big, small = keys[-1], keys[0]
+    r = rat[big]
+
+    def x(name):
+        return '%.2fx (best rounds %.2fx)' % (r[name], r['best'][name])
+    v = [
+        ('breakdown via /proc <= %.1fx cat at %s' % (TARGETS['bd_proc_vs_cat'], big),
+         x('bd_proc_vs_cat'), r['bd_proc_vs_cat'] <= TARGETS['bd_proc_vs_cat']),
+        ('breakdown via ctnetlink <= %.1fx conntrack -L at %s' % (TARGETS['bd_nl_vs_ctL'], big),
+         x('bd_nl_vs_ctL'), r['bd_nl_vs_ctL'] <= TARGETS['bd_nl_vs_ctL']),
+        ('breakdown via /proc >= %.0fx faster than the seeds\' awk at %s' % (TARGETS['awk_vs_bd'], big),
+         x('awk_vs_bd_proc'), r['awk_vs_bd_proc'] >= TARGETS['awk_vs_bd']),
+        ('breakdown via ctnetlink >= %.0fx faster than the seeds\' awk at %s' % (TARGETS['awk_vs_bd'], big),
+         x('awk_vs_bd_nl'), r['awk_vs_bd_nl'] >= TARGETS['awk_vs_bd']),
+        ('peak RSS of the module <= %d MiB at %s' % (TARGETS['rss_mib'], big),
+         '%.1f MiB (/proc), %.1f MiB (ctnetlink)' % (r['rss_bd_proc_mib'], r['rss_bd_nl_mib']),
+         max(r['rss_bd_proc_mib'], r['rss_bd_nl_mib']) <= TARGETS['rss_mib']),
+    ]
+    if big != small:
+        g = max(r['rss_bd_proc_mib'] - rat[small]['rss_bd_proc_mib'], r['rss_bd_nl_mib'] - rat[small]['rss_bd_nl_mib'])
+        v.append(('peak RSS grows <= %d MiB from %s to %s' % (TARGETS['rss_growth_mib'], small, big),
+                  '%+.1f MiB' % g, g <= TARGETS['rss_growth_mib']))
+    v.append(('default facts call <= %.1fx its time on an empty table at %s' % (TARGETS['facts_vs_empty'], big),
+              x('facts_vs_empty'), r['facts_vs_empty'] <= TARGETS['facts_vs_empty']))
+    for n in keys:
+        eq = res['sizes'][n]['equality']
+        v.append(('/proc and ctnetlink breakdowns equal at %s' % n,
+                  'equal (%d entries)' % eq['total'] if eq['equal'] else 'DIFFER in %s' % ', '.join(eq['differs_in']),
+                  eq['equal']))
+    return v
+
+
+def fmt_s(x):
+    return '%.3f' % x if x < 10 else '%.2f' % x
+
+
+def report(res, rat, opts, started, fleet=None):
+    m = res['machine']
+    L = []
+    a = L.append
+    a('# `make bench` report, %s' % started)
+    a('')
+    a('Machine: %s, %s CPUs (%s), %s, kernel %s; nf_conntrack_buckets %s (the initial namespace\'s, shared).'
+      % (m['os'], m['cpus'], m['cpu'], m['mem'], m['kernel'], m['buckets']))
+    a('Tools: %s; %s; %s; module run by %s with ansible-core %s.'
+      % (m['hyperfine'], m['conntrack'], m['awk'], m['python_module'], m['ansible_core']))
+    a('Load average before / after each size: %s.' % '; '.join(
+        '%s: %s / %s' % (n, s['load_before'], s['load_after']) for n, s in sorted(res['sizes'].items(), key=lambda kv: int(kv[0]))))
+    a('')
+    a('## Verdicts (ratios of medians from this one run)')
+    a('')
+    a('"best rounds": the same ratio from each command\'s fastest round, the one least disturbed by other work '
+      'on the machine; the verdicts use the medians.')
+    a('')
+    a('| target | measured | met |')
+    a('|---|---|---|')
+    for t, meas, ok in verdicts(res, rat):
+        a('| %s | %s | %s |' % (t, meas, 'yes' if ok else '**NO**'))
+    if fleet:
+        for t, meas, ok in fleet.get('verdicts', []):
+            a('| %s | %s | %s |' % (t, meas, 'yes' if ok else '**NO**'))
+    a('')
+    for n, s in sorted(res['sizes'].items(), key=lambda kv: int(kv[0])):
+        r = rat[n]
+        a('## %s entries' % '{:,}'.format(int(n)).replace(',', ' '))
+        a('')
+        f = s['fill']
+        bd = s['breakdown']
+        a('Table: %d entries (%d from real traffic, %d created through ctnetlink by benchmarks/ctfill.py in %.0f s); '
+          'l3 %s; l4 %s; TCP states %s; %d ASSURED, %d UNREPLIED; top_exact %s.'
+          % (f['entries'], f['from_traffic'], f['via_ctnetlink'], f['seconds'], json.dumps(bd['l3'], sort_keys=True),
+             json.dumps(bd['l4'], sort_keys=True), json.dumps(bd['tcp_states'], sort_keys=True),
+             bd['assured'], bd['unreplied'], bd['top_exact']))
+        a('')
+        a('Times over %d interleaved rounds:' % s['times']['cat']['runs'])
+        a('')
+        a('| command | median s | mean ± sd s | min–max s | user s | sys s | peak RSS MiB |')
+        a('|---|---|---|---|---|---|---|')
+        for name in ('cat', 'nl_floor', 'awk', 'ctL', 'bd_proc', 'bd_nl', 'facts', 'facts0', 'old_proc', 'old_nl'):
+            t = s['times'][name]
+            rss = s['rss'].get(name)
+            a('| `%s` | %s | %s ± %s | %s–%s | %.2f | %.2f | %s |' % (
+                name, fmt_s(t['median']), fmt_s(t['mean']), fmt_s(t['stddev'] or 0), fmt_s(t['min']), fmt_s(t['max']),
+                t['user'], t['system'], '%.1f' % (rss['peak_kib'] / 1024.0) if rss else ''))
+        a('')
+        a('Ratios: breakdown/cat %.2f (/proc); breakdown/conntrack -L %.2f (ctnetlink); seeds\' awk/breakdown %.2f '
+          '(/proc), %.2f (ctnetlink); default facts here/empty table %.2f; the entry-by-entry breakdown '
+          '(before the fast paths) / the module\'s breakdown %.2f (/proc), %.2f (ctnetlink); breakdown via '
+          'ctnetlink / the bare dump (`nl_floor`) %.2f.'
+          % (r['bd_proc_vs_cat'], r['bd_nl_vs_ctL'], r['awk_vs_bd_proc'], r['awk_vs_bd_nl'], r['facts_vs_empty'],
+             r['old_vs_bd_proc'], r['old_vs_bd_nl'], r['bd_nl_vs_floor']))
+        eq = s['equality']
+        a('Equality: the /proc and ctnetlink breakdowns of this table are %s (%d entries, nf_conntrack_count %d).'
+          % ('**equal**' if eq['equal'] else '**different** in ' + ', '.join(eq['differs_in']), eq['total'], eq['count']))
+        a('')
+    if fleet:
+        a(fleet['markdown'])
+        a('')
+    a('## Commands')
+    a('')
+    a('Every command ran through hyperfine from the initial namespace, wrapped in `ip netns exec NS` (the same '
+      'wrapper for every command), in interleaved rounds: each round is one hyperfine call that runs every command '
+      'once (the first round after one warm-up run of each), so that changes in the machine\'s load hit all '
+      'commands alike; medians over the rounds. user/sys: medians of the CPU time of each command with its '
+      'children. `nl_floor` receives a whole ctnetlink dump and parses nothing (the kernel\'s cost of the '
+      'dump, as `cat` is for /proc). `facts0` is the default facts call in an empty namespace with conntrack '
+      'active. `old_proc` and '
+      '`old_nl` are the entry-by-entry breakdown the module used before the fast paths (summarize() over '
+      'iter_proc_entries() and iter_entries(), still in the code), in a plain Python process without the '
+      'module\'s Ansible imports (about 0.1 s less start-up). Peak RSS: '
+      '/usr/bin/time `%M`, the largest of 3 runs; it covers the module and its reader child process (wait4 '
+      'reports the larger of the two).')
+    a('')
+    s = res['sizes'][sorted(res['sizes'], key=int)[-1]]
+    for name, cmd in s['commands'].items():
+        a('- `%s`: `%s`' % (name, cmd))
+    a('')
+    a('## Reproduce')
+    a('')
+    a('```console')
+    a('make bench                                  # as root: setup, both sizes, fleet, this report')
+    a('make bench BENCH_FLEET=0 BENCH_ARGS="--sizes 100000 --runs 3"   # a quicker look, no fleet')
+    a('```')
+    a('')
+    a('The raw numbers are in the .json file next to this report. Method and caveats: docs/benchmarks.md.')
+    return '\n'.join(L) + '\n'
+
+
+def _interrupted(*_args):
+    raise KeyboardInterrupt()
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    p.add_argument('--sizes', default='100000,1000000')
+    p.add_argument('--runs', type=int, default=0, help='interleaved rounds (runs per command; default 10 below 200k, 7 above)')
+    p.add_argument('--python', default=os.path.join(REPO, '.venv', 'bin', 'python'))
+    p.add_argument('--out', default=os.path.join(HERE, 'results'))
+    p.add_argument('--fleet', dest='fleet', action='store_true', default=True)
+    p.add_argument('--no-fleet', dest='fleet', action='store_false')
+    p.add_argument('--fleet-sizes', default='10,30')
+    p.add_argument('--fleet-rounds', type=int, default=1)
+    opts = p.parse_args(argv)
+    opts.sizes = [int(x) for x in opts.sizes.split(',') if x]
+    if os.geteuid() != 0:
+        sys.exit('bench.py needs root (network namespaces, nf_conntrack_max)')
+    for tool in ('hyperfine', 'conntrack', 'nft', 'ip', 'awk'):
+        if not shutil.which(tool):
+            sys.exit('%s is missing (make setup installs it)' % tool)
+    if not os.path.exists('/usr/bin/time'):
+        sys.exit('/usr/bin/time is missing (apt package time; make setup installs it)')
+    started = datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')
+    stamp = datetime.datetime.utcnow().strftime('%Y%m%d-%H%M%S')
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, '.cache', 'collections'), LC_ALL='C',
+               PYTHONDONTWRITEBYTECODE='1')
+    # SIGTERM (make interrupted, CI timeout) unwinds like Ctrl-C: namespaces removed, max restored
+    signal.signal(signal.SIGTERM, _interrupted)
+    t0 = time.time()
+    res = {'machine': machine()}
+    res['machine']['python_module'] = sh([opts.python, '-c', 'import platform; print("Python " + platform.python_version())']).stdout.strip()
+    res['machine']['ansible_core'] = sh([opts.python, '-c', 'import ansible; print(ansible.__version__)']).stdout.strip()
+    tmp = tempfile.mkdtemp(prefix='nfct-bench-')
+    fleet = None
+    try:
+        with GlobalMax(max(opts.sizes) + 100000):
+            res.update(bench_tables(opts, env, tmp))
+        rat = ratios(res)
+        res['ratios'] = rat
+        res['verdicts'] = verdicts(res, rat)
+        if opts.fleet:
+            import fleet as fleet_mod
+            try:
+                fleet = fleet_mod.run([int(x) for x in opts.fleet_sizes.split(',') if x], env, tmp, log,
+                                      rounds=opts.fleet_rounds)
+            except Exception as e:  # the table results are reported anyway
+                log('ERROR: fleet benchmark failed: %s' % e)
+                fleet = {'error': str(e), 'verdicts': [('fleet benchmark ran', 'failed: %s' % str(e)[:300], False)],
+                         'markdown': '## Fleet\n\nFailed: `%s`' % str(e)[:2000].replace('`', "'")}
+            res['fleet'] = dict((k, v) for k, v in fleet.items() if k != 'markdown')
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    res['seconds'] = round(time.time() - t0)
+    os.makedirs(opts.out, exist_ok=True)
+    md = report(res, rat, opts, started, fleet)
+    md += '\n`make bench` took %d s.\n' % res['seconds']
+    base = os.path.join(opts.out, 'bench-%s' % stamp)
+    with open(base + '.md', 'w') as f:
+        f.write(md)
+    with open(base + '.json', 'w') as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+    shutil.copyfile(base + '.md', os.path.join(opts.out, 'latest.md'))
+    sys.stdout.write(md)
+    log('report: %s.md (and latest.md); %d s' % (base, res['seconds']))
+    bad = [t for t, _m, ok in res['verdicts'] if not ok and 'equal' in t]
+    return 1 if bad or (fleet and fleet.get('error')) else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
