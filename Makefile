@@ -278,7 +278,8 @@ molecule: setup images ## molecule test -s NAME for each of MOLECULE_SCENARIOS (
 	fi
 
 # The qemu VM scenario (docs/vm.md): Debian 12 with Debian's kernel (nf_conntrack a module),
-# real reboots. The image is cached in .cache/vm, keyed on scripts/build-vm-image.sh's hash.
+# real reboots. The image is cached in ~/.cache/nfct-tuning/vm (VM_CACHE; shared by every clone),
+# keyed on scripts/build-vm-image.sh's hash.
 vm-image: apt ## VM image of the `vm` scenario (debootstrap + linux-image-amd64; cached, rebuilt when the script changes)
 	$(call say,vm-image: scripts/build-vm-image.sh)
 	scripts/build-vm-image.sh

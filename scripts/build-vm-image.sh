@@ -8,16 +8,19 @@
 # Build the disk image of the Molecule scenario `vm` (docs/vm.md): Debian 12 (bookworm) with
 # Debian's own kernel (linux-image-amd64, where nf_conntrack is a loadable module), an
 # initramfs, systemd, udev, sshd and python3, from a debootstrap of Debian's default mirror:
-# nothing is downloaded from anywhere else. Output, in .cache/vm/bookworm-HASH/:
+# nothing is downloaded from anywhere else. Output, in $VM_CACHE/bookworm-HASH/ (VM_CACHE defaults
+# to ${XDG_CACHE_HOME:-~/.cache}/nfct-tuning/vm: outside the clone, like podman's image store, so
+# every clone of the repository, CI's included, reuses one image):
 #   disk.raw     3 GiB raw ext4 file system (the root, /dev/vda in the VM; no partition table)
 #   vmlinuz      the kernel and
 #   initrd.img   its initramfs, passed to qemu with -kernel / -initrd (no boot loader)
 #   image.env    KERNEL_RELEASE=..., BUILD_HASH=..., BUILT=...
 #
-# Cached: HASH is the hash of this script, so editing it builds a new image; an image folder of
-# another hash is removed after a successful build. --force (or FORCE=1) rebuilds anyway, e.g.
-# for a Debian point release. The .deb files debootstrap downloads are kept in .cache/vm/debs,
-# so a rebuild reads Debian's archive only for what changed.
+# Cached: HASH is the hash of this script's code (comment lines left out), so editing the code
+# builds a new image; an image folder of another hash is removed after a successful build.
+# --force (or FORCE=1) rebuilds anyway, e.g. for a Debian point release. The .deb files
+# debootstrap downloads are kept in $VM_CACHE/debs, so a rebuild reads Debian's archive only for
+# what changed.
 #
 # The VM's ssh key is not in the image: each run generates its own pair, and the public key
 # reaches the VM on the kernel command line (nfct.ssh_key=BASE64), where the unit
@@ -39,9 +42,9 @@ MASKED_UNITS=(
 )
 
 script=$(readlink -f "$0")
-root_dir=$(cd "$(dirname "$script")/.." && pwd)
-cache_dir=${VM_CACHE:-$root_dir/.cache/vm}
-build_hash=$(sha256sum "$script" | cut -c1-16)
+cache_dir=${VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nfct-tuning/vm}
+# the hash of the script without its comment lines: editing a comment does not rebuild
+build_hash=$(grep -v '^[[:space:]]*#' "$script" | sha256sum | cut -c1-16)
 image_dir=$cache_dir/$SUITE-$build_hash
 
 usage() {

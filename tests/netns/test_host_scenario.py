@@ -38,6 +38,7 @@ def test_failed_scenario_restores_the_host():
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     text = out.stdout.decode(errors='replace')
     assert out.returncode != 0, text[-3000:]
-    assert 'injected failure after converge changed the host' in text
-    assert 'cleanup' in text
+    # the scenario must have failed where the failure was injected, not earlier
+    assert 'injected failure after converge changed the host' in text, text[-6000:]
+    assert 'cleanup' in text, text[-6000:]
     assert snapshot() == before

@@ -180,25 +180,36 @@ class FakeProbes(object):
         return None
 
 
-def build(root, name):
-    """Write fixture host `name` under root; return (root, FakeProbes)."""
-    host = HOSTS[name]
-    for path, content in host['files'].items():
-        full = root + path
+def write_tree(root, files, sysctls, modes, links=None, mounts=None):
+    """Write a fixture file tree under root: files {path: content}, symlinks {path: target}
+    (relative targets stay inside root), /proc/self/mounts (unless files has it) and the
+    /proc/sys/net/netfilter/nf_conntrack_* values with their modes (sysctls None: none)."""
+    def parent(full):
         if not os.path.isdir(os.path.dirname(full)):
             os.makedirs(os.path.dirname(full))
-        with open(full, 'w') as f:
+    for path, content in files.items():
+        parent(root + path)
+        with open(root + path, 'w') as f:
             f.write(content)
-    if '/proc/self/mounts' not in host['files']:
+    for path, target in (links or {}).items():
+        parent(root + path)
+        os.symlink(target, root + path)
+    if '/proc/self/mounts' not in files:
         os.makedirs(root + '/proc/self', exist_ok=True)
         with open(root + '/proc/self/mounts', 'w') as f:
-            f.write('/dev/vda / ext4 rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\n')
-    if host['sysctls'] is not None:
+            f.write(mounts or '/dev/vda / ext4 rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs rw 0 0\n')
+    if sysctls is not None:
         d = root + '/proc/sys/net/netfilter'
         os.makedirs(d, exist_ok=True)
-        for k, v in host['sysctls'].items():
+        for k, v in sysctls.items():
             p = '%s/nf_conntrack_%s' % (d, k)
             with open(p, 'w') as f:
                 f.write('%s\n' % v)
-            os.chmod(p, host['modes'].get(k, 0o444 if k == 'count' else 0o644))
+            os.chmod(p, modes.get(k, 0o444 if k == 'count' else 0o644))
+
+
+def build(root, name):
+    """Write fixture host `name` under root; return (root, FakeProbes)."""
+    host = HOSTS[name]
+    write_tree(root, host['files'], host['sysctls'], host['modes'])
     return root, FakeProbes(host)

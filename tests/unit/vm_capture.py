@@ -745,29 +745,8 @@ CAPTURES = {
 def build(root, name):
     """Write capture `name` under root as a file tree; return (root, FakeProbes) for _gather.gather."""
     cap = CAPTURES[name]
-    for path, content in cap['files'].items():
-        full = root + path
-        if not os.path.isdir(os.path.dirname(full)):
-            os.makedirs(os.path.dirname(full))
-        with open(full, 'w') as f:
-            f.write(content)
-    for path, target in cap['links'].items():
-        full = root + path
-        if not os.path.isdir(os.path.dirname(full)):
-            os.makedirs(os.path.dirname(full))
-        os.symlink(target, full)  # relative targets: they stay inside root
-    if not os.path.isdir(root + '/proc/self'):
-        os.makedirs(root + '/proc/self')
-    with open(root + '/proc/self/mounts', 'w') as f:
-        f.write('/dev/vda / ext4 rw,relatime,errors=remount-ro 0 0\n'
-                'proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n'
-                'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n')
-    if cap['sysctls'] is not None:
-        d = root + '/proc/sys/net/netfilter'
-        os.makedirs(d)
-        for short, value in cap['sysctls'].items():
-            p = '%s/nf_conntrack_%s' % (d, short)
-            with open(p, 'w') as f:
-                f.write('%s\n' % value)
-            os.chmod(p, cap['modes'][short])
+    hosts.write_tree(root, cap['files'], cap['sysctls'], cap['modes'], links=cap['links'],
+                     mounts='/dev/vda / ext4 rw,relatime,errors=remount-ro 0 0\n'
+                            'proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n'
+                            'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n')
     return root, hosts.FakeProbes({'uname': cap['uname'], 'cpus': cap['cpus'], 'euid': 0})
