@@ -10,6 +10,8 @@ ctnetlink breakdowns of the module are equal, then times in ONE hyperfine run pe
 
   cat        cat /proc/net/nf_conntrack > /dev/null          (the kernel's cost of a full walk)
   awk        conntrack -L -o extended | awk '...'            (the seeds' per-state count)
+  awk_all    the seeds' four pipelines for per-L3, per-L4, per-state counts and top sources
+             (what an operator runs by hand for the information one breakdown returns)
   ctL        conntrack -L > /dev/null                        (the netlink dump floor)
   facts      conntrack_facts, default arguments              (no breakdown)
   facts0     the same in an EMPTY namespace                  (O(1) check)
@@ -49,6 +51,17 @@ import nsfill  # noqa: E402  (throwaway namespaces, shared with tests/netns)
 MAX_PATH = '/proc/sys/net/netfilter/nf_conntrack_max'
 MODULE = 'ansible_collections.nfct.tuning.plugins.modules.conntrack_facts'
 SEEDS_AWK = "awk '/^.*tcp.*$/ {sum[$6]++} END {for(i in sum) print i, sum[i]}'"
+# The seed articles' breakdown by hand (seeds/003): counts per L3 protocol, per L4 protocol and per
+# TCP state, and the top sources, one conntrack dump each, one after the other. The breakdown
+# returns all of that (and destinations and ports) from one walk. ($7 is the source only on lines
+# with a state column, BRIEF.md; the pipeline is timed as the articles print it.)
+SEEDS_ALL = ''.join(
+    'conntrack -L -o extended 2>/dev/null | %s\n' % tail for tail in (
+        "awk '{sum[$1]++} END {for(i in sum) print i, sum[i]}'",
+        "awk '{sum[$3]++} END {for(i in sum) print i, sum[i]}'",
+        SEEDS_AWK,
+        "awk '{print $7}' | cut -d \"=\" -f 2 | sort | uniq -c | sort -nr | head -n 10",
+    ))
 MIB = 1024 * 1024
 # The entry-by-entry breakdown the module used before the fast paths (still in the code:
 # _gather.iter_proc_entries, _netlink.iter_entries, _breakdown.summarize), for comparison.
@@ -268,10 +281,14 @@ def bench_tables(opts, env, tmp):
                 size['breakdown'] = eq['breakdown']
                 if not eq['equal']:
                     log('ERROR: /proc and ctnetlink breakdowns differ at %d entries in %s' % (n, eq['differs_in']))
+                seeds_all = os.path.join(tmp, 'seeds-all.sh')
+                with open(seeds_all, 'w') as f:
+                    f.write(SEEDS_ALL)
                 cmds = [
                     ('cat', 'ip netns exec %s cat /proc/net/nf_conntrack > /dev/null' % ns.name),
                     ('awk', 'ip netns exec %s conntrack -L -o extended 2>/dev/null | %s > /dev/null'
                      % (ns.name, SEEDS_AWK)),
+                    ('awk_all', 'ip netns exec %s sh %s > /dev/null' % (ns.name, seeds_all)),
                     ('ctL', 'ip netns exec %s conntrack -L > /dev/null 2>&1' % ns.name),
                     ('bd_proc', module_cmd(ns.name, python, args['bd_proc']) + ' > /dev/null'),
                     ('bd_nl', module_cmd(ns.name, python, args['bd_nl']) + ' > /dev/null'),
@@ -325,6 +342,8 @@ def ratios(res):
             # over the kernel's walk alone (a breakdown that cost nothing on top of the walk)
             'awk_vs_cat': t['awk'] / t['cat'],
             'awk_vs_nl_floor': t['awk'] / t['nl_floor'],
+            'awk_all_vs_bd_proc': t['awk_all'] / t['bd_proc'],
+            'awk_all_vs_bd_nl': t['awk_all'] / t['bd_nl'],
         }
     return out
 
@@ -415,7 +434,7 @@ def report(res, rat, opts, started, fleet=None):
         a('')
         a('| command | median s | mean ± sd s | min–max s | user s | sys s | peak RSS MiB |')
         a('|---|---|---|---|---|---|---|')
-        for name in ('cat', 'nl_floor', 'awk', 'ctL', 'bd_proc', 'bd_nl', 'facts', 'facts0', 'old_proc', 'old_nl'):
+        for name in ('cat', 'nl_floor', 'awk', 'awk_all', 'ctL', 'bd_proc', 'bd_nl', 'facts', 'facts0', 'old_proc', 'old_nl'):
             t = s['times'][name]
             rss = s['rss'].get(name)
             a('| `%s` | %s | %s ± %s | %s–%s | %.2f | %.2f | %s |' % (
@@ -425,9 +444,11 @@ def report(res, rat, opts, started, fleet=None):
         a('Ratios: breakdown/cat %.2f (/proc); breakdown/conntrack -L %.2f (ctnetlink); seeds\' awk/breakdown %.2f '
           '(/proc), %.2f (ctnetlink); default facts here/empty table %.2f; the entry-by-entry breakdown '
           '(before the fast paths) / the module\'s breakdown %.2f (/proc), %.2f (ctnetlink); breakdown via '
-          'ctnetlink / the bare dump (`nl_floor`) %.2f.'
+          'ctnetlink / the bare dump (`nl_floor`) %.2f; the seeds\' breakdown by hand (`awk_all`) / the '
+          'module\'s breakdown %.2f (/proc), %.2f (ctnetlink).'
           % (r['bd_proc_vs_cat'], r['bd_nl_vs_ctL'], r['awk_vs_bd_proc'], r['awk_vs_bd_nl'], r['facts_vs_empty'],
-             r['old_vs_bd_proc'], r['old_vs_bd_nl'], r['bd_nl_vs_floor']))
+             r['old_vs_bd_proc'], r['old_vs_bd_nl'], r['bd_nl_vs_floor'], r['awk_all_vs_bd_proc'],
+             r['awk_all_vs_bd_nl']))
         eq = s['equality']
         a('Equality: the /proc and ctnetlink breakdowns of this table are %s (%d entries, nf_conntrack_count %d).'
           % ('**equal**' if eq['equal'] else '**different** in ' + ', '.join(eq['differs_in']), eq['total'], eq['count']))
@@ -448,7 +469,14 @@ def report(res, rat, opts, started, fleet=None):
       'iter_proc_entries() and iter_entries(), still in the code), in a plain Python process without the '
       'module\'s Ansible imports (about 0.1 s less start-up). Peak RSS: '
       '/usr/bin/time `%M`, the largest of 3 runs; it covers the module and its reader child process (wait4 '
-      'reports the larger of the two).')
+      'reports the larger of the two). `awk_all` is the seed articles\' breakdown by hand: their pipelines for '
+      'the counts per L3 protocol, per L4 protocol and per TCP state and for the top sources, one '
+      '`conntrack -L -o extended` each, run one after the other by the script below (the module\'s breakdown '
+      'returns all of that, and the top destinations and ports, from one walk).')
+    a('')
+    a('```sh')
+    a(SEEDS_ALL.rstrip('\n'))
+    a('```')
     a('')
     s = res['sizes'][sorted(res['sizes'], key=int)[-1]]
     for name, cmd in s['commands'].items():

@@ -24,8 +24,6 @@ vm_no_fix_reboot: after a reboot WITHOUT the fix: nf_conntrack loaded late by th
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import os
-
 import hosts
 
 _ETC_MODULES = (
