@@ -419,23 +419,15 @@ def drift_lines(report, host=None):
     if not report['drifted']:
         return [prefix + 'NOTRACK: in sync (%s)' % (report.get('backend') or 'absent')]
     out = [prefix + 'NOTRACK: DRIFT (backend %s, state %s)' % (report.get('backend') or '-', report.get('state'))]
-    rs = report['ruleset']
-    for l in rs['missing']:
-        out.append('  missing rule: %s' % l)
-    for l in rs['extra']:
-        out.append('  extra rule: %s' % l)
-    for l in rs['other_backends']:
-        out.append('  ours in another backend (removed on apply): %s' % l)
-    cp = report['companion']
-    for l in cp['missing']:
-        out.append('  companion missing: %s' % l)
-    for l in cp['extra']:
-        out.append('  companion extra: %s' % l)
-    for l in cp['refused']:
-        out.append('  companion needed but refused: %s' % l)
+    rs, cp = report['ruleset'], report['companion']
     ps = report.get('persistence') or {}
-    for f in ps.get('files') or []:
-        out.append('  persisted file differs: %s' % f)
-    for u in ps.get('services') or []:
-        out.append('  service not enabled: %s' % u)
+    for label, items in (('missing rule', rs['missing']),
+                         ('extra rule', rs['extra']),
+                         ('ours in another backend (removed on apply)', rs['other_backends']),
+                         ('companion missing', cp['missing']),
+                         ('companion extra', cp['extra']),
+                         ('companion needed but refused', cp['refused']),
+                         ('persisted file differs', ps.get('files') or []),
+                         ('service not enabled', ps.get('services') or [])):
+        out.extend('  %s: %s' % (label, item) for item in items)
     return out

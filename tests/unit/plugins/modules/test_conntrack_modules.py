@@ -29,10 +29,25 @@ from ansible_collections.nfct.tuning.plugins.modules import conntrack_facts, con
 import hosts
 
 
-def run(mod, args, root=None, probes=None, capsys=None):
+def invoke(mod, args, *run_args, **run_kwargs):
+    """Run mod.run(mod.build_module(), ...) as Ansible runs a module (it ends in exit_json or
+    fail_json); the result is on stdout (capsys)."""
     with patch_module_args(args):
         with pytest.raises(SystemExit):
-            mod.run(mod.build_module(), root=root or '', probes=probes)
+            mod.run(mod.build_module(), *run_args, **run_kwargs)
+
+
+def ansible_flags(tmp_path, args, check=False, diff=False):
+    """args with the check/diff flags and the remote tmpdir Ansible passes to a module."""
+    a = dict(args)
+    a['_ansible_check_mode'] = check
+    a['_ansible_diff'] = diff
+    a['_ansible_tmpdir'] = str(tmp_path)
+    return a
+
+
+def run(mod, args, root=None, probes=None, capsys=None):
+    invoke(mod, args, root=root or '', probes=probes)
     return json.loads(capsys.readouterr().out)
 
 

@@ -17,7 +17,7 @@ from ansible_collections.nfct.tuning.plugins.modules import conntrack_notrack
 
 from plugins.module_utils.test_notrack_ipt import RestoreError, apply_restore
 from plugins.module_utils.test_notrack_plan import LEGACY_FW, web_json
-from plugins.modules.test_conntrack_modules import patch_module_args
+from plugins.modules.test_conntrack_modules import ansible_flags, invoke
 
 BIN = '/usr/sbin/'
 
@@ -112,13 +112,7 @@ def paths(tmp_path, **extra):
 
 
 def run(tmp_path, io, args, check=False, diff=False, capsys=None):
-    a = dict(args)
-    a['_ansible_check_mode'] = check
-    a['_ansible_diff'] = diff
-    a['_ansible_tmpdir'] = str(tmp_path)
-    with patch_module_args(a):
-        with pytest.raises(SystemExit):
-            conntrack_notrack.run(conntrack_notrack.build_module(), io)
+    invoke(conntrack_notrack, ansible_flags(tmp_path, args, check, diff), io)
     return json.loads(capsys.readouterr().out)
 
 

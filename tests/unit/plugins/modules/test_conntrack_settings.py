@@ -13,19 +13,13 @@ import pytest
 from ansible_collections.nfct.tuning.plugins.modules import conntrack_settings
 
 import hosts
-from plugins.modules.test_conntrack_modules import patch_module_args
+from plugins.modules.test_conntrack_modules import ansible_flags, invoke
 
 
 def run(tmp_path, name, args, check=False, diff=False, root=None, probes=None):
     if root is None:
         root, probes = hosts.build(str(tmp_path), name)
-    a = dict(args)
-    a['_ansible_check_mode'] = check
-    a['_ansible_diff'] = diff
-    a['_ansible_tmpdir'] = str(tmp_path)
-    with patch_module_args(a):
-        with pytest.raises(SystemExit):
-            conntrack_settings.run(conntrack_settings.build_module(), root=root, probes=probes)
+    invoke(conntrack_settings, ansible_flags(tmp_path, args, check, diff), root=root, probes=probes)
     return root, probes
 
 
