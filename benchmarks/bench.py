@@ -25,7 +25,11 @@ Writes benchmarks/results/bench-<UTC time>.md and .json (and latest.md). The glo
 nf_conntrack_max (initial namespace) is raised for the run and restored afterwards; every
 namespace created is deleted, every process started is stopped. Root only.
 
+Then (benchmarks/resize.py) the cost of a live resize of the hash table with 1M, 4M and 16M
+entries, and (benchmarks/fleet.py) the audit on fleets of containers.
+
 Usage: bench.py [--sizes 100000,1000000] [--runs N] [--no-fleet] [--fleet-sizes 10,30] [--fleet-rounds N]
+                [--no-resize] [--resize-sizes 1048576,4194304,16777216]
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -507,6 +511,9 @@ def main(argv):
     p.add_argument('--no-fleet', dest='fleet', action='store_false')
     p.add_argument('--fleet-sizes', default='10,30')
     p.add_argument('--fleet-rounds', type=int, default=1)
+    p.add_argument('--resize', dest='resize', action='store_true', default=True)
+    p.add_argument('--no-resize', dest='resize', action='store_false')
+    p.add_argument('--resize-sizes', default='1048576,4194304,16777216')
     opts = p.parse_args(argv)
     opts.sizes = [int(x) for x in opts.sizes.split(',') if x]
     if os.geteuid() != 0:
@@ -534,6 +541,15 @@ def main(argv):
         rat = ratios(res)
         res['ratios'] = rat
         res['verdicts'] = verdicts(res, rat)
+        if opts.resize:
+            import resize as resize_mod
+            try:
+                resize = resize_mod.run([int(x) for x in opts.resize_sizes.split(',') if x], 3, opts.python, log)
+            except Exception as e:  # the other results are reported anyway
+                log('ERROR: resize benchmark failed: %s' % e)
+                resize = {'rows': [], 'error': str(e), 'markdown': '## Live resize of the hash table\n\nFailed: `%s`'
+                          % str(e)[:2000].replace('`', "'")}
+            res['resize'] = resize['rows']
         if opts.fleet:
             import fleet as fleet_mod
             try:
@@ -549,6 +565,8 @@ def main(argv):
     res['seconds'] = round(time.time() - t0)
     os.makedirs(opts.out, exist_ok=True)
     md = report(res, rat, opts, started, fleet)
+    if opts.resize:
+        md += '\n' + resize['markdown'] + '\n'
     md += '\n`make bench` took %d s.\n' % res['seconds']
     base = os.path.join(opts.out, 'bench-%s' % stamp)
     with open(base + '.md', 'w') as f:

@@ -4,7 +4,7 @@
 """Fill the conntrack table of the CURRENT network namespace fast, through ctnetlink.
 
 Usage (inside a throwaway namespace, as root):
-    ip netns exec NS python3 benchmarks/ctfill.py COUNT [--start I]
+    ip netns exec NS python3 benchmarks/ctfill.py COUNT [--start I] [--shape mixed|unique]
 
 Creates COUNT real kernel conntrack entries with IPCTNL_MSG_CT_NEW messages, a
 thousand or so per sendmsg: about 100 000 entries/s here, as fast as UDP packets
@@ -20,6 +20,9 @@ hitters, 1 024 IPv6; 4 352 destinations of which 16 busy ones; ~60 ports):
                FIN_WAIT 5 %, CLOSE_WAIT 5 %, LAST_ACK 3 %, CLOSE 2 %
    6 % ICMP    echo request, replied
    6 % IPv6    UDP and TCP ESTABLISHED
+
+--shape unique: UDP/53 entries from distinct IPv4 sources 11.0.0.0/8 (60 000 source ports
+each), any number of them (the hash resize benchmark, benchmarks/resize.py, fills 16M).
 
 Timeouts are 4 hours, so nothing expires during a benchmark. Prints a JSON line
 with what it created and the errors the kernel reported (EEXIST, ENOMEM when the
@@ -196,6 +199,24 @@ def entry(i, fast=True):
     return b''.join((pc[0], src, pc[1], dst, pc[2], sp, pc[3], dst, pc[4], src, pc[5], sp, pc[6]))
 
 
+_UNIQUE = {}
+
+
+def entry_unique(i, fast=True):
+    """Entry number i of the 'unique' shape: UDP to 10.200.0.1:53 from 11.x.y.z, port 1024-61023."""
+    pc = _UNIQUE.get('pieces')
+    if pc is None:
+        pc = _UNIQUE['pieces'] = _pieces(_template(socket.AF_INET, 1, 17, 53, 0, None, False))
+        _UNIQUE['dst'] = struct.pack('>I', (10 << 24) | (200 << 16) | 1)
+    src = struct.pack('>I', (11 << 24) + i // 60000)
+    sp = PORTS[1024 + i % 60000]
+    dst = _UNIQUE['dst']
+    return b''.join((pc[0], src, pc[1], dst, pc[2], sp, pc[3], dst, pc[4], src, pc[5], sp, pc[6]))
+
+
+SHAPES = {'mixed': entry, 'unique': entry_unique}
+
+
 def _drain(sock, errors):
     """Read the error messages the kernel sent back (no ACKs are requested)."""
     while True:
@@ -215,7 +236,7 @@ def _drain(sock, errors):
             off += (mlen + 3) & ~3
 
 
-def fill(count, start=0, batch_bytes=200 * 1024):
+def fill(count, start=0, batch_bytes=200 * 1024, shape='mixed'):
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
     sock.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)   # SO_RCVBUFFORCE: room for error replies
     sock.setsockopt(socket.SOL_SOCKET, 32, 4 << 20)   # SO_SNDBUFFORCE
@@ -224,8 +245,9 @@ def fill(count, start=0, batch_bytes=200 * 1024):
     buf = []
     size = 0
     t0 = time.time()
+    make = SHAPES[shape]
     for i in range(start, start + count):
-        m = entry(i)
+        m = make(i)
         buf.append(m)
         size += len(m)
         if size >= batch_bytes:
@@ -246,7 +268,8 @@ def main(argv):
         return 2
     count = int(argv[0])
     start = int(argv[argv.index('--start') + 1]) if '--start' in argv else 0
-    res = fill(count, start)
+    shape = argv[argv.index('--shape') + 1] if '--shape' in argv else 'mixed'
+    res = fill(count, start, shape=shape)
     with open('/proc/sys/net/netfilter/nf_conntrack_count') as f:
         res['count'] = int(f.read())
     sys.stdout.write(json.dumps(res) + '\n')

@@ -16,12 +16,11 @@ import os
 import platform
 import struct
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _proc, _persist, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils import _kernel, _keys, _proc, _persist
 
-# Object size used when /proc/slabinfo is unreadable (non-root) or has no
-# nf_conntrack cache: 320 B is struct nf_conn on 3.10-era kernels and an upper
-# bound for current x86_64 builds (256 B); overestimating keeps budgets safe.
-FALLBACK_OBJECT_SIZE = 320
+# Object size used when /proc/slabinfo is unreadable (non-root) or has no nf_conntrack
+# cache (_kernel.FALLBACK_OBJECT_SIZE explains the number).
+FALLBACK_OBJECT_SIZE = _kernel.FALLBACK_OBJECT_SIZE
 
 POINTER_SIZES = {
     'x86_64': 8, 'amd64': 8, 'aarch64': 8, 'arm64': 8, 'ppc64le': 8, 'ppc64': 8,
@@ -278,17 +277,25 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     # counters
     facts['stats'] = _stats(root, probes, available, stats_source)
 
-    # memory
+    # memory: the slab object (with its share of the slab's pages) plus the extension area
+    # when this host's settings give every entry one
     slab = _read(root, '/proc/slabinfo')
-    objsize = _proc.parse_slabinfo(slab) if slab else None
-    mem = {'object_size': objsize or FALLBACK_OBJECT_SIZE,
-           'object_size_source': 'slabinfo' if objsize else (
-               'fallback (%d B: /proc/slabinfo %s)' % (FALLBACK_OBJECT_SIZE,
-                                                       'has no nf_conntrack cache' if slab else 'is not readable')),
-           'bucket_size': pointer}
+    cache = _proc.parse_slab_cache(slab) if slab else None
+    if cache:
+        objsize = _kernel.slab_bytes_per_object(cache['objsize'], cache.get('objperslab'), cache.get('pagesperslab'),
+                                                facts['kernel']['page_size'])
+        source = 'slabinfo' if objsize == cache['objsize'] else 'slabinfo (%d B object, %d per %d-page slab)' % (
+            cache['objsize'], cache['objperslab'], cache['pagesperslab'])
+    else:
+        objsize = FALLBACK_OBJECT_SIZE
+        source = 'fallback (%d B: /proc/slabinfo %s)' % (FALLBACK_OBJECT_SIZE,
+                                                         'has no nf_conntrack cache' if slab else 'is not readable')
+    ext = _kernel.extension_reasons(sysctls)
+    mem = {'object_size': objsize, 'object_size_source': source, 'bucket_size': pointer,
+           'extension': ext, 'entry_bytes': _kernel.entry_bytes(objsize, ext)}
     if available:
-        mem['bytes_now'] = _sizing.table_bytes(count or 0, buckets or 0, mem['object_size'], pointer)
-        mem['bytes_at_max'] = _sizing.table_bytes(cmax or 0, buckets or 0, mem['object_size'], pointer)
+        mem['bytes_now'] = _kernel.table_bytes(count or 0, buckets or 0, mem['entry_bytes'], pointer)
+        mem['bytes_at_max'] = _kernel.table_bytes(cmax or 0, buckets or 0, mem['entry_bytes'], pointer)
     facts['memory'] = mem
 
     # persisted layers
@@ -309,7 +316,7 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     }
     # an explicit hash size at load time: modprobe.d options (modules only) or the command line
     explicit = (mp['hashsize'] if module['type'] == 'module' else None) or _proc.parse_cmdline_hashsize(cmdline)
-    facts['kernel_default'] = _sizing.kernel_default(ram, pointer, rel, facts['kernel']['page_size'],
+    facts['kernel_default'] = _kernel.kernel_default(ram, pointer, rel, facts['kernel']['page_size'],
                                                      explicit) if ram else None
     if breakdown:
         facts['breakdown'] = _breakdown(root, probes, available, top, breakdown_source)

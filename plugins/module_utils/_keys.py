@@ -10,6 +10,7 @@ validate_value() so that an error always names the key and the allowed range.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import math
 import re
 
 SYSCTL_PREFIX = 'net.netfilter.nf_conntrack_'
@@ -77,17 +78,6 @@ for _k in TIMEOUT_KEYS:
 # The order keys are written in: sizes first (buckets before max so the table is resized
 # before it may fill), then alphabetical. Stable, so files and diffs are stable.
 _FIRST = ('buckets', 'max', 'expect_max')
-
-# Kernel defaults of the timeouts (seconds), BRIEF section 3 / nf_conntrack_proto_*.c.
-DEFAULT_TIMEOUTS = {
-    'tcp_timeout_syn_sent': 120, 'tcp_timeout_syn_recv': 60,
-    'tcp_timeout_established': 432000, 'tcp_timeout_fin_wait': 120,
-    'tcp_timeout_close_wait': 60, 'tcp_timeout_last_ack': 30,
-    'tcp_timeout_time_wait': 120, 'tcp_timeout_close': 10,
-    'tcp_timeout_max_retrans': 300, 'tcp_timeout_unacknowledged': 300,
-    'udp_timeout': 30, 'udp_timeout_stream': 120, 'icmp_timeout': 30,
-    'icmpv6_timeout': 30, 'generic_timeout': 600,
-}
 
 _NAME_RE = re.compile(r'^[a-z0-9_]+$')
 
@@ -168,7 +158,7 @@ def validate_value(short, value, where='overrides'):
     if isinstance(value, bool):
         raise InvalidSetting("%s: expected an integer, got a boolean (%s); %s" % (label, value, allowed))
     if isinstance(value, float):
-        if value != int(value):
+        if math.isnan(value) or math.isinf(value) or value != int(value):
             raise InvalidSetting("%s: expected an integer, got %r; %s" % (label, value, allowed))
         value = int(value)
     elif isinstance(value, str):

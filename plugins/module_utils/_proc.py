@@ -80,10 +80,10 @@ def parse_stat_file(text):
     return out
 
 
-def parse_slabinfo(text):
-    """Return the nf_conntrack object size in bytes from /proc/slabinfo, or None.
+def parse_slab_cache(text):
+    """The nf_conntrack cache of /proc/slabinfo: {objsize, objperslab, pagesperslab}, or None.
 
-    Kernels before 4.x named the cache per netns ('nf_conntrack_ffff8800...');
+    Kernels before 4.7 named the cache per netns ('nf_conntrack_ffff8800...');
     'nf_conntrack_expect' is a different cache.
     """
     for line in text.splitlines():
@@ -93,10 +93,21 @@ def parse_slabinfo(text):
         name = fields[0]
         if name == 'nf_conntrack' or re.match(r'^nf_conntrack_[0-9a-f]{8,}$', name):
             try:
-                return int(fields[3])
+                out = {'objsize': int(fields[3])}
             except (IndexError, ValueError):
                 return None
+            try:
+                out['objperslab'], out['pagesperslab'] = int(fields[4]), int(fields[5])
+            except (IndexError, ValueError):
+                pass
+            return out
     return None
+
+
+def parse_slabinfo(text):
+    """Return the nf_conntrack object size in bytes from /proc/slabinfo, or None."""
+    cache = parse_slab_cache(text)
+    return cache['objsize'] if cache else None
 
 
 def parse_meminfo_total(text):

@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Built-in workload profiles, as data. docs/profiles.md explains every number.
 
-A profile is a dict with: description, extends (another profile), sizing (how
-max and buckets are computed), settings (sysctl key -> {value, reason, source}),
-notrack (suggested exemptions, data only), nat (the host translates addresses),
-sources (where the sizing numbers come from), notes. Users add their own
-profiles with the same shape (see docs/profiles.md), no Python needed.
+A profile is a dict with: description, extends (another profile), replace (a user profile
+named like a built-in one replaces it), sizing (how max and buckets are computed), settings
+(sysctl key -> {value, reason, source}; value 'kernel_default' keeps the host kernel's own
+default), notrack (suggested exemptions, data only), nat (the host translates addresses, so its
+entries carry the NAT extension), kube_proxy (the profile sizes like kube-proxy and checks
+against it), sources (where the sizing numbers come from), notes. Users add their own profiles
+with the same shape (see docs/profiles.md), no Python needed.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -20,7 +22,9 @@ SIZING_DEFAULTS = {
     'per_gib_ram': 0,
     'per_cpu': 0,
     'min': 0,
-    'cap': None,
+    # Cap of the rules above (not of expected_peak or the live count): a live resize rehashes
+    # every entry with softirqs off, ~2.6 s for a full table of 4M entries (docs/benchmarks.md).
+    'cap': 4194304,
     # buckets = max / load_factor: the average chain length when the table is full.
     'load_factor': 1,
     # share of RAM the table (entries + bucket heads) may use.
@@ -33,10 +37,32 @@ SIZING_DEFAULTS = {
     'alert_usage': 0.75,
 }
 
-_KERNEL = 'kernel defaults, net/netfilter/nf_conntrack_proto_tcp.c'
-_K8S = 'kube-proxy KubeProxyConntrackConfiguration defaults (maxPerCore 32768, min 131072, ' \
-       'tcpEstablishedTimeout 24h, tcpCloseWaitTimeout 1h)'
-_SEED = 'seed articles (router example values), adapted; see docs/profiles.md'
+SIZING_SOURCES = {
+    'use_kernel_default': 'kernel >= 5.15 sizing (commit d532bcd0b269), so older kernels catch up',
+    'cap': 'a live resize of a full 4M-entry table stalls ~2.6 s with softirqs off (measured, docs/benchmarks.md '
+           '"Live resize"); size beyond it from expected_peak',
+    'load_factor': 'kernel >= 5.15 keeps max = buckets: average chain length 1 at a full table',
+    'memory_budget_percent': 'conntrack entries are unswappable kernel memory; 5% of RAM leaves the host its memory',
+    'peak_headroom': 'at the stated peak the table is half full, below the 75% alert of node_exporter/netdata',
+    'target_usage': 'seed articles: scale when the count stays above ~20% of max; we keep it at most 50%',
+    'alert_usage': 'node_exporter / netdata alert at 75% of max',
+}
+
+# Sources that check out (docs/profiles.md quotes them).
+_TCP = 'kernel net/netfilter/nf_conntrack_proto_tcp.c tcp_timeouts[]'
+_UDP = 'kernel net/netfilter/nf_conntrack_proto_udp.c udp_timeouts[] and udp_packet()'
+_TIMEWAIT = 'Linux TCP_TIMEWAIT_LEN = 60 s (include/net/tcp.h): a Linux endpoint leaves TIME_WAIT after 60 s'
+_FIN = 'Linux tcp_fin_timeout default 60 s (TCP_FIN_TIMEOUT, include/net/tcp.h): orphaned FIN_WAIT_2 ends then'
+_SYNACK = ('Linux tcp_synack_retries default 5 (Documentation/networking/ip-sysctl.rst): SYN-ACK retransmissions '
+           '1, 2, 4, 8 and 16 s apart, no gap reaches 30 s')
+_SYN = ('Linux tcp_syn_retries default 6 (Documentation/networking/ip-sysctl.rst): SYN retransmissions 1-32 s apart; '
+        'a SYN after an expired entry simply creates a new one')
+_RFC5382 = 'RFC 5382 REQ-5: established idle timeout >= 2 h 4 min (7440 s); Linux tcp_keepalive_time is 7200 s'
+_RFC4787 = 'RFC 4787 REQ-5: a NAT UDP mapping must live >= 2 min'
+_K8S = ('kube-proxy KubeProxyConntrackConfiguration defaults (pkg/proxy/apis/config/v1alpha1/defaults.go): '
+        'maxPerCore 32768, min 131072, tcpEstablishedTimeout 24h, tcpCloseWaitTimeout 1h')
+_RESOLV = 'glibc resolver: timeout:5 per try (resolv.conf(5)); an answer later than 10 s reaches no client'
+_LOOSE = 'kernel Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_loose)'
 
 
 def _s(value, reason, source):
@@ -48,23 +74,25 @@ BUILTIN_PROFILES = {
         'description': 'General-purpose host: the kernel >= 5.15 sizing for this RAM (so older kernels with '
                        '"max = 4 x buckets" tables catch up), no timeout changes.',
         'sizing': {},
-        'sources': {'load_factor': 'kernel >= 5.15 keeps max = buckets (average chain length 1 at full table)'},
+        'sources': {},
         'settings': {},
         'notrack': [],
     },
     'web': {
         'description': 'Reverse proxy / web front end: many short client connections, keep-alive to upstreams.',
         'sizing': {'per_gib_ram': 65536, 'min': 262144},
-        'sources': {'per_gib_ram': '65536 entries per GiB is ~1.7% of RAM at 272 B per entry; covers ~20k new '
-                                   'connections/s with 120 s TIME_WAIT tails',
-                    'min': 'one busy nginx worker pool easily holds 100k+ flows including TIME_WAIT'},
+        'sources': {'per_gib_ram': '65536 entries per GiB is 1.6% of RAM at 256 B per entry; with 60 s TIME_WAIT '
+                                   'tails it holds ~1,000 new connections per second per GiB (65536 / 60)',
+                    'min': '262144 entries hold ~4,300 new connections/s for their 60 s TIME_WAIT tail'},
         'settings': {
-            'tcp_timeout_time_wait': _s(30, 'closed client connections leave TIME_WAIT entries; 30 s still covers '
-                                            'late segments (2 x typical MSL on the internet)', _SEED),
-            'tcp_timeout_fin_wait': _s(30, 'half-closed client connections are rarely resumed after 30 s', _SEED),
-            'tcp_timeout_syn_recv': _s(30, 'limits entries held by half-open handshakes (SYN floods)', _SEED),
+            'tcp_timeout_time_wait': _s(60, 'entries of closed connections outlive the Linux endpoint\'s own TIME_WAIT '
+                                            '(60 s) by a minute at the kernel\'s 120 s; 60 s halves them', _TIMEWAIT),
+            'tcp_timeout_fin_wait': _s(60, 'half-closed connections: the Linux endpoint gives up after 60 s',
+                                       _FIN),
+            'tcp_timeout_syn_recv': _s(30, 'half the default halves what a SYN flood holds; no live handshake waits '
+                                           '30 s between SYN-ACKs', _SYNACK),
             'tcp_timeout_established': _s(86400, 'idle keep-alive connections are closed by the proxy long before a '
-                                                 'day; 5 days only keeps dead entries', _K8S),
+                                                 'day; 5 days only keeps dead entries (>= 7440 s, RFC 5382)', _K8S),
         },
         'notrack': [{'interface': 'lo', 'reason': 'proxy <-> local upstream traffic on loopback needs no tracking'}],
     },
@@ -72,29 +100,36 @@ BUILTIN_PROFILES = {
         'description': 'NAT / masquerading gateway: every forwarded flow of every client holds an entry.',
         'nat': True,
         'sizing': {'per_gib_ram': 131072, 'min': 262144, 'memory_budget_percent': 10},
-        'sources': {'per_gib_ram': 'a gateway does little else with its memory: 131072 per GiB is ~3.4% of RAM',
+        'sources': {'per_gib_ram': 'a gateway does little else with its memory: 131072 per GiB is 4.7% of RAM at '
+                                   '384 B per entry (object + NAT extension)',
                     'memory_budget_percent': 'gateways dedicate memory to forwarding state'},
         'settings': {
             'tcp_timeout_established': _s(86400, 'a NAT mapping idle for a day is almost always dead; 5 days hold '
-                                                 'ports of vanished clients', _K8S),
-            'tcp_timeout_time_wait': _s(60, 'frees source ports for reuse sooner; kept above 30 s because NAT must '
-                                            'still map late segments', _SEED),
-            'udp_timeout': _s(30, 'kernel default kept: shorter breaks DNS and VoIP over NAT', _KERNEL),
-            'udp_timeout_stream': _s(120, 'kernel default kept: NAT keep-alives of VPNs assume ~2 minutes', _KERNEL),
-            'tcp_timeout_close_wait': _s(60, 'kernel default kept: cutting close_wait on NAT breaks FIN handling',
-                                         _KERNEL),
+                                                 'ports of vanished clients; still above RFC 5382\'s 7440 s',
+                                          _RFC5382),
+            'tcp_timeout_time_wait': _s('kernel_default', 'RFC 5382 REQ-5 wants >= 4 min for closing connections on '
+                                                          'a NAT; the kernel\'s 120 s is already below it: no shorter',
+                                        _TCP),
+            'udp_timeout': _s('kernel_default', 'unreplied UDP flows; shorter breaks DNS and VoIP through NAT', _UDP),
+            'udp_timeout_stream': _s('kernel_default', 'replied UDP flows keep their mapping >= 2 min (RFC 4787 '
+                                                       'REQ-5); the kernel default (120 s, 180 s before 5.0) '
+                                                       'meets it', _RFC4787),
+            'tcp_timeout_close_wait': _s('kernel_default', 'cutting close_wait on NAT breaks FIN handling', _TCP),
         },
         'notrack': [],
         'notes': ['NAT needs conntrack: no NOTRACK exemptions for forwarded traffic.',
                   'If insert_failed grows, add --random-fully to MASQUERADE/SNAT rules.'],
     },
     'kubernetes_node': {
-        'description': 'Kubernetes node: the same numbers kube-proxy sets, so the two never fight.',
+        'description': 'Kubernetes node: kube-proxy\'s own numbers (per release line, see kube_proxy), so the role '
+                       'agrees with kube-proxy or says exactly where they differ.',
         'nat': True,
-        'sizing': {'use_kernel_default': 0, 'per_cpu': 32768, 'min': 131072, 'load_factor': 4,
+        'kube_proxy': True,
+        'sizing': {'use_kernel_default': 0, 'per_cpu': 32768, 'min': 131072, 'cap': 1048576, 'load_factor': 4,
                    'memory_budget_percent': 10},
         'sources': {'per_cpu': _K8S, 'min': _K8S,
-                    'load_factor': 'kube-proxy sets hashsize = max / 4'},
+                    'cap': 'kube-proxy 1.36+ caps maxPerCore x CPUs at 1048576 (PR #137002)',
+                    'load_factor': 'kube-proxy raises the hash size to max / 4'},
         'settings': {
             'tcp_timeout_established': _s(86400, 'kube-proxy sets 24h', _K8S),
             'tcp_timeout_close_wait': _s(3600, 'kube-proxy sets 1h: cutting close_wait hard on k8s nodes breaks FIN '
@@ -102,17 +137,18 @@ BUILTIN_PROFILES = {
         },
         'notrack': [],
         'notes': ['kube-proxy needs conntrack for services: no NOTRACK suggestions.',
-                  'kube-proxy only raises max; so does this profile (only_raise).'],
+                  'State kube_proxy (version, or absent) for an exact answer; with maxPerCore: 0 kube-proxy leaves '
+                  'nf_conntrack_max and the hash size alone.'],
     },
     'dns': {
         'description': 'DNS server or resolver: huge numbers of tiny, short UDP exchanges.',
         'sizing': {'per_gib_ram': 32768, 'min': 131072},
-        'sources': {'per_gib_ram': 'each query is one UDP entry living udp_timeout seconds',
+        'sources': {'per_gib_ram': 'each query is one UDP entry living udp_timeout (10 s) seconds: 3,300 queries/s '
+                                   'per GiB',
                     'min': '131072 entries absorb ~13k queries/s at a 10 s UDP timeout'},
         'settings': {
-            'udp_timeout': _s(10, 'a DNS exchange completes in milliseconds; 30 s keeps 3x more dead entries', _SEED),
-            'udp_timeout_stream': _s(60, 'resolver-to-upstream flows that saw replies need less than 2 minutes',
-                                     _SEED),
+            'udp_timeout': _s(10, 'a DNS exchange completes in milliseconds and clients retry after 5 s; 30 s keeps '
+                                  '3x more dead entries', _RESOLV),
         },
         'notrack': [{'protocol': 'udp', 'port': 53, 'direction': 'inbound',
                      'reason': 'queries to the local DNS service need no tracking; the classic fix for DNS servers'},
@@ -124,9 +160,11 @@ BUILTIN_PROFILES = {
         'sizing': {'min': 65536},
         'sources': {'min': 'pools and replication need few entries; 65536 leaves room for reconnect storms'},
         'settings': {
-            'tcp_timeout_established': _s(432000, 'kernel default kept: pooled connections may idle for hours and '
-                                                  'must not be forgotten by a stateful firewall', _KERNEL),
-            'tcp_timeout_time_wait': _s(60, 'reconnect storms leave TIME_WAIT entries; 60 s halves them', _SEED),
+            'tcp_timeout_established': _s('kernel_default',
+                                          'pooled connections may idle for hours and must not be forgotten by a '
+                                          'stateful firewall', _TCP),
+            'tcp_timeout_time_wait': _s(60, 'reconnect storms leave TIME_WAIT entries; the Linux server forgets them '
+                                            'after 60 s itself', _TIMEWAIT),
         },
         'notrack': [{'interface': 'lo', 'reason': 'local clients and sidecars on loopback need no tracking'}],
     },
@@ -138,19 +176,23 @@ BUILTIN_PROFILES = {
                     'min': '524288 entries hold ~17k SYN/s for the 30 s syn_recv window',
                     'memory_budget_percent': 'an edge box spends memory on state by design'},
         'settings': {
-            'tcp_timeout_syn_recv': _s(30, 'SYN floods create SYN_RECV entries; the default 60 s doubles them', _SEED),
-            'tcp_timeout_syn_sent': _s(30, 'outbound handshakes that get no answer in 30 s are dead', _SEED),
-            'tcp_timeout_fin_wait': _s(30, 'dying connections of attackers should not hold entries for 2 minutes',
-                                       _SEED),
-            'tcp_timeout_time_wait': _s(30, 'see web', _SEED),
-            'tcp_timeout_last_ack': _s(30, 'kernel default kept', _KERNEL),
-            'tcp_timeout_established': _s(3600, 'an hour idle is long for internet clients; 5 days lets idle '
-                                                'floods of ESTABLISHED entries fill the table', _SEED),
-            'udp_timeout': _s(15, 'UDP floods: halve the lifetime of unanswered flows', _SEED),
-            'icmp_timeout': _s(10, 'ICMP floods: echo replies arrive within seconds', _SEED),
+            'tcp_timeout_syn_recv': _s(30, 'SYN floods create SYN_RECV entries; the default 60 s doubles them', _SYNACK),
+            'tcp_timeout_syn_sent': _s(30, 'outbound handshakes without an answer; a late retransmitted SYN creates '
+                                           'a new entry', _SYN),
+            'tcp_timeout_fin_wait': _s(60, 'dying connections: the Linux endpoint gives up after 60 s', _FIN),
+            'tcp_timeout_time_wait': _s(60, 'the Linux endpoint leaves TIME_WAIT after 60 s', _TIMEWAIT),
+            'tcp_timeout_last_ack': _s('kernel_default', 'kernel default kept (30 s)', _TCP),
+            'tcp_timeout_established': _s(7440, 'idle floods of ESTABLISHED entries fill the table in 5 days; 7440 s '
+                                                'is the RFC 5382 minimum and outlives TCP keepalive (7200 s), so '
+                                                'with tcp_loose=0 only flows idle longer than 2 h 4 min turn INVALID',
+                                          _RFC5382),
+            'udp_timeout': _s(15, 'UDP floods: unreplied flows live half as long; replied flows move to '
+                                  'udp_timeout_stream', _UDP),
+            'icmp_timeout': _s(10, 'ICMP floods: echo replies arrive within seconds (ping waits at most 10 s)',
+                               'kernel net/netfilter/nf_conntrack_proto_icmp.c; iputils ping(8) -W'),
             'tcp_loose': _s(0, 'do not pick up connections from the middle: random ACK floods become INVALID '
-                               'instead of new entries (breaks flows across a conntrack flush or failover)',
-                            'kernel documentation nf_conntrack-sysctl.rst (nf_conntrack_tcp_loose)'),
+                               'instead of new entries (breaks flows across a conntrack flush or failover, and '
+                               'flows idle longer than tcp_timeout_established)', _LOOSE),
         },
         'notrack': [],
         'notes': ['Pair tcp_loose=0 with SYNPROXY if you terminate SYN floods here.'],

@@ -19,6 +19,8 @@ ARGUMENT_SPEC = dict(
     expected_peak=dict(type='raw'),
     only_raise=dict(type='bool', default=True),
     previous_stats=dict(type='dict'),
+    force=dict(type='bool', default=False),
+    kube_proxy=dict(type='raw'),
 )
 
 
@@ -29,7 +31,8 @@ def compute(params, facts, host='localhost'):
             facts, profile=params.get('profile') or 'default', overrides=params.get('overrides'),
             memory_budget_percent=params.get('memory_budget_percent'),
             expected_peak=params.get('expected_peak'), only_raise=params.get('only_raise', True),
-            profiles=params.get('profiles'), previous_stats=params.get('previous_stats'))
+            profiles=params.get('profiles'), previous_stats=params.get('previous_stats'),
+            force=params.get('force', False), kube_proxy=params.get('kube_proxy'))
     except (_sizing.ProfileError, _keys.InvalidSetting) as e:
         return None, str(e)
     shown = _sizing.assume_loaded(facts) if rec.get('assumed_not_loaded') else facts

@@ -8,7 +8,7 @@ the module does the I/O behind one check-mode gate."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _persist, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils import _kernel, _keys, _persist
 
 SYSCTL_FILE = '/etc/sysctl.d/90-conntrack.conf'
 MODPROBE_FILE = '/etc/modprobe.d/nfct-tuning.conf'
@@ -92,7 +92,7 @@ def plan(facts, desired, params, current_files, listing, conf):
     # kernel rounding: what the kernel will report after writing buckets
     expect = dict(desired)
     if 'buckets' in expect:
-        expect['buckets'] = _sizing.round_buckets(expect['buckets'], page, pointer)
+        expect['buckets'] = _kernel.round_buckets(expect['buckets'], page, pointer)
 
     # safety rules
     if present and 'max' in desired and not params.get('force'):
@@ -100,11 +100,18 @@ def plan(facts, desired, params, current_files, listing, conf):
             errors.append('max: %d is below the live count %d; lowering it would drop new connections at once '
                           '(set force: true to do it anyway)' % (desired['max'], count))
         ram = facts.get('ram_bytes') or 0
-        objsize = (facts.get('memory') or {}).get('object_size') or 320
+        mem = facts.get('memory') or {}
+        objsize = mem.get('entry_bytes') or mem.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE
         budget_pct = params.get('memory_budget_percent')
         buckets = expect.get('buckets') or facts.get('buckets') or 0
-        need = _sizing.table_bytes(desired['max'], buckets, objsize, pointer)
-        if ram and budget_pct and need > ram * budget_pct / 100.0:
+        need = _kernel.table_bytes(desired['max'], buckets, objsize, pointer)
+        # only growth is checked: keeping the live or the persisted max is never refused
+        try:
+            persisted = int((((facts.get('persisted') or {}).get('at_boot') or {}).get('max') or {}).get('value'))
+        except (TypeError, ValueError):
+            persisted = 0
+        grows = desired['max'] > max(sysctls.get('max') or 0, persisted)
+        if grows and ram and budget_pct and need > ram * budget_pct / 100.0:
             errors.append('max: %d entries need %d MiB (%d B each + bucket heads), more than memory_budget_percent '
                           '%s%% of RAM (%d MiB); raise the budget or set force: true'
                           % (desired['max'], need // 1048576, objsize, budget_pct, int(ram * budget_pct / 100.0) // 1048576))

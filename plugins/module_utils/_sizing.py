@@ -1,452 +1,568 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, nfct.tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kernel sizing rules and the recommendation engine. Pure functions, no I/O."""
+"""The recommendation engine: a short pipeline of named steps, each returning its value with
+the reasons and sources behind it. Pure functions, no I/O.
+
+    recommend = options -> profile -> host -> budget -> kube-proxy -> max -> buckets
+                -> profile values -> memory summary -> warnings
+
+The kernel's own rules (default sizes per era, rounding, bytes per entry) are in _kernel.py,
+kube-proxy's in _kubeproxy.py, input validation in _inputs.py. docs/profiles.md describes the
+steps; the invariants they keep are property-tested (tests/unit/.../test_sizing_properties.py).
+"""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
+import math
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys
-from ansible_collections.nfct.tuning.plugins.module_utils._profiles import BUILTIN_PROFILES, SIZING_DEFAULTS
+from ansible_collections.nfct.tuning.plugins.module_utils import _inputs, _kernel, _keys, _kubeproxy
+from ansible_collections.nfct.tuning.plugins.module_utils._inputs import ProfileError  # noqa: F401 (public name)
+from ansible_collections.nfct.tuning.plugins.module_utils._profiles import SIZING_SOURCES
 
-GIB = 1024 ** 3
-SRC_KERNEL_515 = 'kernel nf_conntrack_init_start(), net/netfilter/nf_conntrack_core.c since 5.15 (commit d532bcd0b269)'
-SRC_KERNEL_OLD = 'kernel nf_conntrack_init_start(), net/netfilter/nf_conntrack_core.c before 5.15'
-SRC_ROUND = 'kernel nf_ct_alloc_hashtable(): table rounded up to a whole page of bucket heads'
-
-
-class ProfileError(ValueError):
-    """Bad profile name or profile data; the message says what is allowed."""
-
-
-def table_bytes(entries, buckets, object_size, pointer_size=8):
-    """Kernel memory of the table: entries x object size + buckets x bucket head."""
-    return int(entries) * int(object_size) + int(buckets) * int(pointer_size)
+GIB = _kernel.GIB
+ROUND_MAX = 1024
+# a live resize longer than this gets a warning (seconds of softirqs off on one CPU)
+RESIZE_WARN_SECONDS = 0.25
+# kube-proxy release lines checked when kube_proxy is not stated (one minor per line)
+_KP_LINES = (20, 21, 23, 29, 36, 38)
 
 
-def round_buckets(n, page_size=4096, pointer_size=8):
-    """Round a hash size up the way nf_ct_alloc_hashtable() does."""
-    per_page = max(1, page_size // pointer_size)
-    n = max(1, int(n))
-    return ((n + per_page - 1) // per_page) * per_page
+def _up(n, step=ROUND_MAX):
+    return int(-(-int(n) // step) * step)
 
 
-def kernel_default(ram_bytes, pointer_size=8, release=None, page_size=4096, hashsize=None):
-    """What the kernel picks for buckets and max at this RAM, with its reason.
-
-    hashsize: an explicit hash size given at load time (module option or
-    nf_conntrack.hashsize= on the command line); the kernel then uses factor 8.
-    """
-    modern = release is None or tuple(release[:2]) >= (5, 15)
-    if hashsize:
-        buckets = round_buckets(hashsize, page_size, pointer_size)
-        return {'buckets': buckets, 'max': 8 * buckets, 'factor': 8,
-                'reason': 'hash size %d given explicitly at load time: max = 8 x buckets' % hashsize,
-                'source': SRC_KERNEL_515 if modern else SRC_KERNEL_OLD}
-    b = ram_bytes // 16384 // pointer_size
-    if modern:
-        if pointer_size >= 8 and ram_bytes > 4 * GIB:
-            b, why = 262144, 'more than 4 GiB RAM on 64-bit: 262144 buckets'
-        elif ram_bytes > GIB:
-            b, why = 65536, 'more than 1 GiB RAM: 65536 buckets'
-        else:
-            why = 'RAM/16384/%d buckets' % pointer_size
-        b = max(b, 1024)
-        factor = 1
-        src = SRC_KERNEL_515
-    else:
-        if ram_bytes > 4 * GIB:
-            b, why = 65536, 'more than 4 GiB RAM: 65536 buckets'
-        elif ram_bytes > GIB:
-            b, why = 16384, 'more than 1 GiB RAM: 16384 buckets'
-        else:
-            why = 'RAM/16384/%d buckets' % pointer_size
-        b = max(b, 32)
-        factor = 4
-        src = SRC_KERNEL_OLD
-    b = round_buckets(b, page_size, pointer_size)
-    return {'buckets': b, 'max': factor * b, 'factor': factor,
-            'reason': '%s, max = %d x buckets' % (why, factor), 'source': src}
+def _mib(n):
+    return '%d MiB' % (int(n) // 1048576) if n >= 1048576 else '%d KiB' % (int(n) // 1024)
 
 
-# ---------------------------------------------------------------- profiles
+# ---------------------------------------------------------------- host
 
-_SIZING_KEYS = {
-    'per_gib_ram': (0, 16777216), 'per_cpu': (0, 16777216), 'min': (0, _keys.MAX_MAX),
-    'cap': (0, _keys.MAX_MAX), 'load_factor': (1, 64), 'memory_budget_percent': (0, 100),
-    'peak_headroom': (1, 100), 'target_usage': (0, 1), 'alert_usage': (0, 1),
-    'use_kernel_default': (0, 1),
-}
-_PROFILE_KEYS = ('description', 'extends', 'sizing', 'settings', 'notrack', 'sources', 'nat', 'notes')
-
-
-def _value_entry(name, key, item, where):
-    """A profile setting is an int or {value, reason, source}; return the dict form."""
-    if isinstance(item, dict):
-        unknown = set(item) - {'value', 'reason', 'source'}
-        if unknown or 'value' not in item:
-            raise ProfileError("%s.settings.%s: expected an integer or a dict with 'value' (and optional "
-                               "'reason', 'source'); got keys %s" % (where, key, sorted(item)))
-        value = item['value']
-        reason = item.get('reason') or 'set by profile %s' % name
-        source = item.get('source') or 'profile %s' % name
-    else:
-        value, reason, source = item, 'set by profile %s' % name, 'profile %s (user-defined)' % name
-    short = _keys.canonical_key(key, '%s.settings' % where)
-    if short in ('max', 'buckets'):
-        raise ProfileError("%s.settings.%s: sizes are computed from 'sizing'; use overrides to pin %s"
-                           % (where, key, short))
-    return short, {'value': _keys.validate_value(short, value, '%s.settings' % where),
-                   'reason': reason, 'source': source}
-
-
-def validate_profile(name, data, where=None):
-    """Check one profile's data; return a normalised copy (without resolving extends)."""
-    where = where or 'profiles.%s' % name
-    if not isinstance(data, dict):
-        raise ProfileError('%s: expected a dict, got %s' % (where, type(data).__name__))
-    unknown = set(data) - set(_PROFILE_KEYS)
-    if unknown:
-        raise ProfileError('%s: unknown field(s) %s; allowed: %s' % (where, ', '.join(sorted(unknown)),
-                                                                     ', '.join(_PROFILE_KEYS)))
-    out = {'description': str(data.get('description') or ''), 'extends': data.get('extends'),
-           'sizing': {}, 'settings': {}, 'notrack': list(data.get('notrack') or []),
-           'sources': dict(data.get('sources') or {}), 'nat': data.get('nat'),
-           'notes': list(data.get('notes') or [])}
-    sizing = data.get('sizing') or {}
-    if not isinstance(sizing, dict):
-        raise ProfileError('%s.sizing: expected a dict' % where)
-    for k, v in sizing.items():
-        if k not in _SIZING_KEYS:
-            raise ProfileError('%s.sizing: unknown field %s; allowed: %s' % (where, k, ', '.join(sorted(_SIZING_KEYS))))
-        lo, hi = _SIZING_KEYS[k]
-        if v is None and k == 'cap':
-            out['sizing'][k] = None
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo or v > hi:
-            raise ProfileError('%s.sizing.%s: %r is outside the allowed range %s-%s' % (where, k, v, lo, hi))
-        out['sizing'][k] = v
-    settings = data.get('settings') or {}
-    if not isinstance(settings, dict):
-        raise ProfileError('%s.settings: expected a dict of conntrack key -> value' % where)
-    for k, item in settings.items():
-        short, entry = _value_entry(name, k, item, where)
-        out['settings'][short] = entry
-    for i, ex in enumerate(out['notrack']):
-        if not isinstance(ex, dict):
-            raise ProfileError('%s.notrack[%d]: expected a dict' % (where, i))
-    return out
-
-
-def resolve_profile(name, extra=None):
-    """The named profile with 'extends' applied, from builtin plus user-supplied profiles."""
-    catalog = dict(BUILTIN_PROFILES)
-    for k, v in (extra or {}).items():
-        catalog[k] = v
-    if not isinstance(name, str) or name not in catalog:
-        raise ProfileError("profile: unknown profile '%s'; valid profiles: %s" % (name, ', '.join(sorted(catalog))))
-    chain = []
-    cur = name
-    while cur is not None:
-        if cur in chain:
-            raise ProfileError('profile %s: extends loop %s' % (name, ' -> '.join(chain + [cur])))
-        if cur not in catalog:
-            raise ProfileError("profiles.%s.extends: unknown profile '%s'; valid profiles: %s"
-                               % (chain[-1], cur, ', '.join(sorted(catalog))))
-        chain.append(cur)
-        cur = catalog[cur].get('extends')
-    merged = {'name': name, 'chain': chain, 'description': '', 'sizing': dict(SIZING_DEFAULTS),
-              'settings': {}, 'notrack': [], 'sources': {}, 'nat': False, 'notes': []}
-    for pname in reversed(chain):
-        p = validate_profile(pname, catalog[pname])
-        merged['sizing'].update(p['sizing'])
-        merged['settings'].update(p['settings'])
-        merged['sources'].update(p['sources'])
-        if p['notrack'] or pname == name:
-            merged['notrack'] = p['notrack'] if pname == name or p['notrack'] else merged['notrack']
-        if p['nat'] is not None:
-            merged['nat'] = bool(p['nat'])
-        merged['notes'].extend(p['notes'])
-        if p['description']:
-            merged['description'] = p['description']
-    return merged
-
-
-def profile_names(extra=None):
-    return sorted(set(BUILTIN_PROFILES) | set(extra or {}))
-
-
-# ---------------------------------------------------------------- recommend
-
-def _num(value, where, lo, hi, integer=True):
-    if isinstance(value, bool) or value is None:
-        raise ProfileError('%s: expected a number in the allowed range %s-%s, got %r' % (where, lo, hi, value))
-    if isinstance(value, str):
-        try:
-            value = float(value) if '.' in value else int(value)
-        except ValueError:
-            raise ProfileError('%s: expected a number in the allowed range %s-%s, got %r' % (where, lo, hi, value))
-    if integer and isinstance(value, float):
-        if value != int(value):
-            raise ProfileError('%s: expected an integer in the allowed range %s-%s, got %r' % (where, lo, hi, value))
-        value = int(value)
-    if not isinstance(value, (int, float)) or value < lo or value > hi:
-        raise ProfileError('%s: %r is outside the allowed range %s-%s' % (where, value, lo, hi))
-    return value
-
-
-def recommend(facts, profile='default', overrides=None, memory_budget_percent=None,
-              expected_peak=None, only_raise=True, profiles=None, previous_stats=None):
-    """Compute the recommendation for one host from its conntrack facts.
-
-    Returns a dict: profile, values (per key: current, recommended, change,
-    reason, source, scope, writable), recommended (short -> int), sysctl
-    (full name -> int), memory, notrack, warnings. Raises ProfileError or
-    _keys.InvalidSetting for bad input, naming the key and the allowed range.
-    """
-    prof = resolve_profile(profile, profiles)
-    ovr = _keys.validate_settings(overrides, 'overrides')
-    sz = prof['sizing']
-    if memory_budget_percent is None:
-        budget_pct = sz['memory_budget_percent']
-        budget_src = 'profile %s' % prof['name']
-    else:
-        budget_pct = _num(memory_budget_percent, 'memory_budget_percent', 0, 100, integer=False)
-        if budget_pct <= 0:
-            raise ProfileError('memory_budget_percent: %r is outside the allowed range 0-100 (exclusive of 0)'
-                               % memory_budget_percent)
-        budget_src = 'memory_budget_percent'
-    if expected_peak is not None:
-        expected_peak = _num(expected_peak, 'expected_peak', 1, _keys.MAX_MAX)
+def host_model(facts):
+    """The numbers the engine needs from the facts (validated), or None when conntrack is not
+    there. A loadable module that is not loaded is sized for what the kernel picks at load."""
+    if facts is None:
+        return None
+    if not isinstance(facts, dict):
+        raise ProfileError('facts: expected the dict returned by nfct.tuning.conntrack_facts, got %s'
+                           % type(facts).__name__)
     assumed = False
-    if facts and not facts.get('available') and (facts.get('module') or {}).get('type') == 'module' \
-            and facts.get('ram_bytes'):
-        # A loadable module that is not loaded yet: size for what the kernel will pick when it loads
-        # (with the persisted hash size, if any) and the default timeouts, so the values can be
-        # persisted now and applied when it loads (or right away with load_module).
+    if not facts.get('available') and (facts.get('module') or {}).get('type') == 'module' and facts.get('ram_bytes'):
         facts = assume_loaded(facts)
         assumed = True
-    if not facts or not facts.get('available'):
-        return {'profile': prof['name'], 'available': False, 'values': {}, 'recommended': {}, 'sysctl': {},
-                'memory': {}, 'notrack': prof['notrack'], 'warnings': [
-                    'nf_conntrack is not available on this host (absent, or not visible here): nothing to size'],
-                'notes': prof['notes']}
-
+    if not facts.get('available'):
+        return None
     kernel = facts.get('kernel') or {}
-    pointer = kernel.get('pointer_size') or 8
-    page = kernel.get('page_size') or 4096
-    ram = facts.get('ram_bytes') or 0
-    cpus = facts.get('cpus') or 1
-    count = facts.get('count') or 0
-    cur_max = facts.get('max') or 0
-    cur_buckets = facts.get('buckets') or 0
-    objsize = (facts.get('memory') or {}).get('object_size') or 320
-    writable = set(facts.get('writable') or [])
-    warnings = []
-    values = {}
-
-    def put(short, recommended, reason, source, current=None):
-        cur = current if current is not None else (facts.get('sysctls') or {}).get(short)
-        values[short] = {
-            'key': _keys.sysctl_name(short), 'current': cur, 'recommended': recommended,
-            'change': cur != recommended, 'reason': reason, 'source': source,
-            'scope': _keys.KEYS[short][1], 'writable': short in writable,
-        }
-
-    # ---- max
-    steps = []
-    kd = facts.get('kernel_default') or kernel_default(ram, pointer, kernel.get('version'), page)
-    candidates = []
-    if sz.get('use_kernel_default'):
-        modern = kernel_default(ram, pointer, (6, 0), page)
-        candidates.append((modern['max'], 'kernel >= 5.15 default for %d MiB RAM (%s)' % (ram // 1048576, modern['reason']),
-                           SRC_KERNEL_515))
-    if sz.get('per_gib_ram'):
-        v = int(sz['per_gib_ram'] * ram / GIB)
-        candidates.append((v, '%d per GiB of RAM x %.1f GiB' % (sz['per_gib_ram'], ram / float(GIB)),
-                           prof['sources'].get('per_gib_ram', 'profile %s' % prof['name'])))
-    if sz.get('per_cpu'):
-        v = int(sz['per_cpu'] * cpus)
-        candidates.append((v, '%d per CPU x %d CPUs' % (sz['per_cpu'], cpus),
-                           prof['sources'].get('per_cpu', 'profile %s' % prof['name'])))
-    if sz.get('min'):
-        candidates.append((int(sz['min']), 'profile minimum %d' % sz['min'],
-                           prof['sources'].get('min', 'profile %s' % prof['name'])))
-    if not candidates:
-        candidates.append((kd['max'], 'kernel default (%s)' % kd['reason'], kd['source']))
-    value, reason, source = max(candidates, key=lambda c: c[0])
-    steps.append(reason)
-    if sz.get('cap') and value > sz['cap']:
-        value = int(sz['cap'])
-        reason = 'capped at the profile maximum %d' % value
-        steps.append(reason)
-        source = prof['sources'].get('cap', 'profile %s' % prof['name'])
-    if expected_peak:
-        need = int(expected_peak * sz['peak_headroom'])
-        if need > value:
-            value = need
-            reason = 'expected_peak %d x headroom %.2g' % (expected_peak, sz['peak_headroom'])
-            source = 'expected_peak input; headroom from profile %s' % prof['name']
-            steps.append(reason)
-    target_usage = sz['target_usage']
-    if count and count > value * target_usage:
-        need = int(count / target_usage) + 1
-        value = need
-        reason = 'live count %d would use more than %d%% of max' % (count, int(target_usage * 100))
-        source = 'profile %s target_usage' % prof['name']
-        steps.append(reason)
-    value = max(1, ((value + 1023) // 1024) * 1024)
-
-    # memory budget
-    budget = int(ram * budget_pct / 100.0)
-    lf = sz['load_factor']
-    est_buckets = round_buckets(max(1, value // lf), page, pointer)
-    if ram and table_bytes(value, est_buckets, objsize, pointer) > budget and 'max' not in ovr:
-        fit = max(1, int(budget // (objsize + float(pointer) / lf)))
-        fit = (fit // 1024) * 1024 or fit
-        warnings.append('memory budget exceeded: %d entries would need %d MiB, more than %s%% of RAM (%d MiB); '
-                        'max limited to %d' % (value, table_bytes(value, est_buckets, objsize, pointer) // 1048576,
-                                               budget_pct, budget // 1048576, fit))
-        value = fit
-        reason = 'limited by the memory budget (%s%% of RAM, %d B per entry)' % (budget_pct, objsize)
-        source = budget_src
-        steps.append(reason)
-    if 'max' in ovr:
-        value = ovr['max']
-        reason = 'override'
-        source = 'overrides.max'
-        steps.append(reason)
-    raise_from = baseline(facts, 'max', cur_max)
-    if raise_from != cur_max:
-        steps.append('runtime max %d is the kernel default for this load while sysctl.d says %d: the boot lost '
-                     'the persisted value, so only_raise starts from the persisted one' % (cur_max, raise_from))
-    if only_raise and raise_from > value:
-        value = raise_from
-        reason = 'only_raise: keeping the current, larger value'
-        source = 'only_raise'
-        steps.append(reason)
-    if count and value < count:
-        warnings.append('max %d would be below the live count %d; raised to the live count' % (value, count))
-        value = count
-        reason = 'never below the live count'
-        source = 'safety rule'
-        steps.append(reason)
-    put('max', value, '; '.join(steps) if len(steps) > 1 else reason, source, cur_max)
-    values['max']['steps'] = steps
-
-    # ---- buckets
-    bsteps = []
-    raw = max(1, value // lf)
-    b = round_buckets(raw, page, pointer)
-    breason = 'max / load factor %d = %d, rounded up to %d (whole page of %d-byte heads)' % (lf, raw, b, pointer)
-    bsource = '%s; load factor from %s' % (SRC_ROUND, prof['sources'].get('load_factor', 'profile %s' % prof['name']))
-    bsteps.append(breason)
-    if 'buckets' in ovr:
-        b = round_buckets(ovr['buckets'], page, pointer)
-        breason = 'override %d, rounded up to %d as the kernel will' % (ovr['buckets'], b)
-        bsource = 'overrides.buckets; ' + SRC_ROUND
-        bsteps.append(breason)
-    raise_b = baseline(facts, 'buckets', cur_buckets)
-    if only_raise and raise_b > b:
-        b = raise_b
-        breason = 'only_raise: keeping the current, larger value'
-        bsource = 'only_raise'
-        bsteps.append(breason)
-    put('buckets', b, '; '.join(bsteps) if len(bsteps) > 1 else breason, bsource, cur_buckets)
-
-    # ---- settings from the profile, then overrides
-    for short, entry in sorted(prof['settings'].items()):
-        put(short, entry['value'], entry['reason'], entry['source'])
-    for short, v in sorted(ovr.items()):
-        if short in ('max', 'buckets'):
-            continue
-        put(short, v, 'override', 'overrides.%s' % short)
-
-    # ---- memory and warnings
-    mem_now = table_bytes(count, cur_buckets, objsize, pointer)
-    mem_rec = table_bytes(value, b, objsize, pointer)
-    memory = {'object_size': objsize, 'object_size_source': (facts.get('memory') or {}).get('object_size_source'),
-              'bucket_size': pointer, 'bytes_now': mem_now, 'bytes_at_current_max': table_bytes(cur_max, cur_buckets, objsize, pointer),
-              'bytes_at_recommended_max': mem_rec, 'budget_percent': budget_pct, 'budget_source': budget_src,
-              'budget_bytes': budget, 'within_budget': mem_rec <= budget if ram else None,
-              'percent_of_ram': round(100.0 * mem_rec / ram, 3) if ram else None}
-    if ram and mem_rec > budget:
-        warnings.append('recommended table needs %d MiB, more than the budget of %s%% of RAM (%d MiB)'
-                        % (mem_rec // 1048576, budget_pct, budget // 1048576))
-    if cur_max and count >= cur_max:
-        warnings.append('table full: live count %d has reached max %d; new connections are being dropped' % (count, cur_max))
-    elif cur_max and count > cur_max * sz['alert_usage']:
-        warnings.append('usage %.0f%% of max is above the alert threshold %.0f%%'
-                        % (100.0 * count / cur_max, 100 * sz['alert_usage']))
-    if cur_buckets and count / float(cur_buckets) > lf:
-        warnings.append('average chain length %.2f (count/buckets) is longer than the profile target %d'
-                        % (count / float(cur_buckets), lf))
-    stats = facts.get('stats') or {}
-    if stats.get('drop') or stats.get('early_drop'):
-        warnings.append('the table has been full since boot: drop=%s early_drop=%s' % (stats.get('drop', 0), stats.get('early_drop', 0)))
-    ins_failed = stats.get('insert_failed') or 0
-    grew = None
-    if previous_stats and previous_stats.get('insert_failed') is not None:
-        grew = ins_failed > previous_stats['insert_failed']
-    if ins_failed and (grew or (grew is None and prof['nat'])):
-        warnings.append('insert_failed=%d%s on a NAT host: the SNAT source-port race (1 s / 3 s connect delays); '
-                        'mitigate with --random-fully on MASQUERADE/SNAT rules'
-                        % (ins_failed, ' and growing' if grew else ''))
-    global_not_writable = [k for k in ('max', 'buckets') if values[k]['change'] and k not in writable]
-    if global_not_writable:
-        warnings.append('%s cannot be changed from here (%s); set them on the host (initial network namespace)'
-                        % (' and '.join(global_not_writable), (facts.get('readonly') or {}).get('max', 'read-only')))
-    recommended = dict((k, v['recommended']) for k, v in values.items())
-    if assumed:
-        warnings.insert(0, 'nf_conntrack is a module that is not loaded: current values are what the kernel will pick '
-                           'when it loads (%s); persist now, apply at load (load_module to load it now)'
-                        % facts['kernel_default']['reason'])
-    return {
-        'assumed_not_loaded': assumed,
-        'profile': prof['name'], 'profile_chain': prof['chain'], 'description': prof['description'],
-        'available': True, 'only_raise': bool(only_raise),
-        'values': values, 'recommended': recommended,
-        'sysctl': dict((_keys.sysctl_name(k), v) for k, v in recommended.items()),
-        'order': _keys.sort_keys(list(recommended)),
-        'memory': memory, 'kernel_default': kd, 'notrack': copy.deepcopy(prof['notrack']),
-        'warnings': warnings, 'notes': prof['notes'],
+    if not isinstance(kernel, dict):
+        raise ProfileError('facts.kernel: expected a dict')
+    pointer = _inputs.number(kernel.get('pointer_size') or 8, 'facts.kernel.pointer_size', 4, 8)
+    page = _inputs.number(kernel.get('page_size') or 4096, 'facts.kernel.page_size', 4096, 1 << 20)
+    release = kernel.get('version')
+    if release is not None and (not isinstance(release, (list, tuple)) or len(release) < 2
+                                or not all(isinstance(x, int) and not isinstance(x, bool) for x in release[:2])):
+        raise ProfileError('facts.kernel.version: expected [major, minor, ...], got %r' % (release,))
+    ram = _inputs.fact_int(facts, 'ram_bytes', 0, 1 << 50, 0)
+    mem = facts.get('memory') or {}
+    objsize = _inputs.number(mem.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE, 'facts.memory.object_size',
+                             64, 4096)
+    sysctls = facts.get('sysctls') or {}
+    if not isinstance(sysctls, dict):
+        raise ProfileError('facts.sysctls: expected a dict')
+    kd_load = facts.get('kernel_default') or (_kernel.kernel_default(ram, pointer, release, page) if ram else {})
+    host = {
+        'facts': facts, 'assumed': assumed, 'ram': ram, 'release': release, 'pointer': pointer, 'page': page,
+        'cpus': _inputs.fact_int(facts, 'cpus', 1, 1 << 20, 1),
+        'count': _inputs.fact_int(facts, 'count', 0, 1 << 40, 0),
+        'max': _inputs.fact_int(facts, 'max', 0, 1 << 40, 0),
+        'buckets': _inputs.fact_int(facts, 'buckets', 0, 1 << 40, 0),
+        'object_size': objsize, 'object_source': mem.get('object_size_source') or 'fallback',
+        'sysctls': sysctls, 'writable': set(facts.get('writable') or []),
+        'readonly': facts.get('readonly') or {}, 'hashsize': facts.get('hashsize') or {},
+        'stats': facts.get('stats') or {},
+        # what the kernel picks by itself at this RAM (no explicit hash size): the budget's floor
+        'kd': _kernel.kernel_default(ram, pointer, release, page) if ram else {'max': 0, 'buckets': 0},
+        'kd_load': kd_load,
+        'lost': _lost_at_boot(facts, kd_load),
     }
+    return host
+
+
+def _lost_at_boot(facts, kd_load):
+    """{short: persisted value} for max/buckets whose runtime is the kernel's default for this load
+    while sysctl.d sets another value: the boot lost it (module loaded after systemd-sysctl)."""
+    out = {}
+    at_boot = (facts.get('persisted') or {}).get('at_boot') or {}
+    for short in ('max', 'buckets'):
+        try:
+            persisted = int((at_boot.get(short) or {}).get('value'))
+        except (TypeError, ValueError, AttributeError):
+            continue
+        live = facts.get(short)
+        if live is not None and live == (kd_load or {}).get(short) and persisted != live:
+            out[short] = persisted
+    return out
 
 
 def assume_loaded(facts):
     """Facts of a not-loaded module completed with what the kernel will set when it loads."""
-    from ansible_collections.nfct.tuning.plugins.module_utils._keys import DEFAULT_TIMEOUTS
     f = copy.deepcopy(facts)
     kernel = f.get('kernel') or {}
-    kd = f.get('kernel_default') or kernel_default(f['ram_bytes'], kernel.get('pointer_size') or 8,
-                                                   kernel.get('version'), kernel.get('page_size') or 4096)
+    kd = f.get('kernel_default') or _kernel.kernel_default(f['ram_bytes'], kernel.get('pointer_size') or 8,
+                                                           kernel.get('version'), kernel.get('page_size') or 4096)
     f['kernel_default'] = kd
-    sysctls = dict(DEFAULT_TIMEOUTS)
+    sysctls = _kernel.default_timeouts(kernel.get('version'))
     sysctls.update({'max': kd['max'], 'buckets': kd['buckets'], 'count': 0})
     f.update(available=True, count=0, max=kd['max'], buckets=kd['buckets'], sysctls=sysctls, writable=[],
              readonly=dict((k, 'nf_conntrack is not loaded') for k in sysctls))
     return f
 
 
-def baseline(facts, short, current):
-    """The value only_raise must not go below.
+# ---------------------------------------------------------------- steps
 
-    Normally the live value. But when the live value is just the kernel's own default for this
-    load (e.g. max = 8 x hashsize after the module loaded with a hash size) while sysctl.d sets
-    another value, the boot lost the persisted value (the module loaded after systemd-sysctl):
-    the persisted value is the intended one, not the default that replaced it.
-    """
-    kd = facts.get('kernel_default') or {}
-    at_boot = ((facts.get('persisted') or {}).get('at_boot') or {}).get(short) or {}
+def step_budget(host, prof, opts):
+    """The memory budget: bytes, bytes per entry (with the extension area when it applies) and
+    how many entries fit."""
+    sz = prof['sizing']
+    if opts['budget'] is None:
+        pct, src = sz['memory_budget_percent'], 'profile %s sizing.memory_budget_percent' % prof['name']
+    else:
+        pct, src = opts['budget'], 'memory_budget_percent'
+    ext = _kernel.extension_reasons(host['sysctls'], prof['nat'])
+    per_entry = _kernel.entry_bytes(host['object_size'], ext)
+    lf = sz['load_factor']
+    total = int(host['ram'] * pct / 100.0)
+    # entries + ceil(entries / lf) bucket heads (+ one page of rounding) must fit
+    fit = max(0, int((total - 2 * host['page']) // (per_entry + float(host['pointer']) / lf)))
+    return {'percent': pct, 'source': src, 'bytes': total, 'per_entry': per_entry, 'extension': ext,
+            'fit': (fit // ROUND_MAX) * ROUND_MAX, 'load_factor': lf}
+
+
+def table_cost(host, budget, entries, buckets=None):
+    if buckets is None:
+        buckets = _kernel.round_buckets(-(-int(entries) // budget['load_factor']), host['page'], host['pointer'])
+    return _kernel.table_bytes(entries, buckets, budget['per_entry'], host['pointer'])
+
+
+def percent_needed(host, budget, entries):
+    """The smallest budget (percent, rounded up to 0.1) whose entries fit."""
+    need = table_cost(host, budget, entries) + 2 * host['page'] + ROUND_MAX * budget['per_entry']
+    return math.ceil(1000.0 * need / host['ram']) / 10.0 if host['ram'] else None
+
+
+def step_kube_proxy(host, prof, cfg):
+    """What kube-proxy will write here: one plan (version stated), several (not stated, on a
+    profile that follows kube-proxy), or none (absent, or not stated on another profile)."""
+    if cfg is not None and cfg.get('absent'):
+        return {'stated': 'absent', 'plans': []}
+    if cfg is not None:
+        return {'stated': 'version', 'plans': [_kubeproxy.plan(cfg, host['cpus'])]}
+    if not prof['kube_proxy']:
+        return {'stated': None, 'plans': []}
+    plans = []
+    for minor in _KP_LINES:
+        c = dict(_kubeproxy.DEFAULT_CONFIG, version=(1, minor))
+        plans.append(_kubeproxy.plan(c, host['cpus']))
+    return {'stated': None, 'plans': plans}
+
+
+def _base_max(host, prof, kp):
+    """The profile's rule for max (or kube-proxy's value on a profile that follows it)."""
+    sz = prof['sizing']
+
+    def src(k):
+        return prof['sources'].get(k) or SIZING_SOURCES.get(k) or 'profile %s' % prof['name']
+
+    if prof['kube_proxy'] and kp['plans'] and kp['plans'][-1]['max']:
+        p = kp['plans'][-1]
+        if kp['stated'] == 'version':
+            return p['max'], 'what kube-proxy %s sets: %s' % (p['version'], p['formula']), p['source']
+        return p['max'], ('what kube-proxy sets (newest line %s, kube_proxy not stated): %s'
+                          % (p['line'], p['formula'])), p['source']
+    cands = []
+    if sz['use_kernel_default']:
+        modern = _kernel.kernel_default(host['ram'], host['pointer'], (6, 0), host['page'])
+        cands.append((modern['max'], 'kernel >= 5.15 default for %d MiB RAM (%s)' % (host['ram'] // 1048576,
+                                                                                     modern['reason']),
+                      modern['source']))
+    if sz['per_gib_ram']:
+        cands.append((int(sz['per_gib_ram'] * host['ram'] // GIB),
+                      '%d per GiB of RAM x %.1f GiB' % (sz['per_gib_ram'], host['ram'] / float(GIB)), src('per_gib_ram')))
+    if sz['per_cpu']:
+        cands.append((int(sz['per_cpu'] * host['cpus']), '%d per CPU x %d CPUs' % (sz['per_cpu'], host['cpus']),
+                      src('per_cpu')))
+    if sz['min']:
+        cands.append((int(sz['min']), 'profile minimum %d' % sz['min'], src('min')))
+    if not cands:
+        kd = host['kd']
+        cands.append((kd['max'], 'kernel default (%s)' % kd['reason'], kd['source']))
+    value, why, source = max(cands, key=lambda c: c[0])
+    if prof['kube_proxy'] and kp['stated'] == 'version':
+        why = 'kube-proxy leaves max alone (maxPerCore 0): the profile\'s own rule, ' + why
+    elif prof['kube_proxy'] and kp['stated'] == 'absent':
+        why = 'no kube-proxy (kube_proxy: absent): the profile\'s own rule, ' + why
+    if sz['cap'] is not None and value > sz['cap']:
+        return int(sz['cap']), '%s, capped at %d' % (why, sz['cap']), src('cap')
+    return value, why, source
+
+
+def step_max(host, prof, opts, budget, kp):
+    """max: the profile's rule, the stated peak, the live count, the budget, overrides, only_raise."""
+    sz = prof['sizing']
+    ovr = opts['overrides']
+    steps, warnings = [], []
+    value, why, source = _base_max(host, prof, kp)
+    kube_value = value if (prof['kube_proxy'] and kp['plans'] and kp['plans'][-1]['max']) else None
+    steps.append(why)
+    need_peak = need_live = 0
+    if opts['expected_peak']:
+        need_peak = int(math.ceil(opts['expected_peak'] * sz['peak_headroom']))
+        if need_peak > value:
+            value, source = need_peak, 'expected_peak input; headroom from profile %s' % prof['name']
+            steps.append('expected_peak %d x headroom %g = %d' % (opts['expected_peak'], sz['peak_headroom'], need_peak))
+    if host['count']:
+        need_live = int(math.ceil(host['count'] / float(sz['target_usage'])))
+        if need_live > value:
+            value, source = need_live, 'profile %s sizing.target_usage' % prof['name']
+            steps.append('live count %d must stay at most %d%% of max: at least %d'
+                         % (host['count'], int(round(sz['target_usage'] * 100)), need_live))
+    value = _up(value)
+    need = _up(max(need_peak, need_live, 1))
+    if value > _keys.MAX_MAX:
+        raise ProfileError('max: %d (%s) is above the largest max we accept, %d entries'
+                           % (value, steps[-1], _keys.MAX_MAX))
+
+    # the budget: `fit` entries (with their bucket heads) are what it holds
+    cost = table_cost(host, budget, value)
+    if host['ram'] and value > budget['fit']:
+        if need_live >= need_peak:
+            what = 'the live count %d at target_usage %d%%' % (host['count'], int(round(sz['target_usage'] * 100)))
+        else:
+            what = 'expected_peak %d x headroom %g' % (opts['expected_peak'] or 0, sz['peak_headroom'])
+        if kube_value and value == _up(kube_value) and kube_value > budget['fit'] and kube_value >= need:
+            need, what = _up(kube_value), 'kube-proxy\'s own value (it sets it whatever our budget)'
+        if need > budget['fit']:
+            msg = ('%s needs max >= %d: %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM (%s, from '
+                   '%s). A budget of at least %s%% would hold it' % (
+                       what, need, _mib(table_cost(host, budget, need)), budget['per_entry'],
+                       _ext_text(budget), _fmt(budget['percent']), _mib(budget['bytes']), budget['source'],
+                       _fmt(percent_needed(host, budget, need))))
+            if kube_value and need == _up(kube_value):
+                msg += ('; or set conntrack.maxPerCore: 0 in kube-proxy\'s configuration (it then leaves '
+                        'nf_conntrack_max alone) and kube_proxy: absent here')
+            if not opts['force']:
+                raise ProfileError(msg + '; or set force: true to exceed the budget')
+            warnings.append('force: ' + msg)
+            value, source = need, 'force'
+            steps.append('force: %d, over the memory budget (%s)' % (need, what))
+        else:
+            honored = max(budget['fit'], need, ROUND_MAX)
+            floor = min(value, host['kd']['max'])
+            if opts['force'] or honored >= floor:
+                wanted, value, source = value, honored, budget['source']
+                steps.append('limited by the memory budget %s%% of RAM (%s at %d B per entry%s): %d'
+                             % (_fmt(budget['percent']), _mib(budget['bytes']), budget['per_entry'],
+                                _ext_text(budget), honored))
+                warnings.append('memory budget: %d entries would need %s, more than %s%% of RAM (%s); max limited '
+                                'to %d' % (wanted, _mib(cost), _fmt(budget['percent']), _mib(budget['bytes']), honored))
+            else:
+                value, source = floor, host['kd']['source']
+                steps.append('the budget %s%% of RAM holds only %d entries, fewer than the kernel picks by itself (%d): '
+                             'keeping %d (force: true to go below)' % (_fmt(budget['percent']), budget['fit'],
+                                                                       host['kd']['max'], floor))
+                warnings.append('memory_budget_percent %s%% is below what the kernel\'s own default table needs on '
+                                'this host; the recommendation keeps %d entries (set force: true to honour the '
+                                'budget)' % (_fmt(budget['percent']), floor))
+
+    # an explicit max
+    if 'max' in ovr:
+        o = ovr['max']
+        if host['count'] and o < need_live:
+            raise ProfileError('overrides.max: %d would put the live count %d at %d%% of max, above the profile\'s '
+                               'target_usage %d%%; the lowest allowed here is %d'
+                               % (o, host['count'], int(100.0 * host['count'] / o), int(round(sz['target_usage'] * 100)),
+                                  need_live))
+        if need_peak and o < need_peak:
+            raise ProfileError('overrides.max: %d is below expected_peak %d x headroom %g = %d; raise it or drop '
+                               'expected_peak' % (o, opts['expected_peak'], sz['peak_headroom'], need_peak))
+        ocost = table_cost(host, budget, o)
+        if host['ram'] and o > budget['fit']:
+            msg = ('overrides.max: %d entries need %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM '
+                   '(%s); a budget of at least %s%% would hold it'
+                   % (o, _mib(ocost), budget['per_entry'], _ext_text(budget), _fmt(budget['percent']),
+                      _mib(budget['bytes']), _fmt(percent_needed(host, budget, o))))
+            if not opts['force']:
+                raise ProfileError(msg + '; or set force: true')
+            warnings.append('force: ' + msg)
+        value, source = o, 'overrides.max'
+        steps.append('override %d' % o)
+
+    # only_raise
+    lost = host['lost'].get('max')
+    if lost is not None:
+        steps.append('the boot lost the persisted max %d (runtime %d is the kernel default for this load: '
+                     'nf_conntrack loaded after systemd-sysctl)' % (lost, host['max']))
+    if opts['only_raise']:
+        floor, why_floor = host['max'], 'the live value %d' % host['max']
+        if lost is not None and lost > floor:
+            floor, why_floor = lost, 'the persisted value %d the boot lost' % lost
+        if floor > value:
+            value, source = floor, 'only_raise'
+            steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
+            if lost is not None and lost < host['max']:
+                warnings.append('max: runtime %d is the kernel\'s default after a boot that lost the persisted %d '
+                                '(boot order); only_raise keeps %d. Set only_raise: false to go back to %d, and keep '
+                                'the boot-order fix (boot_fix) so the next boot applies it'
+                                % (host['max'], lost, host['max'], lost))
+    if value > _keys.MAX_MAX:
+        raise ProfileError('max: %d is above the largest max we accept, %d entries' % (value, _keys.MAX_MAX))
+    return {'value': value, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings,
+            'need_live': need_live, 'need_peak': need_peak}
+
+
+def step_buckets(host, prof, opts, max_value):
+    """buckets: max / load factor, rounded like the kernel; overrides checked; only_raise."""
+    lf = prof['sizing']['load_factor']
+    ovr = opts['overrides']
+    steps, warnings = [], []
+    raw = -(-max_value // lf)
+    b = _kernel.round_buckets(raw, host['page'], host['pointer'])
+    steps.append('max / load factor %d = %d, rounded up to %d (whole page of %d-byte heads)'
+                 % (lf, raw, b, host['pointer']))
+    source = '%s; load factor from %s' % (_kernel.SRC_ROUND, prof['sources'].get('load_factor')
+                                          or SIZING_SOURCES['load_factor'])
+    if 'buckets' in ovr:
+        o = ovr['buckets']
+        ob = _kernel.round_buckets(o, host['page'], host['pointer'])
+        chain = float(max_value) / ob
+        if chain > _inputs.MAX_LOAD_FACTOR:
+            least = _kernel.round_buckets(-(-max_value // _inputs.MAX_LOAD_FACTOR), host['page'], host['pointer'])
+            msg = ('overrides.buckets: %d (the kernel rounds it to %d) gives an average chain of %.0f entries per bucket '
+                   'when the table of max %d is full; allowed: at least %d buckets (chain <= %d, the kernel\'s own '
+                   'factor with an explicit hash size)' % (o, ob, chain, max_value, least, _inputs.MAX_LOAD_FACTOR))
+            if not opts['force']:
+                raise ProfileError(msg + ', or force: true')
+            warnings.append('force: ' + msg)
+        elif chain > lf:
+            warnings.append('overrides.buckets: %d buckets give an average chain of %.1f at a full table, above the '
+                            'profile\'s load factor %d' % (ob, chain, lf))
+        b, source = ob, 'overrides.buckets; ' + _kernel.SRC_ROUND
+        steps.append('override %d, rounded up to %d as the kernel will' % (o, ob))
+    lost = host['lost'].get('buckets')
+    if opts['only_raise']:
+        floor, why_floor = host['buckets'], 'the live value %d' % host['buckets']
+        if lost is not None and lost > floor:
+            floor, why_floor = _kernel.round_buckets(lost, host['page'], host['pointer']), 'the persisted value the boot lost'
+        if floor > b:
+            b, source = floor, 'only_raise'
+            steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
+    # the cost of resizing the live table
+    if b != host['buckets'] and host['count'] and ('buckets' in host['writable'] or host['hashsize'].get('writable')):
+        secs = _kernel.resize_seconds(host['count'])
+        if secs >= RESIZE_WARN_SECONDS:
+            warnings.append('buckets %d -> %d: a live resize rehashes all %d entries under the global conntrack lock '
+                            'with softirqs off, about %.1f s on our measurements (%s); apply it in a quiet window, '
+                            'or persist only (runtime: false) and let the next boot size the table'
+                            % (host['buckets'], b, host['count'], secs, _kernel.SRC_RESIZE))
+    return {'value': b, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings}
+
+
+def step_profile_values(host, prof, opts, kp):
+    """Timeouts and flags: the profile's, kube-proxy's own when stated, then overrides."""
+    out = {}
+    defaults = _kernel.default_timeouts(host['release'])
+    for short, entry in sorted(prof['settings'].items()):
+        value, reason = entry['value'], entry['reason']
+        if value == 'kernel_default':
+            value = defaults[short]
+            reason = '%s (kernel default %d kept)' % (reason, value)
+        out[short] = (value, reason, entry['source'])
+    if prof['kube_proxy'] and kp['stated'] == 'version':
+        p = kp['plans'][0]
+        for short, v in sorted(p['timeouts'].items()):
+            out[short] = (v, 'what kube-proxy %s sets' % p['version'],
+                          'kube_proxy.%s' % ('tcp_established_timeout' if 'established' in short else
+                                             'tcp_close_wait_timeout'))
+    for short, v in sorted(opts['overrides'].items()):
+        if short not in ('max', 'buckets'):
+            out[short] = (v, 'override', 'overrides.%s' % short)
+    return out
+
+
+def kube_proxy_warnings(kp, recommended):
+    """Where kube-proxy would undo a recommended value on its next start."""
+    if not kp['plans']:
+        return []
+    out = []
+    keys = ['max', 'buckets'] + sorted(k for k in recommended if k.startswith('tcp_timeout_'))
+    for short in keys:
+        if short not in recommended:
+            continue
+        fights = []
+        for p in kp['plans']:
+            w = _kubeproxy.would_write(p, short, recommended[short])
+            if w is not None:
+                fights.append((p, w))
+        if not fights:
+            continue
+        field = {'max': 'conntrack.maxPerCore: 0', 'buckets': 'conntrack.maxPerCore: 0',
+                 'tcp_timeout_established': 'conntrack.tcpEstablishedTimeout: 0s',
+                 'tcp_timeout_close_wait': 'conntrack.tcpCloseWaitTimeout: 0s'}.get(short)
+        how = ('set %s in kube-proxy\'s configuration (it then leaves this key alone)' % field) if field else ''
+        if kp['stated'] == 'version':
+            p, w = fights[0]
+            mode = 'only when it is lower' if (p['max_mode'] if short == 'max' else p['timeouts_mode']) == 'raise' \
+                else 'whenever it differs'
+            if short == 'buckets':
+                mode = 'when it is below max/4'
+            out.append('kube-proxy %s (line %s) sets %s to %d %s: it would undo the recommended %d on its next start. '
+                       'Let the two agree (only_raise: false, no override), or %s'
+                       % (p['version'], p['line'], _keys.sysctl_name(short), w, mode, recommended[short], how))
+        else:
+            lines = ', '.join('%s -> %d' % (p['line'], w) for p, w in fights)
+            out.append('kube_proxy is not stated: kube-proxy would change %s from the recommended %d on its next start '
+                       'in these release lines: %s. State kube_proxy (its version, or absent) for an exact answer, or %s'
+                       % (_keys.sysctl_name(short), recommended[short], lines, how))
+    return out
+
+
+def step_memory(host, budget, max_value, buckets):
+    mem_rec = _kernel.table_bytes(max_value, buckets, budget['per_entry'], host['pointer'])
+    ram = host['ram']
+    return {
+        'object_size': host['object_size'], 'object_size_source': host['object_source'],
+        'extension': budget['extension'], 'extension_bytes': _kernel.EXTENSION_BYTES if budget['extension'] else 0,
+        'entry_bytes': budget['per_entry'], 'bucket_size': host['pointer'],
+        'bytes_now': _kernel.table_bytes(host['count'], host['buckets'], budget['per_entry'], host['pointer']),
+        'bytes_at_current_max': _kernel.table_bytes(host['max'], host['buckets'], budget['per_entry'], host['pointer']),
+        'bytes_at_recommended_max': mem_rec, 'budget_percent': budget['percent'], 'budget_source': budget['source'],
+        'budget_bytes': budget['bytes'], 'within_budget': mem_rec <= budget['bytes'] if ram else None,
+        'percent_of_ram': round(100.0 * mem_rec / ram, 3) if ram else None,
+    }
+
+
+def health_warnings(host, prof, opts, values, memory):
+    sz = prof['sizing']
+    out = []
+    count, cur_max, cur_b = host['count'], host['max'], host['buckets']
+    if host['ram'] and not memory['within_budget']:
+        out.append('recommended table needs %s, more than the budget of %s%% of RAM (%s)%s'
+                   % (_mib(memory['bytes_at_recommended_max']), _fmt(memory['budget_percent']),
+                      _mib(memory['budget_bytes']),
+                      ': it keeps values the host already has (only_raise)' if opts['only_raise'] else ''))
+    if cur_max and count >= cur_max:
+        out.append('table full: live count %d has reached max %d; new connections are being dropped' % (count, cur_max))
+    elif cur_max and count > cur_max * sz['alert_usage']:
+        out.append('usage %.0f%% of max is above the alert threshold %.0f%%'
+                   % (100.0 * count / cur_max, 100 * sz['alert_usage']))
+    if cur_b and count / float(cur_b) > sz['load_factor']:
+        out.append('average chain length %.2f (count/buckets) is longer than the profile target %d'
+                   % (count / float(cur_b), sz['load_factor']))
+    st = host['stats']
+    if st.get('drop') or st.get('early_drop'):
+        out.append('the table has been full since boot: drop=%s early_drop=%s' % (st.get('drop', 0), st.get('early_drop', 0)))
     try:
-        persisted = int(at_boot.get('value'))
+        ins_failed = int(st.get('insert_failed') or 0)
     except (TypeError, ValueError):
-        return current
-    if current == kd.get(short) and persisted != current:
-        return persisted
-    return current
+        ins_failed = 0
+    prev = opts['previous_stats']
+    grew = None
+    if prev and prev.get('insert_failed') is not None:
+        grew = ins_failed > prev['insert_failed']
+    if ins_failed and (grew or (grew is None and prof['nat'])):
+        out.append('insert_failed=%d%s on a NAT host: the SNAT source-port race (1 s / 3 s connect delays); '
+                   'mitigate with --random-fully on MASQUERADE/SNAT rules' % (ins_failed, ' and growing' if grew else ''))
+    not_here = [k for k in ('max', 'buckets') if values[k]['change'] and k not in host['writable']]
+    if not_here and not host['assumed']:
+        out.append('%s cannot be changed from here (%s); set them on the host (initial network namespace)'
+                   % (' and '.join(not_here), host['readonly'].get('max', 'read-only')))
+    return out
+
+
+def _fmt(x):
+    if isinstance(x, float) and x == int(x):
+        return str(int(x))
+    return str(x)
+
+
+def _ext_text(budget):
+    if not budget['extension']:
+        return ''
+    obj = budget['per_entry'] - _kernel.EXTENSION_BYTES
+    return ' (%d B object + %d B extension: %s)' % (obj, _kernel.EXTENSION_BYTES, ', '.join(budget['extension']))
+
+
+# ---------------------------------------------------------------- the pipeline
+
+def recommend(facts, profile='default', overrides=None, memory_budget_percent=None, expected_peak=None,
+              only_raise=True, profiles=None, previous_stats=None, force=False, kube_proxy=None):
+    """The recommendation for one host from its conntrack facts.
+
+    Returns a dict: profile, values (per key: current, recommended, change, reason, source,
+    scope, writable), recommended (short -> int), sysctl (full name -> int), memory, notrack,
+    kube_proxy, warnings. Raises ProfileError or _keys.InvalidSetting for bad input, naming the
+    option or field and its allowed range.
+    """
+    opts = _inputs.options(overrides, memory_budget_percent, expected_peak, only_raise, force, previous_stats)
+    prof = _inputs.resolve_profile(profile, profiles)
+    try:
+        kp_cfg = _kubeproxy.normalize(kube_proxy)
+    except _kubeproxy.KubeProxyError as e:
+        raise ProfileError(str(e))
+    host = host_model(facts)
+    if host is None:
+        return {'profile': prof['name'], 'available': False, 'values': {}, 'recommended': {}, 'sysctl': {},
+                'memory': {}, 'notrack': prof['notrack'], 'notes': prof['notes'], 'kube_proxy': None,
+                'warnings': ['nf_conntrack is not available on this host (absent, or not visible here): nothing to '
+                             'size']}
+    budget = step_budget(host, prof, opts)
+    kp = step_kube_proxy(host, prof, kp_cfg)
+    mx = step_max(host, prof, opts, budget, kp)
+    bk = step_buckets(host, prof, opts, mx['value'])
+    values = {}
+
+    def put(short, recommended, reason, source, current=None, steps=None):
+        cur = current if current is not None else host['sysctls'].get(short)
+        values[short] = {'key': _keys.sysctl_name(short), 'current': cur, 'recommended': recommended,
+                         'change': cur != recommended, 'reason': reason, 'source': source,
+                         'scope': _keys.KEYS[short][1], 'writable': short in host['writable']}
+        if steps is not None:
+            values[short]['steps'] = steps
+
+    put('max', mx['value'], mx['reason'], mx['source'], host['max'], mx['steps'])
+    put('buckets', bk['value'], bk['reason'], bk['source'], host['buckets'], bk['steps'])
+    for short, (v, reason, source) in sorted(step_profile_values(host, prof, opts, kp).items()):
+        put(short, v, reason, source)
+    recommended = dict((k, v['recommended']) for k, v in values.items())
+    memory = step_memory(host, budget, mx['value'], bk['value'])
+    warnings = []
+    if host['assumed']:
+        warnings.append('nf_conntrack is a module that is not loaded: current values are what the kernel will pick '
+                        'when it loads (%s); persist now, apply at load (load_module to load it now)'
+                        % host['kd_load']['reason'])
+    warnings += mx['warnings'] + bk['warnings'] + kube_proxy_warnings(kp, recommended)
+    warnings += health_warnings(host, prof, opts, values, memory)
+    return {
+        'assumed_not_loaded': host['assumed'],
+        'profile': prof['name'], 'profile_chain': prof['chain'], 'description': prof['description'],
+        'available': True, 'only_raise': opts['only_raise'], 'force': opts['force'],
+        'values': values, 'recommended': recommended,
+        'sysctl': dict((_keys.sysctl_name(k), v) for k, v in recommended.items()),
+        'order': _keys.sort_keys(list(recommended)),
+        'memory': memory, 'kernel_default': host['kd_load'] or host['kd'], 'notrack': copy.deepcopy(prof['notrack']),
+        'kube_proxy': _kube_proxy_summary(kp),
+        'warnings': warnings, 'notes': prof['notes'],
+    }
+
+
+def _kube_proxy_summary(kp):
+    if kp['stated'] == 'absent':
+        return {'stated': 'absent'}
+    if not kp['plans']:
+        return None
+    fields = ('version', 'line', 'max', 'max_mode', 'cap', 'hashsize_floor', 'timeouts', 'formula', 'source')
+    return {'stated': kp['stated'], 'lines': [dict((k, p[k]) for k in fields) for p in kp['plans']]}
 
 
 def report_lines(host, facts, rec):
@@ -458,9 +574,10 @@ def report_lines(host, facts, rec):
     lines.append('%s: %s kernel %s, nf_conntrack %s, %s netns, profile %s' % (
         host, facts['kernel'].get('arch'), facts['kernel'].get('release'), facts['module'].get('type'),
         'initial' if facts['netns'].get('initial') else 'non-initial', rec.get('profile')))
-    lines.append('usage: %s / %s entries (%.1f%%), %s buckets, chain length %.2f; memory now %d KiB' % (
+    mem = rec.get('memory') or {}
+    lines.append('usage: %s / %s entries (%.1f%%), %s buckets, chain length %.2f; memory now %d KiB at %s B per entry' % (
         facts.get('count'), facts.get('max'), 100.0 * (facts.get('usage_ratio') or 0), facts.get('buckets'),
-        facts.get('load_factor') or 0, (rec.get('memory') or {}).get('bytes_now', 0) // 1024))
+        facts.get('load_factor') or 0, mem.get('bytes_now', 0) // 1024, mem.get('entry_bytes')))
     lines.append('drops since boot: drop=%s early_drop=%s insert_failed=%s invalid=%s (source: %s)' % (
         st.get('drop'), st.get('early_drop'), st.get('insert_failed'), st.get('invalid'), st.get('source')))
     for short in _keys.sort_keys(list(rec.get('values', {}))):

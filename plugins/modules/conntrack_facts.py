@@ -166,7 +166,11 @@ ansible_facts:
           type: dict
           returned: always
         memory:
-          description: Object size and its source, bucket head size, bytes used now and at max.
+          description:
+            - C(object_size) (slab bytes per object, with its share of the slab's pages; 384 when /proc/slabinfo cannot
+              be read) and its source, C(extension) (why this host's entries carry the 128-byte extension area -
+              accounting, timestamps, events=1; empty when they do not), C(entry_bytes), bucket head size, bytes used
+              now and at max.
           type: dict
           returned: always
         kernel_default:

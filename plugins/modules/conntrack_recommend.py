@@ -21,6 +21,10 @@ description:
   - Runs on the controller (an action plugin) from C(ansible_facts.conntrack) gathered earlier in the play, so
     it costs no round trip. Without gathered facts it runs M(nfct.tuning.conntrack_facts) once first.
   - Suggested NOTRACK exemptions are returned as data only.
+  - Bad input (an option, a profile field, an override) fails with a message that names it and its allowed range.
+    The recommendation never goes below the live value of max or buckets with O(only_raise), never below the live
+    count divided by the profile's C(target_usage), and never beyond the memory budget (counting the 128-byte
+    extension area when the host or profile uses NAT, accounting, timestamps or events) unless O(force).
 author:
   - nfct.tuning contributors (@nfct-tuning)
 options:
@@ -36,8 +40,10 @@ options:
     default: default
   profiles:
     description:
-      - Additional profiles as data, name -> profile dict (C(description), C(extends), C(sizing), C(settings),
-        C(notrack), C(nat), C(sources), C(notes)). A user profile may replace a built-in one of the same name.
+      - Additional profiles as data, name -> profile dict (C(description), C(extends), C(replace), C(sizing),
+        C(settings), C(notrack), C(nat), C(kube_proxy), C(sources), C(notes)); validated like the options.
+      - A profile named like a built-in one must say C(extends) with its own name (start from the built-in) or
+        C(replace=true) (discard it).
     type: dict
     default: {}
   overrides:
@@ -48,18 +54,41 @@ options:
     default: {}
   memory_budget_percent:
     description:
-      - Share of RAM the table (entries and bucket heads) may use, above 0 and at most 100.
-        Defaults to the profile's value (5 for most profiles).
+      - Share of RAM the table (entries and bucket heads) may use, 0.1 to 50 (percent). Defaults to the profile's
+        value (5 for most profiles).
+      - Entries are unswappable kernel memory, hence the ceiling. A budget too small for the kernel's own default
+        table keeps that default (with a warning) unless O(force).
     type: raw
   expected_peak:
     description:
       - Peak number of concurrent connections if known; max is raised to peak x the profile's headroom (2).
+      - When the memory budget cannot hold that, the task fails and names the budget that would (or, with
+        O(force), goes over the budget with a warning).
     type: raw
   only_raise:
     description:
-      - Never recommend a max or buckets below the current value.
+      - Never recommend a max or buckets below the live value (overrides included). When a boot lost the persisted
+        max (the module loaded after systemd-sysctl), the live value is kept and a warning says how to restore it.
     type: bool
     default: true
+  force:
+    description:
+      - Accept what is otherwise refused - a peak, live count or O(overrides) max beyond the memory budget, a
+        bucket override with average chains longer than 8, a budget below the kernel's own default table.
+      - Every forced value is reported in RV(warnings).
+    type: bool
+    default: false
+  kube_proxy:
+    description:
+      - What kube-proxy runs on the host, so that the recommendation agrees with it or says exactly where kube-proxy
+        would undo it on its next start (per release line - it raises max only in 1.23-1.28 and 1.38+, writes any
+        differing value otherwise, caps the per-CPU product at 1048576 from 1.36).
+      - V(absent) (no kube-proxy), a version such as V(1.31) or V(v1.31.2), or a dict with C(version) and any of
+        C(max_per_core), C(min), C(tcp_established_timeout), C(tcp_close_wait_timeout) (kube-proxy's C(conntrack)
+        configuration; seconds; defaults are kube-proxy's).
+      - Not set - the V(kubernetes_node) profile uses the newest line and warns for the lines that would differ;
+        other profiles assume no kube-proxy.
+    type: raw
   previous_stats:
     description:
       - The C(stats) of an earlier facts run; lets the warning about C(insert_failed) say whether it grew.
@@ -81,9 +110,10 @@ EXAMPLES = r'''
     memory_budget_percent: 3
   register: rec
 
-- name: Kubernetes node, pin one timeout
+- name: Kubernetes node running kube-proxy 1.31, pin one timeout
   nfct.tuning.conntrack_recommend:
     profile: kubernetes_node
+    kube_proxy: "1.31"
     overrides:
       tcp_timeout_time_wait: 60
 
@@ -128,7 +158,17 @@ order:
   elements: str
   returned: always
 memory:
-  description: Object size and source, bytes now, at the current and at the recommended max, budget.
+  description:
+    - C(object_size) (slab bytes per object) and its source, C(extension) (why entries carry the 128-byte extension
+      area; empty when they do not), C(entry_bytes), bytes now, at the current and at the recommended max, the
+      budget and whether the recommendation is within it.
+  type: dict
+  returned: always
+kube_proxy:
+  description:
+    - What kube-proxy writes on this host per release line considered (C(version), C(line), C(max), C(max_mode)
+      V(any) or V(raise), C(cap), C(hashsize_floor), C(timeouts), C(formula), C(source)), or C(stated=absent);
+      null when kube-proxy is not considered.
   type: dict
   returned: always
 kernel_default:

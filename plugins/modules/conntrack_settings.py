@@ -56,11 +56,17 @@ options:
     choices: [report, fail]
     default: report
   force:
-    description: Allow C(max) below the live count or above the memory budget.
+    description:
+      - Allow C(max) below the live count, or a C(max) above the memory budget that is larger than what the host
+        already runs and persists.
     type: bool
     default: false
   memory_budget_percent:
-    description: Share of RAM the table may use at C(max) (entries and bucket heads), above 0 and at most 100.
+    description:
+      - Share of RAM the table may use at C(max) (entries and bucket heads), 0.1 to 50 (the same range as
+        M(nfct.tuning.conntrack_recommend)).
+      - Only a C(max) larger than the live value and the value persisted for the next boot is checked against it -
+        keeping what the host already has is never refused.
     type: float
     default: 5
   boot_fix:
@@ -197,7 +203,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _files, _gather, _keys, _persist, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils import _inputs, _files, _gather, _keys, _persist, _settings
 
 
 def build_module():
@@ -254,8 +260,10 @@ def run(module, root='', probes=None):
         desired = _keys.validate_settings(p['settings'], 'settings')
     except _keys.InvalidSetting as e:
         module.fail_json(msg=str(e))
-    if not 0 < p['memory_budget_percent'] <= 100:
-        module.fail_json(msg='memory_budget_percent: %s is outside the allowed range 0-100' % p['memory_budget_percent'])
+    try:
+        _inputs.budget(p['memory_budget_percent'])
+    except _inputs.ProfileError as e:
+        module.fail_json(msg=str(e))
     facts = _gather.gather(root=root, probes=probes)
     result = dict(changed=False, messages=[], backup_files={}, runtime_changes=[], files_changed=[])
 

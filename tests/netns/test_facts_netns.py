@@ -131,4 +131,4 @@ def test_recommend_in_netns_reports_global_keys_readonly(filled):
     assert rec['computed_on'] == 'controller'
     assert rec['values']['max']['writable'] is False
     assert rec['values']['tcp_timeout_time_wait']['current'] == 3600
-    assert rec['values']['tcp_timeout_time_wait']['recommended'] == 30
+    assert rec['values']['tcp_timeout_time_wait']['recommended'] == 60

@@ -89,14 +89,14 @@ def test_role_in_netns_check_apply_idempotent(ns, tmp_path):
     data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'})
     res = task_result(data, 'Apply to the running kernel and every persistent layer')
     assert res['changed'] is True
-    assert read(ns, 'tcp_timeout_time_wait') == 30
+    assert read(ns, 'tcp_timeout_time_wait') == 60
     assert read(ns, 'tcp_timeout_established') == 86400
     assert res['keys']['tcp_timeout_time_wait']['runtime_before'] == 120
-    assert res['keys']['tcp_timeout_time_wait']['runtime_after'] == 30
+    assert res['keys']['tcp_timeout_time_wait']['runtime_after'] == 60
     # global keys: reported read-only, not failed, not persisted in a container's file
     assert 'outside the initial network namespace' in res['not_applied']['max']
     text = sysctl_file.read_text()
-    assert 'nf_conntrack_tcp_timeout_time_wait = 30' in text and 'nf_conntrack_max' not in text
+    assert 'nf_conntrack_tcp_timeout_time_wait = 60' in text and 'nf_conntrack_max' not in text
     assert int(open('/proc/sys/net/netfilter/nf_conntrack_max').read()) == host_max
     # steady state: nothing changes, at most 4 module executions
     data, runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'})
@@ -108,7 +108,7 @@ def test_role_in_netns_check_apply_idempotent(ns, tmp_path):
     ns.write_sysctl('tcp_timeout_time_wait', 77)
     data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'})
     assert task_result(data, 'Apply to the running kernel and every persistent layer')['changed'] is True
-    assert read(ns, 'tcp_timeout_time_wait') == 30
+    assert read(ns, 'tcp_timeout_time_wait') == 60
 
 
 def test_readonly_fail_stops_before_changing(ns, tmp_path):

@@ -13,9 +13,9 @@ CONF = "/etc/sysctl.d/90-conntrack.conf"
 # web profile (plugins/module_utils/_profiles.py) + the udp_timeout override of converge.yml
 EXPECTED = {
     "tcp_timeout_established": 86400,
-    "tcp_timeout_fin_wait": 30,
+    "tcp_timeout_fin_wait": 60,
     "tcp_timeout_syn_recv": 30,
-    "tcp_timeout_time_wait": 30,
+    "tcp_timeout_time_wait": 60,
     "udp_timeout": 45,
 }
 

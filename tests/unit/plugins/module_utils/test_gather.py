@@ -21,7 +21,7 @@ def gather(tmp_path, name, **kw):
                          'kernel_default.max': 262144, 'kernel_default.factor': 1, 'hashsize.writable': True,
                          'memory.bytes_at_max': 262144 * 256 + 262144 * 8}),
     ('container_netns', {'available': True, 'netns.initial': False, 'stats.source': 'procfs',
-                         'memory.object_size': 320, 'hashsize.writable': False}),
+                         'memory.object_size': 384, 'hashsize.writable': False}),
     ('module_vm', {'available': True, 'module.type': 'module', 'module.loaded': True, 'max': 300000,
                    'buckets': 131072, 'persisted.modprobe.hashsize': 131072,
                    'persisted.modules_load.loads_at_boot': True,
@@ -29,7 +29,8 @@ def gather(tmp_path, name, **kw):
     ('module_not_loaded', {'available': False, 'module.type': 'module', 'module.loaded': False,
                            'stats.source': 'none', 'hashsize.writable': False}),
     ('pre515_noprocfs', {'available': True, 'module.type': 'module', 'stats.source': 'ctnetlink',
-                         'stats.drop': 5, 'memory.object_size': 320, 'kernel_default.factor': 8,
+                         'stats.drop': 5, 'memory.object_size': 341, 'kernel_default.factor': 8,
+                         'memory.object_size_source': 'slabinfo (320 B object, 12 per 1-page slab)',
                          'persisted.cmdline.hashsize': 32768, 'cpus': 4}),
 ])
 def test_gather_hosts(tmp_path, name, expect):

@@ -48,8 +48,8 @@ LOADED = {'available': True, 'module.type': 'module', 'module.loaded': True,
         'module.evidence': 'in modules.dep, not loaded', 'netns.initial': None, 'sysctls': {}, 'timeouts': {},
         'max': None, 'buckets': None, 'count': None, 'writable': [], 'readonly': {},
         'hashsize': {'value': None, 'writable': False, 'reason': 'nf_conntrack is not loaded'},
-        'stats': {'source': 'none'}, 'memory.object_size': 320,
-        'memory.object_size_source': 'fallback (320 B: /proc/slabinfo has no nf_conntrack cache)',
+        'stats': {'source': 'none'}, 'memory.object_size': 384,
+        'memory.object_size_source': 'fallback (384 B: /proc/slabinfo has no nf_conntrack cache)',
         'persisted.at_boot': {}, 'persisted.sysctl_files': [], 'persisted.modprobe.lines': [],
         'persisted.modprobe.hashsize': None, 'persisted.modules_load': {'entries': [], 'loads_at_boot': False},
         # Debian 12's kernel with 2 GiB and no explicit hash size: 65536 buckets, max = buckets
@@ -166,10 +166,15 @@ def test_not_loaded_module_is_sized_and_persisted(tmp_path):
     # empty, and settings must persist everything (runtime waits for the module)
     from ansible_collections.nfct.tuning.plugins.module_utils import _sizing
     facts = gather(tmp_path, 'vm_not_loaded')
-    rec = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000})
+    # the slab object size is unknown until the module loads: the 384 B fallback (an upper bound)
+    # needs 112 MiB for 300000 entries, more than the profile's 5% of this 2 GiB VM
+    with pytest.raises(_sizing.ProfileError, match='a budget of at least 5.8% would hold it'):
+        _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000})
+    rec = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000},
+                            memory_budget_percent=10)
     assert rec['assumed_not_loaded'] is True
     assert rec['recommended']['max'] == 300000 and rec['recommended']['buckets'] == 131072
-    assert rec['recommended']['tcp_timeout_time_wait'] == 30
+    assert rec['recommended']['tcp_timeout_time_wait'] == 60
     assert rec['values']['tcp_timeout_time_wait']['current'] == 120  # the kernel default it will load with
     assert 'not loaded' in rec['warnings'][0]
     listing = _persist.read_listing(_persist.SYSCTL_DIRS, str(tmp_path))
@@ -181,15 +186,22 @@ def test_not_loaded_module_is_sized_and_persisted(tmp_path):
     assert pl['files'][OURS['modprobe_file']]['after'].endswith('options nf_conntrack hashsize=131072\n')
 
 
-def test_lost_boot_value_is_runtime_drift_not_a_new_baseline(tmp_path):
+def test_lost_boot_value_only_raise_keeps_live_and_says_how_to_restore(tmp_path):
     # after a reboot without the boot-order fix, max is 8 x hashsize (the kernel's default for an
-    # explicit hash size) while sysctl.d says 300000: only_raise must not adopt 1048576
+    # explicit hash size) while sysctl.d says 300000. only_raise never lowers a live value
+    # (issue 10, finding 2): it keeps 1048576 and says how to restore 300000; only_raise: false
+    # restores it, and the plan reports runtime drift.
     from ansible_collections.nfct.tuning.plugins.module_utils import _sizing
     facts = gather(tmp_path, 'vm_no_fix_reboot')
     assert facts['max'] == 1048576 and facts['persisted']['at_boot']['max']['value'] == '300000'
-    rec = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000})
+    kept = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000},
+                             memory_budget_percent=10)
+    assert kept['recommended']['max'] == 1048576
+    assert any('boot lost the persisted max 300000' in s for s in kept['values']['max']['steps'])
+    assert any('Set only_raise: false to go back to 300000' in w for w in kept['warnings'])
+    rec = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000}, only_raise=False,
+                            memory_budget_percent=10)
     assert rec['recommended']['max'] == 300000
-    assert any('boot lost the persisted value' in s for s in rec['values']['max']['steps'])
     listing = _persist.read_listing(_persist.SYSCTL_DIRS, str(tmp_path))
     current = {OURS['sysctl_file']: _persist.read_single(OURS['sysctl_file'], str(tmp_path))['content']}
     pl = _settings.plan(facts, rec['recommended'], dict(OURS, persist=True, runtime=True, memory_budget_percent=10,

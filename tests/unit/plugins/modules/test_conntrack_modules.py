@@ -90,4 +90,4 @@ def test_recommend_module_bad_input(tmp_path, capsys):
     out = run(conntrack_recommend, {'profile': 'nope'}, root, probes, capsys)
     assert out['failed'] is True and 'valid profiles: database, default' in out['msg']
     out = run(conntrack_recommend, {'memory_budget_percent': 150}, root, probes, capsys)
-    assert 'memory_budget_percent: 150 is outside the allowed range 0-100' in out['msg']
+    assert 'memory_budget_percent: 150 is outside the allowed range 0.1-50 percent of RAM' in out['msg']

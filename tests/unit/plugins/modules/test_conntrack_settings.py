@@ -127,7 +127,8 @@ def test_module_host_writes_modprobe_and_boot_fix(tmp_path, capsys):
     ({'settings': {'maxx': 4}}, "settings: unknown conntrack key 'maxx'"),
     ({'settings': {'udp_timeout': 0}}, 'settings.udp_timeout: 0 is outside the allowed range 1-2147483 seconds'),
     ({'settings': {'max': 'big'}}, "settings.max: expected an integer, got 'big'"),
-    ({'memory_budget_percent': 0}, 'memory_budget_percent: 0.0 is outside the allowed range 0-100'),
+    ({'memory_budget_percent': 0}, 'memory_budget_percent: 0 is outside the allowed range 0.1-50 percent of RAM'),
+    ({'memory_budget_percent': 75}, 'memory_budget_percent: 75 is outside the allowed range 0.1-50 percent of RAM'),
 ])
 def test_refusals(tmp_path, capsys, args, fragment):
     root, probes = run(tmp_path, 'post515_builtin', args)
@@ -135,6 +136,23 @@ def test_refusals(tmp_path, capsys, args, fragment):
     assert res['failed'] is True and fragment in res['msg']
     assert read(root, '/proc/sys/net/netfilter/nf_conntrack_max') == '262144\n'
     assert not os.path.exists(root + '/etc/sysctl.d/90-conntrack.conf')
+
+
+def test_an_unchanged_max_above_the_budget_is_not_refused(tmp_path, capsys):
+    # issue 11, finding 2: live max 40,000,000 on a 23.5 GiB host is above 5% of RAM; the
+    # recommendation keeps it (only_raise) and the plan must not refuse a write it does not make
+    from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _sizing
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    with open(root + '/proc/sys/net/netfilter/nf_conntrack_max', 'w') as f:
+        f.write('40000000\n')
+    rec = _sizing.recommend(_gather.gather(root=root, probes=probes), profile='web')
+    assert rec['recommended']['max'] == 40000000 and not rec['memory']['within_budget']
+    run(tmp_path, None, {'settings': {'max': 40000000}}, root=root, probes=probes)
+    res = out(capsys)
+    assert not res.get('failed'), res['msg']
+    # growing beyond it is still refused
+    run(tmp_path, None, {'settings': {'max': 41000000}}, root=root, probes=probes)
+    assert 'more than memory_budget_percent' in out(capsys)['msg']
 
 
 def test_force_allows_below_count(tmp_path, capsys):
