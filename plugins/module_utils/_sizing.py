@@ -151,6 +151,15 @@ def percent_needed(host, budget, entries):
     return math.ceil(1000.0 * need / host['ram']) / 10.0 if host['ram'] else None
 
 
+def budget_advice(host, budget, entries):
+    """'A budget of at least P% would hold it', or why no allowed budget would."""
+    pct = percent_needed(host, budget, entries)
+    if pct is not None and pct <= _inputs.BUDGET_RANGE[1]:
+        return 'A budget of at least %s%% would hold it' % _fmt(pct)
+    return ('It would take %s%% of RAM, above the %s%% ceiling of memory_budget_percent (unswappable kernel '
+            'memory): this host cannot hold it' % (_fmt(pct), _fmt(_inputs.BUDGET_RANGE[1])))
+
+
 def step_kube_proxy(host, prof, cfg):
     """What kube-proxy will write here: one plan (version stated), several (not stated, on a
     profile that follows kube-proxy), or none (absent, or not stated on another profile)."""
@@ -244,10 +253,9 @@ def step_max(host, prof, opts, budget, kp):
             need, what = _up(kube_value), 'kube-proxy\'s own value (it sets it whatever our budget)'
         if need > budget['fit']:
             msg = ('%s needs max >= %d: %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM (%s, from '
-                   '%s). A budget of at least %s%% would hold it' % (
-                       what, need, _mib(table_cost(host, budget, need)), budget['per_entry'],
-                       _ext_text(budget), _fmt(budget['percent']), _mib(budget['bytes']), budget['source'],
-                       _fmt(percent_needed(host, budget, need))))
+                   '%s). %s' % (what, need, _mib(table_cost(host, budget, need)), budget['per_entry'],
+                                _ext_text(budget), _fmt(budget['percent']), _mib(budget['bytes']), budget['source'],
+                                budget_advice(host, budget, need)))
             if kube_value and need == _up(kube_value):
                 msg += ('; or set conntrack.maxPerCore: 0 in kube-proxy\'s configuration (it then leaves '
                         'nf_conntrack_max alone) and kube_proxy: absent here')
@@ -289,9 +297,8 @@ def step_max(host, prof, opts, budget, kp):
         ocost = table_cost(host, budget, o)
         if host['ram'] and o > budget['fit']:
             msg = ('overrides.max: %d entries need %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM '
-                   '(%s); a budget of at least %s%% would hold it'
-                   % (o, _mib(ocost), budget['per_entry'], _ext_text(budget), _fmt(budget['percent']),
-                      _mib(budget['bytes']), _fmt(percent_needed(host, budget, o))))
+                   '(%s). %s' % (o, _mib(ocost), budget['per_entry'], _ext_text(budget), _fmt(budget['percent']),
+                                 _mib(budget['bytes']), budget_advice(host, budget, o)))
             if not opts['force']:
                 raise ProfileError(msg + '; or set force: true')
             warnings.append('force: ' + msg)

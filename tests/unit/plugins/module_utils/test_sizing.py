@@ -287,6 +287,11 @@ def test_expected_peak_is_met_or_refused_naming_the_budget():
     assert r['recommended']['max'] >= 2000000 and any(w.startswith('force:') for w in r['warnings'])
     r = rec(synth.facts(ram=64 * GIB), expected_peak=1000000)
     assert r['recommended']['max'] == 2000896
+    # never advise a budget the option would refuse
+    with pytest.raises(_sizing.ProfileError) as e:
+        rec(synth.facts(ram=24 * GIB), expected_peak=30000000)
+    assert 'above the 50% ceiling of memory_budget_percent' in str(e.value)
+    assert 'A budget of at least' not in str(e.value)
 
 
 # ---------------------------------------------------------------- finding 7: bucket overrides

@@ -168,7 +168,7 @@ def test_not_loaded_module_is_sized_and_persisted(tmp_path):
     facts = gather(tmp_path, 'vm_not_loaded')
     # the slab object size is unknown until the module loads: the 384 B fallback (an upper bound)
     # needs 112 MiB for 300000 entries, more than the profile's 5% of this 2 GiB VM
-    with pytest.raises(_sizing.ProfileError, match='a budget of at least 5.8% would hold it'):
+    with pytest.raises(_sizing.ProfileError, match='A budget of at least 5.8% would hold it'):
         _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000})
     rec = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000},
                             memory_budget_percent=10)
