@@ -124,6 +124,14 @@ def parse_conntrack_S(text):
     return out
 
 
+def _interfaces(root):
+    """Network interface names of this network namespace (/sys/class/net), or None when unknown."""
+    try:
+        return sorted(os.listdir(root + '/sys/class/net'))
+    except (IOError, OSError):
+        return None
+
+
 def module_state(root, release):
     """Built in, loadable module (loaded or not), or absent.
 
@@ -246,6 +254,7 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
         'ram_bytes': ram,
         'cpus': probes.cpu_count(),
         'euid': euid,
+        'interfaces': _interfaces(root),
     }
     module = module_state(root, release)
     facts['module'] = module

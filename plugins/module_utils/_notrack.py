@@ -31,7 +31,11 @@ DIRECTIONS = ('inbound', 'outbound')
 FAMILIES = ('ipv4', 'ipv6')
 BACKENDS = ('auto', 'nftables', 'iptables', 'iptables-nft', 'iptables-legacy')
 COMPANION_MODES = ('auto', 'insert', 'refuse', 'ignore')
-IFNAME = re.compile(r'^[^\s/:"\'\\]{1,15}$')
+# Interface names as systemd, udev, Docker, libvirt and CNI plugins make them: letters, digits,
+# '.', '-' and '_'. The kernel allows more (anything but '/', ':' and spaces), but nothing else
+# is ever needed, and shell or quoting metacharacters have no place in a name we write into
+# rulesets and files.
+IFNAME = re.compile(r'^[A-Za-z0-9_.-]{1,15}$')
 DEFAULT_SSH_PORT = 22
 
 
@@ -65,7 +69,7 @@ def validate_exemptions(items, interfaces=None):
         iface = ex['interface']
         if iface is not None:
             if not isinstance(iface, str) or not IFNAME.match(iface) or iface in ('.', '..'):
-                raise NotrackError('%s: %r is not a valid interface name (1-15 characters, no spaces, "/", ":" or quotes)'
+                raise NotrackError('%s: %r is not a valid interface name (1-15 letters, digits, ".", "-" or "_")'
                                    % (_field(i, 'interface'), iface))
             if interfaces is not None and iface not in interfaces:
                 present = ', '.join(sorted(interfaces)) or 'none'

@@ -8,7 +8,10 @@ the controller from already gathered facts)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _notrack, _paths, _sizing
+
+# the files conntrack_settings owns: their paths are checked here too, before anything changes
+OWNED_FILES = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file')
 
 ARGUMENT_SPEC = dict(
     facts=dict(type='dict'),
@@ -21,6 +24,8 @@ ARGUMENT_SPEC = dict(
     previous_stats=dict(type='dict'),
     force=dict(type='bool', default=False),
     kube_proxy=dict(type='raw'),
+    notrack_exemptions=dict(type='raw'),
+    files=dict(type='dict'),
 )
 
 
@@ -35,6 +40,31 @@ def compute(params, facts, host='localhost'):
             force=params.get('force', False), kube_proxy=params.get('kube_proxy'))
     except (_sizing.ProfileError, _keys.InvalidSetting) as e:
         return None, str(e)
+    errors = check_role_inputs(params, facts)
+    if errors:
+        return None, '; '.join(errors)
+    if params.get('notrack_exemptions') is not None:
+        rec['notrack_exemptions'] = _notrack.validate_exemptions(params['notrack_exemptions'],
+                                                                 (facts or {}).get('interfaces'))
     shown = _sizing.assume_loaded(facts) if rec.get('assumed_not_loaded') else facts
     rec['report'] = _sizing.report_lines(host, shown, rec)
     return rec, None
+
+
+def check_role_inputs(params, facts):
+    """What the role applies after this step, checked now, before anything on the host changes:
+    the NOTRACK exemptions (against the host's interfaces from the facts) and the paths of the
+    files conntrack_settings owns. Returns the error messages."""
+    errors = []
+    items = params.get('notrack_exemptions')
+    if items is not None:
+        try:
+            _notrack.validate_exemptions(items, (facts or {}).get('interfaces'))
+        except _notrack.NotrackError as e:
+            errors.append('notrack_exemptions: %s' % e)
+    files = params.get('files') or {}
+    unknown = sorted(set(files) - set(OWNED_FILES))
+    if unknown:
+        errors.append('files: unknown key(s) %s; allowed: %s' % (', '.join(unknown), ', '.join(OWNED_FILES)))
+    errors += _paths.check_paths(files, [o for o in OWNED_FILES if o in files])
+    return errors

@@ -173,6 +173,10 @@ ansible_facts:
               now and at max.
           type: dict
           returned: always
+        interfaces:
+          description: Network interface names of this network namespace (from /sys/class/net), or null.
+          type: list
+          elements: str
         kernel_default:
           description: The buckets and max the kernel picks for this RAM, with the reason and source of the rule.
           type: dict

@@ -142,6 +142,12 @@ options:
     description: Keep a timestamped copy of a file this module changes or removes.
     type: bool
     default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for another nfct.tuning run on the same host (an flock on C(/run/lock/nfct-tuning.lock),
+        shared with M(nfct.tuning.conntrack_settings)); then the run fails and changes nothing.
+    type: int
+    default: 300
 attributes:
   check_mode:
     description: Reads the live rulesets, files and services, computes the whole change and reports it (and the drift); changes nothing.
@@ -154,6 +160,12 @@ notes:
   - The companion accepts every untracked packet before the chain's stateful rules, so an exemption wider than the
     services the firewall allows also widens what it accepts.
   - Requires root (or CAP_NET_ADMIN) on the managed host.
+  - "All or nothing: every transaction is validated before the first is applied; when a later step, the read-back or
+    the persistence fails, the steps already applied are undone and the files restored; RV(left_applied) lists
+    anything that could not be put back (the task then fails saying so)."
+  - The file paths must be where the boot reads them - O(nftables_file) a C(NAME.nft) in C(/etc/nftables.d) or
+    C(/etc/nftables), O(nftables_conf) in C(/etc), C(/etc/sysconfig) or C(/etc/nftables), the iptables rules files in
+    C(/etc/iptables) or C(/etc/sysconfig); symlinks and directories are refused.
 seealso:
   - module: nfct.tuning.conntrack_settings
 '''
@@ -253,6 +265,16 @@ messages:
   type: list
   elements: str
   returned: always
+stale_removed:
+  description: Temporary files a killed earlier run left next to the persisted files, removed by this run.
+  type: list
+  elements: str
+  returned: always
+left_applied:
+  description: On failure, what is still applied because undoing it failed too (empty - the host is as before).
+  type: list
+  elements: str
+  returned: on failure after a change
 '''
 
 import os
@@ -261,7 +283,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _files, _notrack, _notrack_plan
+from ansible_collections.nfct.tuning.plugins.module_utils import _files, _inputs, _lock, _notrack, _notrack_plan, _paths
 
 C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 UNIT_DIRS = ('/etc/systemd/system', '/run/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system')
@@ -292,16 +314,19 @@ def build_module():
             iptables_rules_v4=dict(type='path'),
             iptables_rules_v6=dict(type='path'),
             backup=dict(type='bool', default=False),
+            lock_timeout=dict(type='int', default=300),
         ),
         supports_check_mode=True,
     )
 
 
 class HostIO(object):
-    """Everything the module reads or runs on the host (unit tests replace it)."""
+    """Everything the module reads, writes or runs on the host (unit tests replace it). Files are
+    under `root` ('' on a real host; a folder in unit tests)."""
 
-    def __init__(self, module):
+    def __init__(self, module, root=''):
         self.module = module
+        self.root = root
 
     def which(self, name):
         return self.module.get_bin_path(name)
@@ -311,13 +336,16 @@ class HostIO(object):
 
     def read(self, path):
         try:
-            with open(path, 'r') as f:
+            with open(self.root + path, 'r') as f:
                 return f.read()
         except (IOError, OSError):
             return None
 
     def exists(self, path):
-        return os.path.exists(path)
+        return os.path.exists(self.root + path)
+
+    def lock(self, timeout, shared):
+        return _lock.HostLock(timeout, shared=shared, root=self.root, what='conntrack_notrack')
 
     def interfaces(self):
         return [name for _i, name in socket.if_nameindex()]
@@ -441,8 +469,8 @@ def step_argv(tools, step, test=False):
     return [t['restore'], '--noflush'] + (['--test'] if test else [])
 
 
-def write_files(module, changes, backup, result):
-    _files.apply_changes(module, changes, backup, result['backup_files'])
+def write_files(module, io, changes, backup, result):
+    _files.apply_changes(module, changes, backup, result['backup_files'], io.root)
 
 
 def validate_persisted(io, tools, pl, paths):
@@ -451,7 +479,7 @@ def validate_persisted(io, tools, pl, paths):
     changed = pl['files']
     conf, nf = paths['nftables_conf'], paths['nftables_file']
     if tools['nftables'] and (conf in changed or nf in changed) and io.read(conf) is not None and io.read(nf) is not None:
-        rc, out, err = io.cmd([tools['nftables'], '-c', '-f', conf])
+        rc, out, err = io.cmd([tools['nftables'], '-c', '-f', io.root + conf])
         if rc != 0:
             errors.append('%s would not load at boot with our include (nft -c -f): %s' % (conf, (err or out).strip()))
     for fam, key in (('ipv4', 'iptables_rules_v4'), ('ipv6', 'iptables_rules_v6')):
@@ -468,11 +496,20 @@ def validate_persisted(io, tools, pl, paths):
     return errors
 
 
+PATH_OPTIONS = ('nftables_file', 'nftables_conf', 'iptables_rules_v4', 'iptables_rules_v6')
+
+
 def run(module, io=None):
     io = io or HostIO(module)
     p = module.params
     result = dict(changed=False, drift=False, messages=[], backup_files={}, files_changed=[], services_enabled=[],
-                  commands=[], exemptions=[], rules=[], firewall=[], control_connection={}, backend={})
+                  commands=[], exemptions=[], rules=[], firewall=[], control_connection={}, backend={},
+                  stale_removed=[])
+    errors = _paths.check_paths(p, PATH_OPTIONS)
+    try:
+        _inputs.number(p['lock_timeout'], 'lock_timeout', 0, 86400, True, 'seconds')
+    except _inputs.ProfileError as e:
+        errors.append(str(e))
     try:
         interfaces = io.interfaces() if p['interfaces_must_exist'] else None
         exemptions = _notrack.validate_exemptions(p['exemptions'], interfaces) if p['state'] == 'present' else []
@@ -480,8 +517,21 @@ def run(module, io=None):
             if not 1 <= port <= 65535:
                 raise _notrack.NotrackError('control_ports[%d]: %d is outside the allowed range 1-65535' % (i, port))
     except _notrack.NotrackError as e:
-        module.fail_json(msg=str(e), **result)
+        errors.insert(0, str(e))
+    if errors:
+        module.fail_json(msg='; '.join(errors), **result)
     result['exemptions'] = exemptions
+    try:
+        with io.lock(p['lock_timeout'], module.check_mode):
+            apply(module, io, p, exemptions, result)
+    except _lock.LockTimeout as e:
+        module.fail_json(msg=str(e), **result)
+
+
+def apply(module, io, p, exemptions, result):
+    """Read every framework, plan, and (not in check mode) apply: validate every transaction,
+    apply them, read back, persist; undo the applied steps when a later one fails. Runs under the
+    host lock."""
     tools = find_tools(io)
     facts, paths = gather(module, io, p, tools)
     params = dict(p, paths=paths)
@@ -492,8 +542,14 @@ def run(module, io=None):
                   commands=[{'framework': s['framework'], 'family': s['family'], 'script': s['script']} for s in pl['steps']],
                   files_changed=sorted(pl['files']), services_enabled=list(pl['services']))
     result['control_connection'].pop('interfaces', None)
-    if pl['errors']:
-        module.fail_json(msg='; '.join(pl['errors']), **result)
+    errors = list(pl['errors'])
+    for option, path in sorted(paths.items()):
+        if path in pl['files']:
+            _adopt, err = _paths.check_file(option, path, io.root, _paths.ADOPTABLE.get(option))
+            if err:
+                errors.append(err)
+    if errors:
+        module.fail_json(msg='; '.join(errors), **result)
     for w in pl['warnings']:
         module.warn(w)
     result['messages'] = pl['warnings']
@@ -522,52 +578,70 @@ def run(module, io=None):
     for s in pl['steps']:
         rc, out, err = io.cmd(step_argv(tools, s), data=s['script'].encode())
         if rc != 0:
-            undone = undo(module, io, tools, params, exemptions, done)
-            result['changed'] = bool(done) and not undone
-            module.fail_json(msg='%s %s: applying failed: %s; %s' % (
-                s['framework'], s['family'], (err or out).strip(),
-                'the steps already applied were rolled back' if undone else 'rollback of the steps already applied failed: %s' % undone),
-                **result)
+            rollback_and_fail(module, io, tools, done, result, '%s %s: applying failed: %s'
+                              % (s['framework'], s['family'], (err or out).strip()))
         done.append(s)
+        _files.fault_point('after-step')
     # read back: the live rulesets must now be in sync
-    facts2, _paths = gather(module, io, dict(p, persist=False), tools, control=facts['control'])
+    facts2, _paths2 = gather(module, io, dict(p, persist=False), tools, control=facts['control'])
     again = _notrack_plan.plan(dict(params, persist=False), exemptions, facts2)
     if again['steps'] or again['errors']:
-        module.fail_json(msg='after applying, the live ruleset still differs: %s'
-                         % (again['errors'] or [s['script'] for s in again['steps']]), **result)
-
+        rollback_and_fail(module, io, tools, done, result, 'after applying, the live ruleset still differs: %s'
+                          % (again['errors'] or [s['script'] for s in again['steps']]))
+    _files.fault_point('before-files')
     if pl['files']:
-        before = dict((path, io.read(path)) for path in pl['files'])
-        write_files(module, pl['files'], p['backup'], result)
+        result['stale_removed'] = _files.clean_stale(sorted(set(os.path.dirname(f) for f in pl['files'])), io.root)
+        try:
+            write_files(module, io, pl['files'], p['backup'], result)
+        except _files.ApplyError as e:
+            rollback_and_fail(module, io, tools, done, result, 'persistence: %s' % e, e.left)
         errors = validate_persisted(io, tools, pl, paths)
         if errors:
-            write_files(module, dict((path, {'after': text}) for path, text in before.items()), False, result)
-            module.fail_json(msg='persistence: %s; the files were restored (the live ruleset is applied)' % '; '.join(errors),
-                             **result)
+            left = _files.restore(module, pl['files'], sorted(pl['files']), io.root)
+            rollback_and_fail(module, io, tools, done, result, 'persistence: %s; the files were restored%s'
+                              % ('; '.join(errors), (' except %s' % ', '.join(left)) if left else ''), left)
     systemctl = io.which('systemctl')
     for u in pl['services']:
         rc, out, err = io.cmd([systemctl, 'enable', u])
         if rc != 0:
-            module.fail_json(msg='systemctl enable %s failed: %s' % (u, (err or out).strip()), **result)
+            module.fail_json(msg='systemctl enable %s failed: %s (the rules are applied and persisted; enable it to '
+                                 'load them at boot)' % (u, (err or out).strip()), **result)
     module.exit_json(**result)
 
 
-def undo(module, io, tools, params, exemptions, done):
-    """Put back what the applied steps changed: read each framework again and apply the
-    transaction toward its state before. Returns True, or the error text."""
+def rollback_and_fail(module, io, tools, done, result, why, left_files=()):
+    """Undo the applied steps, then fail saying exactly what is left applied."""
+    left = undo(io, tools, done) + list(left_files)
+    result['changed'] = bool(left)
+    result['left_applied'] = left
+    if not done and not left:
+        tail = 'nothing had been applied'
+    elif not left:
+        tail = 'the %d step(s) already applied were rolled back: the host is as before' % len(done)
+    else:
+        tail = 'rollback FAILED, still applied: %s' % '; '.join(left)
+    module.fail_json(msg='%s; %s' % (why, tail), **result)
+
+
+def undo(io, tools, done):
+    """Put back what the applied steps changed, last first: read each framework again and apply
+    the transaction toward its state before. Returns what is still applied (empty: all undone)."""
+    left = []
     for s in reversed(done):
+        label = '%s %s step' % (s['framework'], s['family'])
         if s['framework'] == 'nftables':
             rc, live, err = io.cmd([tools['nftables'], '-j', 'list', 'ruleset'])
         else:
             rc, live, err = io.cmd([tools[s['framework']][s['family']]['save']])
         if rc != 0:
-            return (err or live).strip()
+            left.append('%s (reading the ruleset to undo it failed: %s)' % (label, (err or live).strip()))
+            continue
         script = _notrack_plan.undo_script(s, live)
         if script:
             rc, out, err = io.cmd(step_argv(tools, s), data=script.encode())
             if rc != 0:
-                return '%s %s: %s' % (s['framework'], s['family'], (err or out).strip())
-    return True
+                left.append('%s (undoing it failed: %s)' % (label, (err or out).strip()))
+    return left
 
 
 def main():

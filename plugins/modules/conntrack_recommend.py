@@ -93,6 +93,18 @@ options:
     description:
       - The C(stats) of an earlier facts run; lets the warning about C(insert_failed) say whether it grew.
     type: dict
+  notrack_exemptions:
+    description:
+      - NOTRACK exemptions that will be applied after this step (the O(nfct.tuning.conntrack_notrack#module:exemptions)
+        of M(nfct.tuning.conntrack_notrack)). They are validated here, on the controller, with the same rules and
+        against the host's interfaces from the facts, so that a bad one fails the run before anything on the host
+        changes. The role passes C(conntrack_notrack).
+    type: raw
+  files:
+    description:
+      - Paths of the files M(nfct.tuning.conntrack_settings) will own (C(sysctl_file), C(modprobe_file),
+        C(modules_load_file), C(udev_rule_file)), checked here with the same rules, before anything changes.
+    type: dict
 attributes: {}
 notes:
   - Supports check mode; it changes nothing.
@@ -190,6 +202,11 @@ report:
   type: list
   elements: str
   returned: always
+notrack_exemptions:
+  description: O(notrack_exemptions) as validated and normalized.
+  type: list
+  elements: dict
+  returned: when O(notrack_exemptions) is given
 computed_on:
   description: V(controller) when the action plugin computed it, V(host) when the module did.
   type: str

@@ -98,31 +98,47 @@ options:
     type: bool
     default: false
   sysctl_file:
-    description: The sysctl.d file this module owns.
+    description:
+      - The sysctl.d file this module owns; an absolute C(NAME.conf) in a directory systemd-sysctl reads
+        (C(/etc/sysctl.d), C(/run/sysctl.d), C(/usr/local/lib/sysctl.d), C(/usr/lib/sysctl.d), C(/lib/sysctl.d)).
+      - A file already there that this module did not write is taken over (and backed up) only when it holds
+        nothing but C(net.netfilter.nf_conntrack_*) keys; otherwise the run fails. Symlinks and directories are
+        refused. The same rules hold for the other owned files.
     type: path
     default: /etc/sysctl.d/90-conntrack.conf
   modprobe_file:
-    description: The modprobe.d file this module owns (loadable module only).
+    description: The modprobe.d file this module owns (loadable module only); a C(NAME.conf) in a modprobe.d directory.
     type: path
     default: /etc/modprobe.d/nfct-tuning.conf
   modules_load_file:
-    description: The modules-load.d file this module owns (loadable module only).
+    description: The modules-load.d file this module owns (loadable module only); a C(NAME.conf) in a modules-load.d directory.
     type: path
     default: /etc/modules-load.d/nfct-tuning.conf
   udev_rule_file:
-    description: The udev rule this module owns when O(boot_fix=udev).
+    description: The udev rule this module owns when O(boot_fix=udev); a C(NAME.rules) in C(/etc/udev/rules.d) or C(/run/udev/rules.d).
     type: path
     default: /etc/udev/rules.d/90-nfct-tuning.rules
+  lock_timeout:
+    description:
+      - Seconds to wait for another nfct.tuning run on the same host (an flock on C(/run/lock/nfct-tuning.lock),
+        held by every module that writes from the moment it reads the host to its last write). Then the run fails
+        and changes nothing. Check mode takes the lock shared, and only when the file exists.
+    type: int
+    default: 300
+notes:
+  - "All or nothing: runtime values are written first and read back, then the files; when any step fails,
+    everything already changed is put back and RV(left_applied) lists what could not be. Files are written to a
+    temporary file, fsync'ed, renamed and the directory fsync'ed; a temporary file left by a killed run is removed
+    by the next one (RV(stale_removed))."
+  - Never touches sysctl.d files other than its own; when another file overrides a key at boot it says so in
+    RV(keys) (C(shadowed_by)) and in a warning.
 attributes:
   check_mode:
-    description: Computes the whole plan and reports it; writes nothing.
+    description: Computes the whole plan and reports it; writes nothing (not even the lock file).
     support: full
   diff_mode:
     description: Shows each owned file's before and after, and the runtime values before and after.
     support: full
-notes:
-  - Never touches sysctl.d files other than its own; when another file overrides a key at boot it says so in
-    RV(keys) (C(shadowed_by)) and in a warning.
 seealso:
   - module: nfct.tuning.conntrack_facts
   - module: nfct.tuning.conntrack_recommend
@@ -197,13 +213,29 @@ drift:
   description: True when anything differs from the desired state (the same as changed, also in check mode).
   type: bool
   returned: always
+adopted:
+  description: Owned paths where a file this module did not write, holding only conntrack settings, was taken over.
+  type: list
+  elements: str
+  returned: always
+stale_removed:
+  description: Temporary files a killed earlier run left in the owned directories, removed by this run.
+  type: list
+  elements: str
+  returned: always
+left_applied:
+  description: On failure, what is still changed because putting it back failed too (empty - the host is as before).
+  type: list
+  elements: str
+  returned: on failure after a change
 '''
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _inputs, _files, _gather, _keys, _persist, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils import _files, _gather, _inputs, _keys, _lock
+from ansible_collections.nfct.tuning.plugins.module_utils import _paths, _persist, _settings
 
 
 def build_module():
@@ -224,6 +256,7 @@ def build_module():
             modprobe_file=dict(type='path', default=_settings.MODPROBE_FILE),
             modules_load_file=dict(type='path', default=_settings.MODULES_LOAD_FILE),
             udev_rule_file=dict(type='path', default=_settings.UDEV_RULE_FILE),
+            lock_timeout=dict(type='int', default=300),
         ),
         supports_check_mode=True,
     )
@@ -254,90 +287,159 @@ def sysctl_bin(root=''):
     return '/usr/lib/systemd/systemd-sysctl'
 
 
-def run(module, root='', probes=None):
-    p = module.params
+OWNED = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file')
+
+
+def validate(p):
+    """Everything wrong with the parameters, before any I/O: (desired settings, [errors])."""
+    errors, desired = [], {}
     try:
         desired = _keys.validate_settings(p['settings'], 'settings')
     except _keys.InvalidSetting as e:
-        module.fail_json(msg=str(e))
+        errors.append(str(e))
     try:
         _inputs.budget(p['memory_budget_percent'])
     except _inputs.ProfileError as e:
-        module.fail_json(msg=str(e))
-    facts = _gather.gather(root=root, probes=probes)
-    result = dict(changed=False, messages=[], backup_files={}, runtime_changes=[], files_changed=[])
+        errors.append(str(e))
+    try:
+        _inputs.number(p['lock_timeout'], 'lock_timeout', 0, 86400, True, 'seconds')
+    except _inputs.ProfileError as e:
+        errors.append(str(e))
+    errors += _paths.check_paths(p, OWNED)
+    return desired, errors
 
+
+def run(module, root='', probes=None):
+    p = module.params
+    result = dict(changed=False, messages=[], backup_files={}, runtime_changes=[], files_changed=[], adopted=[],
+                  stale_removed=[])
+    desired, errors = validate(p)
+    if errors:
+        module.fail_json(msg='; '.join(errors), **result)
+    try:
+        with _lock.HostLock(p['lock_timeout'], shared=module.check_mode, root=root, what='conntrack_settings'):
+            apply(module, desired, root, probes, result)
+    except _lock.LockTimeout as e:
+        module.fail_json(msg=str(e), **result)
+
+
+def apply(module, desired, root, probes, result):
+    """Read the host, plan, and (not in check mode) write: runtime first, then the files, all
+    undone when a later step fails. Runs under the host lock."""
+    p = module.params
+    facts = _gather.gather(root=root, probes=probes)
     if (p['state'] == 'present' and p['runtime'] and not facts['available'] and p['load_module']
             and facts['module'].get('type') == 'module'):
         if not module.check_mode:
             rc, out, err = module.run_command(['modprobe', 'nf_conntrack'], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
             if rc != 0:
-                module.fail_json(msg='modprobe nf_conntrack failed: %s' % (err or out).strip())
+                module.fail_json(msg='modprobe nf_conntrack failed: %s' % (err or out).strip(), **result)
             facts = _gather.gather(root=root, probes=probes)
         result['module_loaded'] = True
 
     params = dict(p, sysctl_bin=sysctl_bin(root))
-    paths = [p['sysctl_file'], p['modprobe_file'], p['modules_load_file'], p['udev_rule_file']]
-    current = dict((path, _read(root + path)) for path in paths)
+    current = dict((p[o], _read(root + p[o])) for o in OWNED)
     listing = _persist.read_listing(_persist.SYSCTL_DIRS, root)
     conf = _persist.read_single(_persist.SYSCTL_CONF, root)
     pl = _settings.plan(facts, desired, params, current, listing, conf)
-    result.update(keys=pl['keys'], not_applied=pl['skipped'], drift_report=pl['drift'])
+    host_errors, adopt = [], []
+    for o in OWNED:
+        if p[o] in pl['files']:
+            adopted, err = _paths.check_file(o, p[o], root, _paths.ADOPTABLE.get(o))
+            if err:
+                host_errors.append(err)
+            elif adopted:
+                adopt.append(p[o])
+    result.update(keys=pl['keys'], not_applied=pl['skipped'], drift_report=pl['drift'], adopted=adopt)
     if pl['cmdline_hint']:
         result['cmdline_hint'] = pl['cmdline_hint']
-    if pl['errors']:
-        module.fail_json(msg='; '.join(pl['errors']), **result)
-    for w in pl['warnings']:
+    if pl['errors'] or host_errors:
+        module.fail_json(msg='; '.join(pl['errors'] + host_errors), **result)
+    warnings = list(pl['warnings'])
+    warnings += ['%s holds only conntrack settings but was not written by nfct.tuning: it is taken over (its content '
+                 'is backed up)' % path for path in adopt]
+    for w in warnings:
         module.warn(w)
-    result['messages'] = pl['warnings']
+    result['messages'] = warnings
     changed = bool(pl['runtime'] or pl['files'])
     result['changed'] = result['drift'] = changed
     result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in pl['runtime']]
     result['files_changed'] = sorted(pl['files'])
     if module._diff:
-        diff = []
-        for path in sorted(pl['files']):
-            ch = pl['files'][path]
-            diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
-                         'after_header': path if ch['after'] is not None else '/dev/null',
-                         'before': ch['before'] or '', 'after': ch['after'] or ''})
-        if pl['runtime']:
-            diff.append({'before_header': 'runtime (/proc/sys/net/netfilter)', 'after_header': 'runtime (/proc/sys/net/netfilter)',
-                         'before': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['before']) for w in pl['runtime']),
-                         'after': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['expect']) for w in pl['runtime'])})
-        result['diff'] = diff
+        result['diff'] = diff_of(pl)
 
     # ------------------------------------------------------------ the one gate
     if module.check_mode or not changed:
         module.exit_json(**result)
 
-    done = []
+    result['stale_removed'] = _files.clean_stale(sorted(set(os.path.dirname(p[o]) for o in OWNED)), root)
+    done = write_runtime(module, pl['runtime'], root, result)
+    _files.fault_point('before-files')
     try:
-        for w in pl['runtime']:
-            full = root + w['path']
-            write_value(full, w['value'])
-            done.append(w)
-            got = read_value(root + _keys.proc_path(w['key']))
-            if got != w['expect']:
-                raise RuntimeError('%s: wrote %d, the kernel reports %s' % (w['key'], w['value'], got))
-    except (IOError, OSError, RuntimeError) as e:
-        restore_errors = []
-        for w in reversed(done):
-            try:
-                write_value(root + w['path'], w['before'])
-            except (IOError, OSError) as e2:
-                restore_errors.append('%s: %s' % (w['key'], e2))
-        result['changed'] = False
-        module.fail_json(msg='runtime write failed (%s); restored %d value(s) already changed%s'
-                         % (e, len(done) - len(restore_errors),
-                            ('; could not restore: ' + ', '.join(restore_errors)) if restore_errors else ''), **result)
-
-    _files.apply_changes(module, pl['files'], p['backup'], result['backup_files'], root)
+        # an adopted file is always backed up: its content was not ours
+        _files.apply_changes(module, pl['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
+    except _files.ApplyError as e:
+        left = restore_runtime(root, done)
+        result['changed'] = bool(e.left or left)
+        module.fail_json(msg='writing the files failed (%s); %s' % (e, undo_summary(len(done), left, e.left)),
+                         left_applied=e.left + left, **result)
     # read the files back: what we meant is what is there
     for path in sorted(pl['files']):
         if _read(root + path) != pl['files'][path]['after']:
             module.fail_json(msg='%s: content read back differs from what was written' % path, **result)
     module.exit_json(**result)
+
+
+def write_runtime(module, writes, root, result):
+    """Write and read back each runtime value; on a failure put the ones already written back."""
+    done = []
+    try:
+        for w in writes:
+            write_value(root + w['path'], w['value'])
+            done.append(w)
+            got = read_value(root + _keys.proc_path(w['key']))
+            if got != w['expect']:
+                raise RuntimeError('%s: wrote %d, the kernel reports %s' % (w['key'], w['value'], got))
+            _files.fault_point('after-runtime-write')
+    except (IOError, OSError, RuntimeError) as e:
+        left = restore_runtime(root, done)
+        result['changed'] = bool(left)
+        module.fail_json(msg='runtime write failed (%s); %s' % (e, undo_summary(len(done), left)),
+                         left_applied=left, **result)
+    return done
+
+
+def restore_runtime(root, done):
+    """Put the values before back, last written first; returns what could not be restored."""
+    left = []
+    for w in reversed(done):
+        try:
+            write_value(root + w['path'], w['before'])
+        except (IOError, OSError) as e:
+            left.append('%s = %s (runtime; restoring %s failed: %s)' % (_keys.sysctl_name(w['key']), w['value'],
+                                                                        w['before'], e))
+    return left
+
+
+def undo_summary(n_runtime, left_runtime, left_files=()):
+    left = list(left_runtime) + list(left_files)
+    if not left:
+        return 'everything already changed was put back (%d runtime value(s)); the host is as before' % n_runtime
+    return 'could NOT put back: %s' % '; '.join(left)
+
+
+def diff_of(pl):
+    diff = []
+    for path in sorted(pl['files']):
+        ch = pl['files'][path]
+        diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
+                     'after_header': path if ch['after'] is not None else '/dev/null',
+                     'before': ch['before'] or '', 'after': ch['after'] or ''})
+    if pl['runtime']:
+        diff.append({'before_header': 'runtime (/proc/sys/net/netfilter)', 'after_header': 'runtime (/proc/sys/net/netfilter)',
+                     'before': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['before']) for w in pl['runtime']),
+                     'after': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['expect']) for w in pl['runtime'])})
+    return diff
 
 
 def main():

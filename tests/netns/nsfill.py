@@ -135,3 +135,44 @@ class Netns(object):
 
 def is_root():
     return os.geteuid() == 0
+
+
+# ---------------------------------------------------------------- a private /etc
+
+ISOLATE = 'mount --bind "$0/etc" /etc && mount --bind "$0/run-lock" /run/lock && exec "$@"'
+
+
+def private_root(tmp_path):
+    """tmp_path/root with a copy of the host's /etc and an empty /run/lock, for isolated().
+
+    The modules only write where the boot reads (/etc/sysctl.d, /etc/nftables.conf...), so the
+    real-kernel tests run them in a mount namespace where those are these copies: nothing they
+    write reaches the host's /etc."""
+    root = os.path.join(str(tmp_path), 'root')
+    if not os.path.isdir(root):
+        os.makedirs(root)
+        subprocess.run(['cp', '-a', '/etc', os.path.join(root, 'etc')], check=True)
+        os.makedirs(os.path.join(root, 'run-lock'))
+    return root
+
+
+def isolated(root, argv):
+    """argv in its own mount namespace where /etc and /run/lock are root's copies."""
+    return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', ISOLATE, root] + list(argv)
+
+
+def tree(path):
+    """{relative path: (mode, content)} of every file under path, to compare before and after."""
+    out = {}
+    for d, dirs, files in os.walk(path):
+        for name in dirs + files:
+            full = os.path.join(d, name)
+            st = os.lstat(full)
+            content = None
+            if os.path.isfile(full) and not os.path.islink(full):
+                with open(full, 'rb') as f:
+                    content = f.read()
+            elif os.path.islink(full):
+                content = os.readlink(full)
+            out[os.path.relpath(full, path)] = (st.st_mode, content)
+    return out

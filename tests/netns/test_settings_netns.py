@@ -42,25 +42,29 @@ def interpreter(tmp_path):
     return str(wrapper), log
 
 
-def playbook(ns, tmp_path, extra, check=False):
+def playbook(ns, tmp_path, extra, check=False, ok=True):
+    """The tune playbook inside the namespace, with the default file paths; /etc is a private copy
+    (nsfill.private_root: tmp_path/root/etc), so the host's /etc is never written."""
     py, log = interpreter(tmp_path)
     if log.exists():
         log.unlink()
-    files = {'conntrack_sysctl_file': str(tmp_path / 'etc/sysctl.d/90-conntrack.conf'),
-             'conntrack_modprobe_file': str(tmp_path / 'etc/modprobe.d/nfct-tuning.conf'),
-             'conntrack_modules_load_file': str(tmp_path / 'etc/modules-load.d/nfct-tuning.conf'),
-             'conntrack_udev_rule_file': str(tmp_path / 'etc/udev/rules.d/90-nfct-tuning.rules')}
-    files.update(extra)
-    cmd = ['ip', 'netns', 'exec', ns.name, os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,',
-           '-c', 'local', '-e', 'ansible_python_interpreter=%s' % py, '-e', json.dumps(files),
-           os.path.join(REPO, 'playbooks', 'tune.yml')] + (['--check', '--diff'] if check else [])
+    root = nsfill.private_root(tmp_path)
+    cmd = ['ip', 'netns', 'exec', ns.name] + nsfill.isolated(root, [
+        os.path.join(VENV_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+        '-e', 'ansible_python_interpreter=%s' % py, '-e', json.dumps(extra),
+        os.path.join(REPO, 'playbooks', 'tune.yml')] + (['--check', '--diff'] if check else []))
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'), ANSIBLE_STDOUT_CALLBACK='ansible.posix.json')
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, check=False)
     text = out.stdout.decode()
-    assert out.returncode == 0, text[-4000:] + out.stderr.decode()[-2000:]
+    assert (out.returncode == 0) is ok, text[-4000:] + out.stderr.decode()[-2000:]
     data = json.loads(text)
     runs = len(log.read_text().splitlines()) if log.exists() else 0
     return data, runs
+
+
+def etc(tmp_path, rel=''):
+    """A path in the private /etc of playbook()."""
+    return os.path.join(nsfill.private_root(tmp_path), 'etc', rel)
 
 
 def task_result(data, name):
@@ -78,13 +82,14 @@ def read(ns, short):
 def test_role_in_netns_check_apply_idempotent(ns, tmp_path):
     host_max = int(open('/proc/sys/net/netfilter/nf_conntrack_max').read())
     ns.write_sysctl('tcp_timeout_time_wait', 120)
-    sysctl_file = tmp_path / 'etc/sysctl.d/90-conntrack.conf'
+    sysctl_file = etc(tmp_path, 'sysctl.d/90-conntrack.conf')
+    etc_before = nsfill.tree(etc(tmp_path))
     # --check --diff: reports, changes nothing (not even an empty file)
     data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'}, check=True)
     res = task_result(data, 'Apply to the running kernel and every persistent layer')
     assert res['changed'] is True
     assert read(ns, 'tcp_timeout_time_wait') == 120
-    assert not sysctl_file.exists() and not (tmp_path / 'etc').exists()
+    assert nsfill.tree(etc(tmp_path)) == etc_before
     # apply
     data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web'})
     res = task_result(data, 'Apply to the running kernel and every persistent layer')
@@ -95,7 +100,7 @@ def test_role_in_netns_check_apply_idempotent(ns, tmp_path):
     assert res['keys']['tcp_timeout_time_wait']['runtime_after'] == 60
     # global keys: reported read-only, not failed, not persisted in a container's file
     assert 'outside the initial network namespace' in res['not_applied']['max']
-    text = sysctl_file.read_text()
+    text = open(sysctl_file).read()
     assert 'nf_conntrack_tcp_timeout_time_wait = 60' in text and 'nf_conntrack_max' not in text
     assert int(open('/proc/sys/net/netfilter/nf_conntrack_max').read()) == host_max
     # steady state: nothing changes, at most 4 module executions
@@ -113,16 +118,16 @@ def test_role_in_netns_check_apply_idempotent(ns, tmp_path):
 
 def test_readonly_fail_stops_before_changing(ns, tmp_path):
     py, _log = interpreter(tmp_path)
-    cmd = ['ip', 'netns', 'exec', ns.name, os.path.join(VENV_BIN, 'ansible'), 'localhost', '-c', 'local',
-           '-i', 'localhost,', '-e', 'ansible_python_interpreter=%s' % py, '-m', 'nfct.tuning.conntrack_settings',
-           '-a', json.dumps({'settings': {'max': 524288, 'udp_timeout': 11}, 'readonly': 'fail',
-                             'sysctl_file': str(tmp_path / '90-conntrack.conf')})]
+    cmd = ['ip', 'netns', 'exec', ns.name] + nsfill.isolated(nsfill.private_root(tmp_path), [
+        os.path.join(VENV_BIN, 'ansible'), 'localhost', '-c', 'local',
+        '-i', 'localhost,', '-e', 'ansible_python_interpreter=%s' % py, '-m', 'nfct.tuning.conntrack_settings',
+        '-a', json.dumps({'settings': {'max': 524288, 'udp_timeout': 11}, 'readonly': 'fail'})])
     out = subprocess.run(cmd, stdout=subprocess.PIPE, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg')),
                          cwd=REPO, check=False)
     assert out.returncode != 0
     assert b'readonly: fail' in out.stdout
     assert read(ns, 'udp_timeout') != 11
-    assert not (tmp_path / '90-conntrack.conf').exists()
+    assert not os.path.exists(etc(tmp_path, 'sysctl.d/90-conntrack.conf'))
 
 
 def test_role_with_notrack_steady_state_at_most_4_executions(ns, tmp_path):
@@ -140,3 +145,22 @@ def test_role_with_notrack_steady_state_at_most_4_executions(ns, tmp_path):
     nsfill.ns_exec(ns.name, [sys.executable, '-c', 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); '
                              '[s.sendto(b"x", ("127.0.0.1", 7000 + i)) for i in range(50)]'])
     assert ns.count() == before
+
+
+@pytest.mark.parametrize('exemption, fragment', [
+    ({'interface': 'eth9'}, "exemptions[0].interface: 'eth9' is not an interface on this host (present: lo)"),
+    ({'interface': 'lo;reboot'}, "exemptions[0].interface: 'lo;reboot' is not a valid interface name"),
+    ({'interface': 'averyveryverylongname'}, 'is not a valid interface name (1-15 letters'),
+])
+def test_role_checks_notrack_exemptions_before_the_first_change(ns, tmp_path, exemption, fragment):
+    # issue 11, finding 6: a bad exemption used to fail in the NOTRACK step, after the sysctl
+    # settings had been applied and persisted
+    ns.write_sysctl('tcp_timeout_time_wait', 120)
+    before = nsfill.tree(etc(tmp_path))
+    data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web', 'conntrack_notrack': [exemption]}, ok=False)
+    res = task_result(data, 'Compute the recommendation on the controller and check every input of the steps below')
+    assert res['failed'] is True and fragment in res['msg'], res['msg']
+    assert res['msg'].startswith('notrack_exemptions: ')
+    assert read(ns, 'tcp_timeout_time_wait') == 120
+    assert nsfill.tree(etc(tmp_path)) == before
+    assert 'nfct_notrack' not in nsfill.ns_exec(ns.name, ['nft', 'list', 'tables'], stdout=subprocess.PIPE).stdout.decode()

@@ -40,9 +40,12 @@ def test_validate_normalizes(given, expected):
      "exemptions[0].interface: 'eth9' is not an interface on this host (present: eth0, lo); set interfaces_must_exist: "
      "false for an interface that appears later"),
     ([item(interface='lo'), item(interface='a' * 16)], None,
-     "exemptions[1].interface: '" + 'a' * 16 + "' is not a valid interface name (1-15 characters"),
+     "exemptions[1].interface: '" + 'a' * 16 + "' is not a valid interface name (1-15 letters"),
     ([item(interface='eth 0')], None, "exemptions[0].interface: 'eth 0' is not a valid interface name"),
     ([item(interface='..')], None, "exemptions[0].interface: '..' is not a valid interface name"),
+    ([item(interface='lo;reboot')], None, "exemptions[0].interface: 'lo;reboot' is not a valid interface name"),
+    ([item(interface='eth0$(id)')], None, "exemptions[0].interface: 'eth0$(id)' is not a valid interface name"),
+    ([item(interface='eth`x`')], None, "exemptions[0].interface: 'eth`x`' is not a valid interface name"),
     ([item(protocol='tcp', port=0)], None, 'exemptions[0].port: 0 is outside the allowed range 1-65535'),
     ([item(protocol='tcp', port=65536)], None, 'exemptions[0].port: 65536 is outside the allowed range 1-65535'),
     ([item(protocol='tcp', port=-1)], None, 'exemptions[0].port: -1 is outside the allowed range 1-65535'),

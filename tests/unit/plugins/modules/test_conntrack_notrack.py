@@ -26,7 +26,10 @@ class FakeIO(conntrack_notrack.HostIO):
     """A Debian-like host with iptables-legacy (and optionally nft) in one network namespace."""
 
     def __init__(self, v4=LEGACY_FW, v6='', nft=None, env=None, units=None, os_release='ID=debian\n',
-                 fail_apply=None, fail_test=None, fail_file_test=False, proc_tcp=None):
+                 fail_apply=None, fail_test=None, fail_file_test=False, proc_tcp=None, root=None, fail_undo=False):
+        conntrack_notrack.HostIO.__init__(self, None, root or '')
+        self.fail_undo = fail_undo
+        self.applied = 0
         self.state = {'ipv4': v4, 'ipv6': v6}
         self.nft = nft
         self.env = env or {}
@@ -61,6 +64,10 @@ class FakeIO(conntrack_notrack.HostIO):
                 return 1, '', 'iptables-restore: line 2 failed'
             if '--test' not in argv and fam in self.fail_apply:
                 return 1, '', 'iptables-restore: line 5 failed'
+            if '--test' not in argv and self.fail_undo and self.applied >= 1:
+                return 1, '', 'iptables-restore: undo refused'
+            if '--test' not in argv:
+                self.applied += 1
             try:
                 new = apply_restore(self.state[fam], script)
             except RestoreError as e:
@@ -86,8 +93,8 @@ class FakeIO(conntrack_notrack.HostIO):
             return self.os_release
         if path.startswith('/proc/net/tcp'):
             return self.proc_tcp if path == '/proc/net/tcp' else None
-        if path.startswith('/etc/'):
-            return None
+        if not self.root:
+            return None  # never the real host's files
         return conntrack_notrack.HostIO.read(self, path)
 
     def exists(self, path):
@@ -105,13 +112,25 @@ class FakeIO(conntrack_notrack.HostIO):
 
 
 def paths(tmp_path, **extra):
-    d = {'nftables_conf': str(tmp_path / 'nftables.conf'), 'nftables_file': str(tmp_path / 'nftables.d/nfct-notrack.nft'),
-         'iptables_rules_v4': str(tmp_path / 'rules.v4'), 'iptables_rules_v6': str(tmp_path / 'rules.v6')}
-    d.update(extra)
-    return d
+    """The Debian default paths (files under tmp_path, the FakeIO root)."""
+    return dict(extra)
+
+
+V4, V6 = '/etc/iptables/rules.v4', '/etc/iptables/rules.v6'
+
+
+def host_file(tmp_path, path, text=None):
+    """A file of the fake host (under tmp_path); with text, write it."""
+    f = tmp_path / path.lstrip('/')
+    if text is not None:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+    return f
 
 
 def run(tmp_path, io, args, check=False, diff=False, capsys=None):
+    if not io.root:
+        io.root = str(tmp_path)
     invoke(conntrack_notrack, ansible_flags(tmp_path, args, check, diff), io)
     return json.loads(capsys.readouterr().out)
 
@@ -120,26 +139,26 @@ LO = [{'interface': 'lo'}]
 
 
 def test_check_mode_only_reads(tmp_path, capsys):
-    (tmp_path / 'rules.v4').write_text(LEGACY_FW)
+    host_file(tmp_path, V4, LEGACY_FW)
     io = FakeIO(units={'netfilter-persistent.service': 'disabled'})
     res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), check=True, diff=True, capsys=capsys)
     assert res['changed'] is True and res['drift'] is True
     assert res['backend']['name'] == 'iptables-legacy'
     assert io.restores() == [] and io.state['ipv4'] == LEGACY_FW
     assert not any(c[0][1:2] == ['enable'] for c in io.calls)
-    assert (tmp_path / 'rules.v4').read_text() == LEGACY_FW and not (tmp_path / 'rules.v6').exists()
+    assert host_file(tmp_path, V4).read_text() == LEGACY_FW and not host_file(tmp_path, V6).exists()
     assert [d['before_header'] for d in res['diff']] == ['iptables-legacy ipv4 (live)', 'iptables-legacy ipv6 (live)',
-                                                         str(tmp_path / 'rules.v4'), '/dev/null']
+                                                         V4, '/dev/null']
     assert res['services_enabled'] == ['netfilter-persistent.service']
     assert [c['framework'] for c in res['commands']] == ['iptables-legacy', 'iptables-legacy']
-    assert res['drift_report']['persistence']['files'] == [str(tmp_path / 'rules.v4'), str(tmp_path / 'rules.v6')]
+    assert res['drift_report']['persistence']['files'] == [V4, V6]
     assert res['rules'] == [{'chain': 'prerouting', 'rule': 'iifname "lo" notrack', 'items': [0]},
                             {'chain': 'output', 'rule': 'oifname "lo" notrack', 'items': [0]}]
     assert res['firewall'][1]['chain'] == 'INPUT' and res['firewall'][1]['affected_by'] == [0]
 
 
 def test_apply_validates_first_then_idempotent(tmp_path, capsys):
-    (tmp_path / 'rules.v4').write_text(LEGACY_FW)
+    host_file(tmp_path, V4, LEGACY_FW)
     io = FakeIO(units={'netfilter-persistent.service': 'disabled'})
     res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
     assert res['changed'] is True, res
@@ -148,7 +167,7 @@ def test_apply_validates_first_then_idempotent(tmp_path, capsys):
                      (False, 'iptables-legacy-restore'), (False, 'ip6tables-legacy-restore')]
     assert '-A INPUT -j NFCT-UNTRACKED' in io.state['ipv4'] and '-A NFCT-NOTRACK-PRE -i lo -j CT --notrack' in io.state['ipv6']
     assert io.units['netfilter-persistent.service'] == 'enabled'
-    assert '-A NFCT-NOTRACK-OUT -o lo -j CT --notrack' in (tmp_path / 'rules.v6').read_text()
+    assert '-A NFCT-NOTRACK-OUT -o lo -j CT --notrack' in host_file(tmp_path, V6).read_text()
     calls = len(io.calls)
     res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
     assert res['changed'] is False and res['drift_report']['drifted'] is False
@@ -156,27 +175,27 @@ def test_apply_validates_first_then_idempotent(tmp_path, capsys):
     # state absent: back to the admin's rules, files as they were
     res = run(tmp_path, io, dict(paths(tmp_path), state='absent', backup=True), capsys=capsys)
     assert res['changed'] is True
-    assert 'NFCT' not in io.state['ipv4'] and (tmp_path / 'rules.v4').read_text() == LEGACY_FW
-    assert (tmp_path / 'rules.v6').read_text() == ''
-    assert set(res['backup_files']) == {str(tmp_path / 'rules.v4'), str(tmp_path / 'rules.v6')}
+    assert 'NFCT' not in io.state['ipv4'] and host_file(tmp_path, V4).read_text() == LEGACY_FW
+    assert host_file(tmp_path, V6).read_text() == ''
+    assert set(res['backup_files']) == {V4, V6}
 
 
 def test_rhel_family_persistence(tmp_path, capsys):
     """iptables-services' files (unit test only: no RHEL image can be built here)."""
-    (tmp_path / 'iptables').write_text(LEGACY_FW)
+    host_file(tmp_path, '/etc/sysconfig/iptables', LEGACY_FW)
     io = FakeIO(os_release='ID="rocky"\nID_LIKE="rhel centos fedora"\n',
                 units={'iptables.service': 'disabled', 'ip6tables.service': 'enabled', 'nftables.service': 'disabled'})
-    args = dict(exemptions=LO, iptables_rules_v4=str(tmp_path / 'iptables'), iptables_rules_v6=str(tmp_path / 'ip6tables'),
-                nftables_conf=str(tmp_path / 'nftables.conf'), nftables_file=str(tmp_path / 'nfct-notrack.nft'))
+    args = dict(exemptions=LO)
     res = run(tmp_path, io, args, capsys=capsys)
     assert res['changed'] is True, res
     assert res['services_enabled'] == ['iptables.service'] and io.units['iptables.service'] == 'enabled'
-    text = (tmp_path / 'iptables').read_text()
+    text = host_file(tmp_path, '/etc/sysconfig/iptables').read_text()
     assert text.startswith(LEGACY_FW.replace('COMMIT\n', '').split('-A INPUT')[0])
     assert '-A INPUT -j NFCT-UNTRACKED\n-A INPUT -m state' in text
-    assert (tmp_path / 'ip6tables').exists()
+    assert host_file(tmp_path, '/etc/sysconfig/ip6tables').exists()
     # default RHEL paths when not given
-    res = run(tmp_path, FakeIO(os_release='ID=fedora\n'), dict(exemptions=LO), check=True, capsys=capsys)
+    res = run(tmp_path, FakeIO(os_release='ID=fedora\n', root=str(tmp_path / 'other')), dict(exemptions=LO), check=True,
+              capsys=capsys)
     assert '/etc/sysconfig/iptables' in res['files_changed'] and '/etc/sysconfig/ip6tables' in res['files_changed']
 
 
@@ -210,26 +229,56 @@ def test_validation_failure_changes_nothing(tmp_path, capsys):
     res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
     assert res['failed'] is True and 'the transaction does not validate, nothing was changed' in res['msg']
     assert io.restores(test=False) == [] and io.state['ipv4'] == LEGACY_FW
-    assert not (tmp_path / 'rules.v6').exists()
+    assert not host_file(tmp_path, V6).exists()
 
 
 def test_failed_step_rolls_back_the_applied_ones(tmp_path, capsys):
     io = FakeIO(fail_apply={'ipv6'})
     before = apply_restore(LEGACY_FW, '')
     res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
-    assert res['failed'] is True and 'the steps already applied were rolled back' in res['msg'], res['msg']
+    assert res['failed'] is True, res
+    assert res['msg'].endswith('the 1 step(s) already applied were rolled back: the host is as before'), res['msg']
+    assert res['left_applied'] == [] and res['changed'] is False
     assert 'NFCT' not in io.state['ipv4']
     assert io.state['ipv4'].replace('*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n', '') == before
-    assert not (tmp_path / 'rules.v4').exists()
+    assert not host_file(tmp_path, V4).exists()
+
+
+def test_a_rollback_that_fails_is_reported_as_a_failure_with_what_is_left(tmp_path, capsys):
+    # issue 11, finding 1: undo() returned an error string, which is truthy, so a failed rollback
+    # was reported as "rolled back" with changed=False while our rules stayed in the ruleset
+    io = FakeIO(fail_apply={'ipv6'}, fail_undo=True)
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['failed'] is True
+    assert 'rollback FAILED, still applied: iptables-legacy ipv4 step (undoing it failed: iptables-restore: undo refused)' \
+        in res['msg'], res['msg']
+    assert 'rolled back: the host is as before' not in res['msg']
+    assert res['changed'] is True and res['left_applied'] == [
+        'iptables-legacy ipv4 step (undoing it failed: iptables-restore: undo refused)']
+    assert 'NFCT' in io.state['ipv4']   # what the report says is left is really there
+
+
+def test_a_save_that_fails_during_rollback_is_reported(tmp_path, capsys):
+    class SaveFails(FakeIO):
+        def cmd(self, argv, data=None):
+            if argv[0].endswith('-save') and self.applied >= 1:
+                return 1, '', 'iptables-save: cannot read'
+            return FakeIO.cmd(self, argv, data)
+    io = SaveFails(fail_apply={'ipv6'})
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['failed'] is True and res['changed'] is True
+    assert res['left_applied'] == ['iptables-legacy ipv4 step (reading the ruleset to undo it failed: iptables-save: '
+                                   'cannot read)']
 
 
 def test_persisted_ruleset_that_would_not_load_is_restored(tmp_path, capsys):
-    (tmp_path / 'rules.v4').write_text(LEGACY_FW)
+    host_file(tmp_path, V4, LEGACY_FW)
     io = FakeIO(fail_file_test=True)
-    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO, iptables_rules_v6=str(tmp_path / 'v6')), capsys=capsys)
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO, iptables_rules_v6='/etc/iptables/v6'), capsys=capsys)
     assert res['failed'] is True and 'would not load at boot' in res['msg'] and 'the files were restored' in res['msg']
-    assert (tmp_path / 'rules.v4').read_text() == LEGACY_FW
-    assert not (tmp_path / 'v6').exists()
+    assert 'rolled back: the host is as before' in res['msg'] and 'NFCT' not in io.state['ipv4']
+    assert host_file(tmp_path, V4).read_text() == LEGACY_FW
+    assert not host_file(tmp_path, '/etc/iptables/v6').exists()
 
 
 def test_nftables_refusal_insert_and_control_connection(tmp_path, capsys):

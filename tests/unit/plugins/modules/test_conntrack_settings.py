@@ -68,7 +68,8 @@ def test_failure_part_way_restores_runtime(tmp_path, capsys):
     root, probes = run(tmp_path, 'post515_builtin', {'settings': {'buckets': 300000, 'udp_timeout': 20}})
     res = out(capsys)
     assert res['failed'] is True
-    assert 'restored 1 value(s)' in res['msg']
+    assert 'everything already changed was put back (1 runtime value(s)); the host is as before' in res['msg']
+    assert res['left_applied'] == []
     assert read(root, '/proc/sys/net/netfilter/nf_conntrack_buckets') == '262144\n'
     assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '30\n'
     assert not os.path.exists(root + '/etc/sysctl.d/90-conntrack.conf')
@@ -182,3 +183,143 @@ def test_module_layers_always_and_never(tmp_path, capsys):
         root=root, probes=probes)
     res = out(capsys)
     assert not os.path.exists(root + '/etc/modules-load.d/nfct-tuning.conf')
+
+
+# ---------------------------------------------------------------- safety (issue 11)
+
+def snapshot(root):
+    """Every file under root (path -> content), to prove a failed run changed nothing (but the
+    lock file, which every run that may write creates)."""
+    out = {}
+    for d, _dirs, files in os.walk(root):
+        for name in files:
+            full = os.path.join(d, name)
+            if name == 'nfct-tuning.lock':
+                continue
+            if not os.path.islink(full):
+                with open(full, 'rb') as f:
+                    out[os.path.relpath(full, root)] = f.read()
+    return out
+
+
+@pytest.mark.parametrize('option, path, fragment', [
+    # issue 11, finding 3: a sysctl_file no boot reads was taken as the at-boot source
+    ('sysctl_file', '/opt/tuning/ct.conf', 'sysctl_file: /opt/tuning/ct.conf is outside the directories systemd-sysctl '
+                                           'reads at boot'),
+    ('sysctl_file', '/etc/passwd', 'sysctl_file: /etc/passwd is outside the directories systemd-sysctl reads'),
+    ('sysctl_file', 'sysctl.d/90-conntrack.conf', "sysctl_file: 'sysctl.d/90-conntrack.conf' is relative"),
+    ('sysctl_file', '/etc/sysctl.d/../passwd', "is not a normal path"),
+    ('sysctl_file', '/etc/sysctl.d/90-conntrack', "'90-conntrack' is not a name systemd-sysctl reads (expected NAME.conf"),
+    ('sysctl_file', '/etc/sysctl.d/.hidden.conf', "'.hidden.conf' is not a name systemd-sysctl reads"),
+    ('modprobe_file', '/etc/modules-load.d/x.conf', 'modprobe_file: /etc/modules-load.d/x.conf is outside the '
+                                                    'directories modprobe reads'),
+    ('udev_rule_file', '/etc/udev/rules.d/90-x.conf', "'90-x.conf' is not a name udev reads (expected NAME.rules"),
+    ('modules_load_file', '/etc/modules', 'modules_load_file: /etc/modules is outside the directories'),
+])
+def test_owned_paths_outside_what_boot_reads_are_refused_before_anything(tmp_path, capsys, option, path, fragment):
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    before = snapshot(root)
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}, option: path}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and fragment in res['msg'], res['msg']
+    assert snapshot(root) == before
+
+
+def test_a_foreign_file_at_our_path_is_refused_a_conntrack_only_one_adopted(tmp_path, capsys):
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    path = root + '/etc/sysctl.d/90-conntrack.conf'
+    with open(path, 'w') as f:
+        f.write('# from the wiki\nnet.netfilter.nf_conntrack_max = 1000000\nvm.swappiness = 1\n')
+    before = snapshot(root)
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and 'exists and was not written by nfct.tuning' in res['msg']
+    assert snapshot(root) == before
+    # only conntrack keys (what the seed articles told operators to write there): taken over, backed up
+    with open(path, 'w') as f:
+        f.write('# from the wiki\nnet.netfilter.nf_conntrack_max = 1000000\n')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is True and res['adopted'] == ['/etc/sysctl.d/90-conntrack.conf']
+    assert list(res['backup_files']) == ['/etc/sysctl.d/90-conntrack.conf']
+    with open(res['backup_files']['/etc/sysctl.d/90-conntrack.conf']) as f:
+        assert 'nf_conntrack_max = 1000000' in f.read()
+    assert read(root, '/etc/sysctl.d/90-conntrack.conf').startswith('# Managed by nfct.tuning')
+
+
+def test_symlink_and_directory_targets_are_refused(tmp_path, capsys):
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    os.symlink('/etc/passwd', root + '/etc/sysctl.d/90-conntrack.conf')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and 'is a symlink (to /etc/passwd)' in res['msg']
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '30\n'
+    os.unlink(root + '/etc/sysctl.d/90-conntrack.conf')
+    os.mkdir(root + '/etc/sysctl.d/90-conntrack.conf')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and 'is a directory, not a file' in res['msg']
+
+
+def test_a_file_that_cannot_be_written_puts_the_runtime_values_back(tmp_path, capsys):
+    # the sysctl.d folder is a file: the write fails after the runtime values were applied
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    sysctl_d = root + '/etc/sysctl.d'
+    for name in os.listdir(sysctl_d):
+        os.unlink(os.path.join(sysctl_d, name))
+    os.rmdir(sysctl_d)
+    with open(sysctl_d, 'w') as f:
+        f.write('not a folder\n')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20, 'max': 300000}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True, res
+    assert 'the parent of /etc/sysctl.d/90-conntrack.conf is not a directory' in res['msg']
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '30\n'
+
+
+def test_write_failure_midway_restores_runtime_and_files(tmp_path, capsys, monkeypatch):
+    from ansible_collections.nfct.tuning.plugins.module_utils import _files
+    root, probes = hosts.build(str(tmp_path), 'module_vm')
+    before = snapshot(root)
+    real = _files.atomic_write
+
+    def fail_on_udev(module, path, text):
+        if path.endswith('nfct-tuning.conf') and 'modules-load' in path:
+            raise OSError(28, 'No space left on device')
+        return real(module, path, text)
+    monkeypatch.setattr(_files, 'atomic_write', fail_on_udev)
+    run(tmp_path, None, {'settings': {'buckets': 262144, 'max': 300000, 'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and 'No space left on device' in res['msg']
+    assert 'the host is as before' in res['msg'] and res['left_applied'] == []
+    assert snapshot(root) == before
+
+
+def test_a_second_run_waits_for_the_lock_then_fails_clearly(tmp_path, capsys):
+    import fcntl
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    os.makedirs(root + '/run/lock', exist_ok=True)
+    with open(root + '/run/lock/nfct-tuning.lock', 'w') as held:
+        held.write('pid 4242 (conntrack_settings), since 2026-11-26 03:00:00')
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run(tmp_path, None, {'settings': {'udp_timeout': 20}, 'lock_timeout': 1}, root=root, probes=probes)
+        res = out(capsys)
+    assert res['failed'] is True
+    assert 'another nfct.tuning run on this host holds' in res['msg'] and 'pid 4242' in res['msg']
+    assert 'did not finish within lock_timeout 1 s; nothing was changed' in res['msg']
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '30\n'
+
+
+def test_check_mode_creates_no_lock_file_and_stale_temp_files_are_removed(tmp_path, capsys):
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, check=True, root=root, probes=probes)
+    assert out(capsys)['changed'] is True
+    assert not os.path.exists(root + '/run/lock/nfct-tuning.lock')
+    # a run killed before its rename left a temp file: the next run removes it
+    with open(root + '/etc/sysctl.d/.nfct-abc123', 'w') as f:
+        f.write('half')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['stale_removed'] == ['/etc/sysctl.d/.nfct-abc123']
+    assert not os.path.exists(root + '/etc/sysctl.d/.nfct-abc123')
