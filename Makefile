@@ -97,7 +97,7 @@ endef
 
 .PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
-        vm-image molecule-vm
+        vm-image molecule-vm containers
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
@@ -178,7 +178,7 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # ---------------------------------------------------------------------------------------------
 # Tests
 
-test: setup units sanity lint changelog-lint build install-test netns min-ansible molecule molecule-vm ## All of the checks below
+test: setup units sanity lint changelog-lint build install-test netns min-ansible molecule containers molecule-vm ## All of the checks below
 	$(call say,make test: all passed)
 
 units: setup ## Unit tests (pytest tests/unit)
@@ -276,6 +276,14 @@ molecule: setup images ## molecule test -s NAME for each of MOLECULE_SCENARIOS (
 	    echo "WARNING: host-global values changed during the scenarios (ours or other work on this machine):"; \
 	    diff <(echo "$$before") <(echo "$$after") || true; \
 	fi
+
+# The safety proofs on Podman containers of the Molecule image (docs/safety.md): check mode
+# writes nothing, SIGKILL at every step boundary and at random times, environment faults,
+# five role runs at once. Every container is removed by the tests.
+containers: setup images ## Safety tests on Podman containers (tests/containers, root)
+	$(call say,containers: pytest tests/containers)
+	@if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/containers"; exit 0; fi; \
+	$(call pytest,$(VENV)/bin/python,tests/containers)
 
 # The qemu VM scenario (docs/vm.md): Debian 12 with Debian's kernel (nf_conntrack a module),
 # real reboots. The image is cached in ~/.cache/nfct-tuning/vm (VM_CACHE; shared by every clone),

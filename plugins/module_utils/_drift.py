@@ -6,8 +6,6 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_plan
-
 
 def collect(per_host):
     """per_host: name -> {'settings': conntrack_settings result, 'recommendation': recommend result}."""
@@ -69,7 +67,29 @@ def lines(report):
             if nt.get('error') and nt.get('drifted') is None:
                 out.append('  NOTRACK: ERROR %s' % nt['error'])
             else:
-                out.extend('  ' + line for line in _notrack_plan.drift_lines(nt))
+                out.extend('  ' + line for line in notrack_lines(nt))
                 if nt.get('error'):
                     out.append('  NOTRACK: %s' % nt['error'])
+    return out
+
+
+def notrack_lines(report, host=None):
+    """Readable lines of a drift report (the module's drift_report), for the audit."""
+    prefix = '%s: ' % host if host else ''
+    if not report:
+        return [prefix + 'NOTRACK: no report']
+    if not report['drifted']:
+        return [prefix + 'NOTRACK: in sync (%s)' % (report.get('backend') or 'absent')]
+    out = [prefix + 'NOTRACK: DRIFT (backend %s, state %s)' % (report.get('backend') or '-', report.get('state'))]
+    rs, cp = report['ruleset'], report['companion']
+    ps = report.get('persistence') or {}
+    for label, items in (('missing rule', rs['missing']),
+                         ('extra rule', rs['extra']),
+                         ('ours in another backend (removed on apply)', rs['other_backends']),
+                         ('companion missing', cp['missing']),
+                         ('companion extra', cp['extra']),
+                         ('companion needed but refused', cp['refused']),
+                         ('persisted file differs', ps.get('files') or []),
+                         ('service not enabled', ps.get('services') or [])):
+        out.extend('  %s: %s' % (label, item) for item in items)
     return out

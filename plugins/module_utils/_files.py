@@ -100,13 +100,14 @@ def clean_stale(directories, root=''):
     return removed
 
 
-def apply_changes(module, changes, backup, backups, root=''):
+def apply_changes(module, changes, backup, backups, root='', order=None):
     """changes: {path: {'before': text or None, 'after': text or None}}; after None removes the
     file. backup: True (every file replaced or removed) or a set of paths; backups go to
     `backups`. When a write fails, the files already changed get their 'before' back, and
-    ApplyError says what failed and what could not be restored."""
+    ApplyError says what failed and what could not be restored. order: the paths in the order to
+    write them (a file included by another first), default sorted."""
     done = []
-    for path in sorted(changes):
+    for path in order or sorted(changes):
         after = changes[path]['after']
         full = root + path
         try:

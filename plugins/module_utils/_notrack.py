@@ -108,6 +108,10 @@ def validate_exemptions(items, interfaces=None):
         addr = ex['address']
         if addr is not None:
             net = parse_network(addr, _field(i, 'address'))
+            if net.prefixlen == 0:
+                raise NotrackError('%s: %s covers every address: that would untrack all %s traffic, NAT and stateful '
+                                   'rules included; exempt interfaces, ports or real networks instead'
+                                   % (_field(i, 'address'), net, 'IPv4' if net.version == 4 else 'IPv6'))
             afam = 'ipv4' if net.version == 4 else 'ipv6'
             if family is not None and family != afam:
                 raise NotrackError('%s: %s does not match address %s (an %s network)'

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The whole change conntrack_notrack makes, computed from what the module read: live rulesets
 of every framework, persisted files, services, the control connection. Pure functions; the
-module does the I/O behind one check-mode gate. drift_lines() turns the drift report into
-readable lines for the audit."""
+module does the I/O behind one check-mode gate. (_drift.notrack_lines() turns the drift report
+into readable lines for the audit, on the controller.)"""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -79,12 +79,33 @@ def _refusal(a, exemptions, mode):
 
 
 def plan(params, exemptions, facts):
-    """Compute everything. params: module params (+ resolved paths). exemptions: validated.
-    facts: see the module (tools, rulesets, files, units, control connection).
+    """Compute everything, as a pipeline of stages: read state, choose backend, control guard,
+    rules per family, companion, runtime steps, persistence, report. params: module params
+    (+ resolved paths). exemptions: validated. facts: see the module (tools, rulesets, files,
+    units, control connection).
     Returns {'errors', 'warnings', 'backend', 'rules', 'steps', 'files', 'services', 'analysis',
-    'drift_report', 'diff', 'control_connection'}."""
-    errors, warnings = [], []
-    present = params.get('state', 'present') == 'present'
+    'drift_report', 'diff', 'paths', 'control_conflicts'}."""
+    c = read_state(params, exemptions, facts)
+    if not choose_backend(c):
+        return _early(c['errors'], c['warnings'])
+    control_guard(c)
+    rules_per_family(c)
+    companion(c)
+    nat_warning(c)
+    nft_steps(c)
+    ipt_steps(c)
+    if c['comp_missing']:
+        c['warnings'].append('companion: untracked packets are accepted before the stateful rules of %s; an exemption '
+                             'wider than the services you allow also widens what the firewall accepts'
+                             % ', '.join(sorted(c['needed'])))
+    # companions first when adding, NOTRACK first when removing
+    c['steps'].sort(key=lambda s: (s['notrack'] if c['present'] else not s['notrack']))
+    persistence(c)
+    return report(c)
+
+
+def read_state(params, exemptions, facts):
+    """Parse what the module read into the models every later stage uses (the pipeline's context)."""
     tools = facts.get('tools') or {}
     installed = set()
     if tools.get('nftables'):
@@ -92,16 +113,11 @@ def plan(params, exemptions, facts):
     for fl in IPT_FLAVOURS:
         if (tools.get(fl) or {}).get('ipv4'):
             installed.add(fl)
-
-    # ---------------------------------------------------------------- what is there
     nft_model = _notrack_nft.parse_ruleset(facts['nft']) if facts.get('nft') is not None else None
     ipt = {}
     for (fl, fam), text in (facts.get('ipt') or {}).items():
         if text is not None:
             ipt[(fl, fam)] = _notrack_ipt.parse_save(text)
-    native = _notrack_nft.native_tables(nft_model) if nft_model else []
-    legacy_in_use = any(_notrack_ipt.in_use(m) for (fl, _f), m in ipt.items() if fl == 'iptables-legacy')
-    xtnft_in_use = any(_notrack_ipt.in_use(m) for (fl, _f), m in ipt.items() if fl == 'iptables-nft')
     ours_in = set()
     nft_ours = _notrack_nft.our_state(nft_model) if nft_model else {'exists': False, 'rules': [], 'chains_ok': False, 'text': ''}
     if nft_ours['exists']:
@@ -110,209 +126,237 @@ def plan(params, exemptions, facts):
         rs = _notrack_ipt.raw_state(m, None)
         if rs['chains'] or rs['jumps']:
             ours_in.add(fl)
+    return {'params': params, 'exemptions': exemptions, 'facts': facts, 'tools': tools, 'installed': installed,
+            'present': params.get('state', 'present') == 'present', 'nft_model': nft_model, 'ipt': ipt,
+            'nft_ours': nft_ours, 'ours_in': ours_in, 'errors': [], 'warnings': [], 'backend': None,
+            'reason': 'state: absent (our objects are removed wherever they are)', 'rules': [], 'conflicts': [],
+            'desired_raw': {}, 'steps': [], 'diff': [], 'rs_missing': [], 'rs_extra': [], 'other_backends': [],
+            'comp_missing': [], 'comp_extra': [], 'nft_add': [], 'nft_keep': [], 'ipt_wanted': {}, 'ipt_ok': {},
+            'refused': [], 'ignored': [], 'needed': [], 'analysis': [], 'tables': []}
 
-    backend, reason = None, 'state: absent (our objects are removed wherever they are)'
-    if present:
+
+def choose_backend(c):
+    """The backend for present (decide_backend); False when there is none (an error is recorded)."""
+    if c['present']:
+        native = _notrack_nft.native_tables(c['nft_model']) if c['nft_model'] else []
+        legacy_in_use = any(_notrack_ipt.in_use(m) for (fl, _f), m in c['ipt'].items() if fl == 'iptables-legacy')
+        xtnft_in_use = any(_notrack_ipt.in_use(m) for (fl, _f), m in c['ipt'].items() if fl == 'iptables-nft')
         try:
-            backend, reason = _notrack.decide_backend(params.get('backend', 'auto'), installed, native, legacy_in_use,
-                                                      xtnft_in_use, ours_in, facts.get('iptables_default'))
+            c['backend'], c['reason'] = _notrack.decide_backend(
+                c['params'].get('backend', 'auto'), c['installed'], native, legacy_in_use, xtnft_in_use, c['ours_in'],
+                c['facts'].get('iptables_default'))
         except _notrack.NotrackError as e:
-            errors.append(str(e))
-            return _early(errors, warnings)
-    rules = _notrack.spec_rules(exemptions) if present else []
+            c['errors'].append(str(e))
+            return False
+        c['rules'] = _notrack.spec_rules(c['exemptions'])
+    return True
 
-    # ---------------------------------------------------------------- control connection
-    ctl = facts.get('control') or {}
-    conflicts = []
-    if present and rules:
-        ifaces = ctl.get('interfaces') or {}
-        conflicts = _notrack.control_conflicts(rules, exemptions, ctl.get('sessions') or [], ctl.get('ssh_ports') or [],
-                                               iface_of=ifaces.get)
-        for _i, why in conflicts:
-            if params.get('allow_control_connection'):
-                warnings.append('control connection: %s (allowed by allow_control_connection)' % why)
-            else:
-                errors.append('control connection: %s; this could cut off the connection that manages this host '
-                              '(set allow_control_connection: true if that is really meant)' % why)
 
-    # ---------------------------------------------------------------- family support
-    desired_raw = {}
-    if backend in IPT_FLAVOURS:
-        for fam in _notrack.FAMILIES:
-            if (tools.get(backend) or {}).get(fam):
-                desired_raw[fam] = _notrack.ipt_rules(rules, fam)
-            elif any(r.get('family') == fam for r in rules):
-                errors.append('exemptions: %s rules need %s, which is not installed here (backend %s)'
-                              % (fam, 'ip6tables' if fam == 'ipv6' else 'iptables', backend))
-            elif fam == 'ipv6' and rules:
-                warnings.append('ip6tables is not installed: exemptions apply to IPv4 only')
+def control_guard(c):
+    """Refuse (or, when allowed, warn about) exemptions that match the control connection."""
+    if not (c['present'] and c['rules']):
+        return
+    ctl = c['facts'].get('control') or {}
+    ifaces = ctl.get('interfaces') or {}
+    c['conflicts'] = _notrack.control_conflicts(c['rules'], c['exemptions'], ctl.get('sessions') or [],
+                                                ctl.get('ssh_ports') or [], iface_of=ifaces.get)
+    for _i, why in c['conflicts']:
+        if c['params'].get('allow_control_connection'):
+            c['warnings'].append('control connection: %s (allowed by allow_control_connection)' % why)
+        else:
+            c['errors'].append('control connection: %s; this could cut off the connection that manages this host '
+                               '(set allow_control_connection: true if that is really meant)' % why)
 
-    # ---------------------------------------------------------------- safety
+
+def rules_per_family(c):
+    """With an iptables backend: the rules of each family, or an error when a family's tool is missing."""
+    backend, rules = c['backend'], c['rules']
+    if backend not in IPT_FLAVOURS:
+        return
+    for fam in _notrack.FAMILIES:
+        if (c['tools'].get(backend) or {}).get(fam):
+            c['desired_raw'][fam] = _notrack.ipt_rules(rules, fam)
+        elif any(r.get('family') == fam for r in rules):
+            c['errors'].append('exemptions: %s rules need %s, which is not installed here (backend %s)'
+                               % (fam, 'ip6tables' if fam == 'ipv6' else 'iptables', backend))
+        elif fam == 'ipv6' and rules:
+            c['warnings'].append('ip6tables is not installed: exemptions apply to IPv4 only')
+
+
+def companion(c):
+    """Which stateful chains the untracked packets reach, and per companion mode what to do there."""
     tables = []
-    if nft_model:
-        tables += _notrack_nft.safety_tables(nft_model)
-    for (fl, fam), m in sorted(ipt.items()):
+    if c['nft_model']:
+        tables += _notrack_nft.safety_tables(c['nft_model'])
+    for (fl, fam), m in sorted(c['ipt'].items()):
         tables += _notrack_ipt.safety_tables(m, fl, fam)
-    analysis = _notrack_safety.analyze(tables, rules) if rules else _notrack_safety.analyze(tables, [])
-    mode = params.get('companion', 'auto')
-    nft_add, nft_keep = [], []
-    ipt_wanted, ipt_ok = {}, {}
-    refused, ignored, needed = [], [], []
+    c['tables'] = tables
+    c['analysis'] = analysis = _notrack_safety.analyze(tables, c['rules'] if c['rules'] else [])
+    mode = c['params'].get('companion', 'auto')
+    exemptions = c['exemptions']
     for a in analysis:
         if a['framework'] == 'iptables' or a['framework'] in IPT_FLAVOURS:
-            key = (a['framework'], a['family'])
             if a['companion'] == 'effective':
-                ipt_ok.setdefault(key, set()).add(a['chain'])
+                c['ipt_ok'].setdefault((a['framework'], a['family']), set()).add(a['chain'])
         if not a['affected_by']:
             continue
-        needed.append(_chain_id(a))
+        c['needed'].append(_chain_id(a))
         if mode == 'ignore':
-            ignored.append(_chain_id(a))
-            warnings.append('companion: ignored (companion: ignore): %s' % _problem(a, exemptions))
+            c['ignored'].append(_chain_id(a))
+            c['warnings'].append('companion: ignored (companion: ignore): %s' % _problem(a, exemptions))
             continue
         if a['framework'] == 'nftables':
             if mode == 'insert' and a['table'] == 'firewalld':
-                errors.append('companion: nftables table %s %s belongs to firewalld, which rebuilds it; allow untracked '
-                              'packets through firewalld instead (or companion: ignore)' % (a['nft_family'], a['table']))
-                refused.append(_chain_id(a))
+                c['errors'].append('companion: nftables table %s %s belongs to firewalld, which rebuilds it; allow '
+                                   'untracked packets through firewalld instead (or companion: ignore)'
+                                   % (a['nft_family'], a['table']))
+                c['refused'].append(_chain_id(a))
             elif mode == 'insert':
-                c = (a['nft_family'], a['table'], a['chain'])
-                (nft_keep if a['companion'] == 'effective' else nft_add).append(c)
+                chain = (a['nft_family'], a['table'], a['chain'])
+                (c['nft_keep'] if a['companion'] == 'effective' else c['nft_add']).append(chain)
             else:
-                errors.append(_refusal(a, exemptions, mode))
-                refused.append(_chain_id(a))
+                c['errors'].append(_refusal(a, exemptions, mode))
+                c['refused'].append(_chain_id(a))
+        elif mode in ('auto', 'insert'):
+            c['ipt_wanted'].setdefault((a['framework'], a['family']), set()).add(a['chain'])
         else:
-            if mode in ('auto', 'insert'):
-                ipt_wanted.setdefault((a['framework'], a['family']), set()).add(a['chain'])
-            else:
-                errors.append(_refusal(a, exemptions, mode))
-                refused.append(_chain_id(a))
-    if present and rules:
-        nat = sorted(set('%s %s' % (t.get('nft_family') or t['family'], t['table']) for t in tables
-                         for c in t['chains'].values() if c.get('type') == 'nat'))
-        for (fl, fam), m in sorted(ipt.items()):
-            if any(not _notrack_ipt.is_our_line(r) for c in ((m['tables'].get('nat') or {}).get('chains') or {}).values()
-                   for r in c['rules']):
-                nat.append('%s %s nat' % (fl, fam))
-        if nat:
-            warnings.append('NAT rules present (%s): exempted packets are not NATed (NAT needs conntrack); make sure '
-                            'no exemption covers NATed traffic' % ', '.join(nat))
+            c['errors'].append(_refusal(a, exemptions, mode))
+            c['refused'].append(_chain_id(a))
 
-    # ---------------------------------------------------------------- runtime steps
-    steps = []
-    diff = []
-    rs_missing, rs_extra, other_backends = [], [], []
-    comp_missing, comp_extra = [], []
-    if nft_model is not None:
-        want_table = present and backend == 'nftables'
-        existing = _notrack_nft.companions(nft_model)
-        by_chain = {}
-        for c in existing:
-            by_chain.setdefault((c['family'], c['table'], c['chain']), []).append(c)
-        wanted = sorted(set(nft_add) | set(nft_keep))
-        delete = [c for cid, cs in sorted(by_chain.items()) if not (cid in nft_keep and len(cs) == 1) for c in cs]
-        add = [cid for cid in wanted if not (cid in nft_keep and len(by_chain.get(cid, [])) == 1)]
-        script = _notrack_nft.render_script(nft_ours, rules if want_table else [], want_table, add, delete)
-        if want_table:
-            want_keys = [_notrack.rule_key(r) for r in rules]
-            if not nft_ours['exists']:
-                rs_missing.append('nftables: table %s %s' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
-            elif not nft_ours['chains_ok']:
-                rs_extra.append('nftables: chains of table %s %s differ from prerouting/output at priority raw'
-                                % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
-            rs_missing += ['nftables: ' + _notrack.render_nft_rule(r) for r in rules
-                           if _notrack.rule_key(r) not in nft_ours['rules']]
-            for k in nft_ours['rules']:
-                if k not in want_keys:
-                    rs_extra.append('nftables: ' + (k[1] if k[0] == 'unknown'
-                                                    else _notrack.render_nft_rule(dict(zip(_notrack.RULE_KEYS, k)))))
-            if not rs_missing and not rs_extra and nft_ours['rules'] != want_keys:
-                rs_extra.append('nftables: rules of table %s %s out of order or duplicated'
-                                % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
-        elif nft_ours['exists']:
-            (other_backends if present else rs_extra).append(
-                'nftables: table %s %s (%d rules)' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE, len(nft_ours['rules'])))
-        comp_missing += ['nftables %s %s %s: %s' % (cid + (_notrack.companion_nft_rule(),)) for cid in add]
-        comp_extra += ['nftables %s %s %s: rule handle %s' % (c['family'], c['table'], c['chain'], c['handle'])
-                       for c in delete]
-        if script:
-            steps.append({'framework': 'nftables', 'family': 'inet', 'script': script, 'notrack': _table_changes(script),
-                          'before': {'exists': nft_ours['exists'], 'companions': sorted(by_chain),
-                                     'rules': [k for k in nft_ours['rules'] if k[0] != 'unknown']}})
-            after = _notrack.render_nft_table(rules, wanted) if want_table else \
-                ''.join(_notrack.companion_nft_statement(c) + '\n' for c in wanted)
-            before = nft_ours['text'] + ''.join('%s (handle %s)\n' % (_notrack.companion_nft_statement(
-                (c['family'], c['table'], c['chain'])), c['handle']) for c in existing)
-            diff.append({'before_header': 'nftables (live)', 'after_header': 'nftables (live)', 'before': before,
-                         'after': after})
-    for (fl, fam), m in sorted(ipt.items()):
-        draw = desired_raw.get(fam) if backend == fl else None
-        wanted = ipt_wanted.get((fl, fam), set())
+
+def nat_warning(c):
+    """Untracked packets are not NATed: say so when NAT rules exist."""
+    if not (c['present'] and c['rules']):
+        return
+    nat = sorted(set('%s %s' % (t.get('nft_family') or t['family'], t['table']) for t in c['tables']
+                     for ch in t['chains'].values() if ch.get('type') == 'nat'))
+    for (fl, fam), m in sorted(c['ipt'].items()):
+        if any(not _notrack_ipt.is_our_line(r) for ch in ((m['tables'].get('nat') or {}).get('chains') or {}).values()
+               for r in ch['rules']):
+            nat.append('%s %s nat' % (fl, fam))
+    if nat:
+        c['warnings'].append('NAT rules present (%s): exempted packets are not NATed (NAT needs conntrack); make sure '
+                             'no exemption covers NATed traffic' % ', '.join(nat))
+
+
+def nft_steps(c):
+    """The nftables transaction (our table and the companions), with its drift and diff."""
+    nft_model, nft_ours, rules = c['nft_model'], c['nft_ours'], c['rules']
+    if nft_model is None:
+        return
+    present, backend = c['present'], c['backend']
+    want_table = present and backend == 'nftables'
+    existing = _notrack_nft.companions(nft_model)
+    by_chain = {}
+    for x in existing:
+        by_chain.setdefault((x['family'], x['table'], x['chain']), []).append(x)
+    nft_keep = c['nft_keep']
+    wanted = sorted(set(c['nft_add']) | set(nft_keep))
+    delete = [x for cid, xs in sorted(by_chain.items()) if not (cid in nft_keep and len(xs) == 1) for x in xs]
+    add = [cid for cid in wanted if not (cid in nft_keep and len(by_chain.get(cid, [])) == 1)]
+    script = _notrack_nft.render_script(nft_ours, rules if want_table else [], want_table, add, delete)
+    if want_table:
+        want_keys = [_notrack.rule_key(r) for r in rules]
+        if not nft_ours['exists']:
+            c['rs_missing'].append('nftables: table %s %s' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
+        elif not nft_ours['chains_ok']:
+            c['rs_extra'].append('nftables: chains of table %s %s differ from prerouting/output at priority raw'
+                                 % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
+        c['rs_missing'] += ['nftables: ' + _notrack.render_nft_rule(r) for r in rules
+                            if _notrack.rule_key(r) not in nft_ours['rules']]
+        for k in nft_ours['rules']:
+            if k not in want_keys:
+                c['rs_extra'].append('nftables: ' + (k[1] if k[0] == 'unknown'
+                                                     else _notrack.render_nft_rule(dict(zip(_notrack.RULE_KEYS, k)))))
+        if not c['rs_missing'] and not c['rs_extra'] and nft_ours['rules'] != want_keys:
+            c['rs_extra'].append('nftables: rules of table %s %s out of order or duplicated'
+                                 % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
+    elif nft_ours['exists']:
+        (c['other_backends'] if present else c['rs_extra']).append(
+            'nftables: table %s %s (%d rules)' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE, len(nft_ours['rules'])))
+    c['comp_missing'] += ['nftables %s %s %s: %s' % (cid + (_notrack.companion_nft_rule(),)) for cid in add]
+    c['comp_extra'] += ['nftables %s %s %s: rule handle %s' % (x['family'], x['table'], x['chain'], x['handle'])
+                        for x in delete]
+    if script:
+        c['steps'].append({'framework': 'nftables', 'family': 'inet', 'script': script, 'notrack': _table_changes(script),
+                           'before': {'exists': nft_ours['exists'], 'companions': sorted(by_chain),
+                                      'rules': [k for k in nft_ours['rules'] if k[0] != 'unknown']}})
+        after = _notrack.render_nft_table(rules, wanted) if want_table else \
+            ''.join(_notrack.companion_nft_statement(x) + '\n' for x in wanted)
+        before = nft_ours['text'] + ''.join('%s (handle %s)\n' % (_notrack.companion_nft_statement(
+            (x['family'], x['table'], x['chain'])), x['handle']) for x in existing)
+        c['diff'].append({'before_header': 'nftables (live)', 'after_header': 'nftables (live)', 'before': before,
+                          'after': after})
+
+
+def ipt_steps(c):
+    """One iptables-restore transaction per flavour and family (our chains and the companion)."""
+    present, backend = c['present'], c['backend']
+    for (fl, fam), m in sorted(c['ipt'].items()):
+        draw = c['desired_raw'].get(fam) if backend == fl else None
+        wanted = c['ipt_wanted'].get((fl, fam), set())
         # iptables-nft creates a table on first use: one that would be left with nothing but empty
         # built-in chains was ours alone, and goes as a whole (nft delete table)
         drop_tables = []
-        if fl == 'iptables-nft' and installed >= set(['nftables']):
+        if fl == 'iptables-nft' and c['installed'] >= set(['nftables']):
             if draw is None and _notrack_ipt.only_ours(m, 'raw') and _notrack_ipt.has_ours(
                     {'tables': {'raw': m['tables']['raw']}}):
                 drop_tables.append('raw')
             if not wanted and _notrack_ipt.only_ours(m, 'filter') and _notrack_ipt.has_ours(
                     {'tables': {'filter': m['tables']['filter']}}):
                 drop_tables.append('filter')
-        script = _notrack_ipt.render_restore(m, draw, wanted, ipt_ok.get((fl, fam), set()), skip=drop_tables)
+        script = _notrack_ipt.render_restore(m, draw, wanted, c['ipt_ok'].get((fl, fam), set()), skip=drop_tables)
         rs = _notrack_ipt.raw_state(m, draw)
         label = '%s %s' % (fl, fam)
         if backend == fl or not present:
-            rs_missing += ['%s: %s' % (label, l) for l in rs['missing']]
-            rs_extra += ['%s: %s' % (label, l) for l in rs['extra']]
+            c['rs_missing'] += ['%s: %s' % (label, line) for line in rs['missing']]
+            c['rs_extra'] += ['%s: %s' % (label, line) for line in rs['extra']]
         else:
-            other_backends += ['%s: %s' % (label, l) for l in rs['extra']]
+            c['other_backends'] += ['%s: %s' % (label, line) for line in rs['extra']]
         cs = _notrack_ipt.companion_state(m)
         for b in sorted(wanted):
-            if not (b in ipt_ok.get((fl, fam), set()) and len(cs['jumps'].get(b, [])) == 1):
-                comp_missing.append('%s filter %s: %s' % (label, b, _notrack_ipt.plain_jump(b, _notrack.IPT_COMPANION)))
+            if not (b in c['ipt_ok'].get((fl, fam), set()) and len(cs['jumps'].get(b, [])) == 1):
+                c['comp_missing'].append('%s filter %s: %s' % (label, b, _notrack_ipt.plain_jump(b, _notrack.IPT_COMPANION)))
         for b, js in sorted(cs['jumps'].items()):
             if b not in wanted:
-                comp_extra += ['%s filter %s: %s' % (label, b, l) for _i, l in js]
+                c['comp_extra'] += ['%s filter %s: %s' % (label, b, line) for _i, line in js]
             elif len(js) > 1:
-                comp_extra += ['%s filter %s: %s (duplicate)' % (label, b, l) for _i, l in js[1:]]
+                c['comp_extra'] += ['%s filter %s: %s (duplicate)' % (label, b, line) for _i, line in js[1:]]
         if cs['chain'] is not None and not wanted:
-            comp_extra.append('%s filter: chain %s' % (label, _notrack.IPT_COMPANION))
+            c['comp_extra'].append('%s filter: chain %s' % (label, _notrack.IPT_COMPANION))
         if drop_tables:
             nft_fam = 'ip' if fam == 'ipv4' else 'ip6'
-            steps.append({'framework': 'nftables', 'family': fam, 'notrack': 'raw' in drop_tables,
-                          'script': ''.join('delete table %s %s\n' % (nft_fam, t) for t in drop_tables),
-                          'before': None})
+            c['steps'].append({'framework': 'nftables', 'family': fam, 'notrack': 'raw' in drop_tables,
+                               'script': ''.join('delete table %s %s\n' % (nft_fam, t) for t in drop_tables),
+                               'before': None})
         if script or drop_tables:
             before_raw = None
             if rs['chains']:
-                before_raw = dict((c, rs['chains'].get(c, [])) for c in _notrack.IPT_CHAINS.values())
+                before_raw = dict((ch, rs['chains'].get(ch, [])) for ch in _notrack.IPT_CHAINS.values())
             if script:
-                steps.append({'framework': fl, 'family': fam, 'script': script, 'notrack': '*raw' in script,
-                              'before': {'raw': before_raw, 'companion': sorted(cs['jumps'])}})
-            diff.append({'before_header': '%s (live)' % label, 'after_header': '%s (live)' % label,
-                         'before': _notrack_ipt.our_lines(m), 'after': _notrack_ipt.desired_lines(draw, wanted)})
-    if comp_missing:
-        warnings.append('companion: untracked packets are accepted before the stateful rules of %s; an exemption '
-                        'wider than the services you allow also widens what the firewall accepts'
-                        % ', '.join(sorted(needed)))
-    # companions first when adding, NOTRACK first when removing
-    steps.sort(key=lambda s: (s['notrack'] if present else not s['notrack']))
+                c['steps'].append({'framework': fl, 'family': fam, 'script': script, 'notrack': '*raw' in script,
+                                   'before': {'raw': before_raw, 'companion': sorted(cs['jumps'])}})
+            c['diff'].append({'before_header': '%s (live)' % label, 'after_header': '%s (live)' % label,
+                              'before': _notrack_ipt.our_lines(m), 'after': _notrack_ipt.desired_lines(draw, wanted)})
 
-    # ---------------------------------------------------------------- persistence
+
+def persistence(c):
+    """What the persisted files should hold and which loading services to enable."""
+    params, facts, backend, present = c['params'], c['facts'], c['backend'], c['present']
     files, services, loaders_missing = {}, [], []
     cur = facts.get('files') or {}
     units = facts.get('units') or {}
     platform = facts.get('platform') or 'debian'
     paths = params.get('paths') or persist_paths(params, platform)
-    persist_drift = []
     if params.get('persist', True):
-        nft_companions = sorted(set(nft_add) | set(nft_keep))
-        want_file = present and (backend == 'nftables' or nft_companions) and 'nftables' in installed
+        nft_companions = sorted(set(c['nft_add']) | set(c['nft_keep']))
+        want_file = present and (backend == 'nftables' or nft_companions) and 'nftables' in c['installed']
         nf, conf = paths['nftables_file'], paths['nftables_conf']
         if want_file:
-            body = _notrack_nft.render_file(rules if backend == 'nftables' else [], nft_companions)
+            body = _notrack_nft.render_file(c['rules'] if backend == 'nftables' else [], nft_companions)
             if backend != 'nftables':
-                body = _notrack_nft.FILE_HEADER + ''.join(_notrack.companion_nft_statement(c) + '\n' for c in nft_companions)
+                body = _notrack_nft.FILE_HEADER + ''.join(_notrack.companion_nft_statement(x) + '\n'
+                                                          for x in nft_companions)
             files[nf] = body
             files[conf] = _notrack_nft.conf_with_include(cur.get(conf), conf, nf)
             _want_units(services, loaders_missing, units, UNITS[platform]['nftables'], params)
@@ -323,10 +367,10 @@ def plan(params, exemptions, facts):
                 files[conf] = _notrack_nft.conf_without_include(cur.get(conf), nf)
         for fam, key in (('ipv4', 'iptables_rules_v4'), ('ipv6', 'iptables_rules_v6')):
             path = paths[key]
-            draw = desired_raw.get(fam) if backend in IPT_FLAVOURS else None
+            draw = c['desired_raw'].get(fam) if backend in IPT_FLAVOURS else None
             wanted = set()
             for fl in IPT_FLAVOURS:
-                wanted |= ipt_wanted.get((fl, fam), set())
+                wanted |= c['ipt_wanted'].get((fl, fam), set())
             sections = _notrack_ipt.file_sections(draw, wanted)
             merged = _notrack_ipt.merge_rules_file(cur.get(path), sections)
             if merged is not None or cur.get(path) is not None:
@@ -334,37 +378,40 @@ def plan(params, exemptions, facts):
             if sections:
                 _want_units(services, loaders_missing, units, UNITS[platform][fam], params)
                 dflt = facts.get('iptables_default')
-                used = [fl for fl in IPT_FLAVOURS if fl == backend or ipt_wanted.get((fl, fam))]
+                used = [fl for fl in IPT_FLAVOURS if fl == backend or c['ipt_wanted'].get((fl, fam))]
                 if dflt and any(fl != 'iptables-%s' % dflt for fl in used):
-                    warnings.append('%s: loaded at boot by iptables-restore, which is the %s flavour here, while our '
-                                    'objects are in %s' % (path, dflt, ', '.join(used)))
-    changes = {}
-    for path, text in files.items():
-        if cur.get(path) != text:
-            changes[path] = {'before': cur.get(path), 'after': text}
-            persist_drift.append(path)
+                    c['warnings'].append('%s: loaded at boot by iptables-restore, which is the %s flavour here, while '
+                                         'our objects are in %s' % (path, dflt, ', '.join(used)))
+    c['files'] = dict((path, {'before': cur.get(path), 'after': text}) for path, text in files.items()
+                      if cur.get(path) != text)
     for u in loaders_missing:
-        warnings.append('persistence: %s is not installed (package %s): the rules will not come back at boot'
-                        % (u, LOADER_PACKAGES.get(u, u)))
+        c['warnings'].append('persistence: %s is not installed (package %s): the rules will not come back at boot'
+                             % (u, LOADER_PACKAGES.get(u, u)))
+    c.update(services=services, loaders_missing=loaders_missing, paths=paths)
 
-    # ---------------------------------------------------------------- report
-    ruleset_sync = not rs_missing and not rs_extra and not other_backends
-    companion_sync = not comp_missing and not comp_extra
-    persist_sync = not persist_drift and not services
-    report = {
-        'drifted': not (ruleset_sync and companion_sync and persist_sync) or bool(refused),
-        'state': 'present' if present else 'absent',
-        'backend': backend,
-        'ruleset': {'in_sync': ruleset_sync, 'present': bool(ours_in), 'missing': rs_missing, 'extra': rs_extra,
-                    'other_backends': other_backends},
-        'companion': {'in_sync': companion_sync and not refused, 'needed': sorted(set(needed)), 'missing': comp_missing,
-                      'extra': comp_extra, 'refused': refused, 'ignored': ignored},
-        'persistence': {'in_sync': persist_sync, 'files': sorted(persist_drift), 'services': services,
-                        'loaders_missing': loaders_missing} if params.get('persist', True) else None,
+
+def report(c):
+    """The drift report and the plan's result."""
+    params = c['params']
+    ruleset_sync = not c['rs_missing'] and not c['rs_extra'] and not c['other_backends']
+    companion_sync = not c['comp_missing'] and not c['comp_extra']
+    persist_sync = not c['files'] and not c['services']
+    drift = {
+        'drifted': not (ruleset_sync and companion_sync and persist_sync) or bool(c['refused']),
+        'state': 'present' if c['present'] else 'absent',
+        'backend': c['backend'],
+        'ruleset': {'in_sync': ruleset_sync, 'present': bool(c['ours_in']), 'missing': c['rs_missing'],
+                    'extra': c['rs_extra'], 'other_backends': c['other_backends']},
+        'companion': {'in_sync': companion_sync and not c['refused'], 'needed': sorted(set(c['needed'])),
+                      'missing': c['comp_missing'], 'extra': c['comp_extra'], 'refused': c['refused'],
+                      'ignored': c['ignored']},
+        'persistence': {'in_sync': persist_sync, 'files': sorted(c['files']), 'services': c['services'],
+                        'loaders_missing': c['loaders_missing']} if params.get('persist', True) else None,
     }
-    return {'errors': errors, 'warnings': warnings, 'backend': {'name': backend, 'reason': reason}, 'rules': rules,
-            'steps': steps, 'files': changes, 'services': services, 'analysis': analysis, 'drift_report': report,
-            'diff': diff, 'paths': paths, 'control_conflicts': conflicts}
+    return {'errors': c['errors'], 'warnings': c['warnings'], 'backend': {'name': c['backend'], 'reason': c['reason']},
+            'rules': c['rules'], 'steps': c['steps'], 'files': c['files'], 'services': c['services'],
+            'analysis': c['analysis'], 'drift_report': drift, 'diff': c['diff'], 'paths': c['paths'],
+            'control_conflicts': c['conflicts']}
 
 
 def undo_script(step, live_text):
@@ -409,25 +456,3 @@ def _early(errors, warnings):
     return {'errors': errors, 'warnings': warnings, 'backend': {'name': None, 'reason': None}, 'rules': [], 'steps': [],
             'files': {}, 'services': [], 'analysis': [], 'drift_report': None, 'diff': [], 'paths': {},
             'control_conflicts': []}
-
-
-def drift_lines(report, host=None):
-    """Readable lines of a drift report (the module's drift_report), for the audit."""
-    prefix = '%s: ' % host if host else ''
-    if not report:
-        return [prefix + 'NOTRACK: no report']
-    if not report['drifted']:
-        return [prefix + 'NOTRACK: in sync (%s)' % (report.get('backend') or 'absent')]
-    out = [prefix + 'NOTRACK: DRIFT (backend %s, state %s)' % (report.get('backend') or '-', report.get('state'))]
-    rs, cp = report['ruleset'], report['companion']
-    ps = report.get('persistence') or {}
-    for label, items in (('missing rule', rs['missing']),
-                         ('extra rule', rs['extra']),
-                         ('ours in another backend (removed on apply)', rs['other_backends']),
-                         ('companion missing', cp['missing']),
-                         ('companion extra', cp['extra']),
-                         ('companion needed but refused', cp['refused']),
-                         ('persisted file differs', ps.get('files') or []),
-                         ('service not enabled', ps.get('services') or [])):
-        out.extend('  %s: %s' % (label, item) for item in items)
-    return out

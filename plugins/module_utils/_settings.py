@@ -71,57 +71,80 @@ def at_boot(listing, conf, path, new_text):
 
 
 def plan(facts, desired, params, current_files, listing, conf):
-    """Compute the whole change.
+    """Compute the whole change, as a pipeline of stages: safety, runtime writes, owned files,
+    key report. Each stage can be tested alone.
 
     facts: conntrack facts of this host (live). desired: {short: int}, validated.
     params: module params (persist, runtime, readonly, force, memory_budget_percent, boot_fix,
     state, sysctl_bin, paths). current_files: {path: text or None}. listing/conf: sysctl.d listing.
     Returns dict with 'errors' (refusals), 'warnings', 'runtime' (ordered list of writes),
-    'files' ({path: new text or None to remove}), 'keys' (per-key report), 'skipped'.
+    'files' ({path: {'before', 'after'}}), 'keys' (per-key report), 'skipped', 'cmdline_hint',
+    'drift'.
     """
-    errors, warnings, skipped = [], [], {}
-    sysctls = facts.get('sysctls') or {}
-    writable = set(facts.get('writable') or [])
-    readonly = facts.get('readonly') or {}
-    module_type = (facts.get('module') or {}).get('type')
-    present = params.get('state', 'present') == 'present'
+    ctx = context(facts, desired, params)
+    errors = safety(ctx)
+    runtime, skipped, errors2, warnings = runtime_writes(ctx)
+    files, new_sysctl, cmdline_hint = owned_files(ctx, skipped)
+    changes = dict((path, {'before': current_files.get(path), 'after': text})
+                   for path, text in files.items() if current_files.get(path) != text)
+    keys, warnings2 = key_report(ctx, runtime, skipped, files, new_sysctl, current_files, listing, conf)
+    sysctl_path = params['sysctl_file']
+    return {'errors': errors + errors2, 'warnings': warnings + warnings2, 'runtime': runtime, 'files': changes,
+            'keys': keys, 'skipped': skipped, 'cmdline_hint': cmdline_hint,
+            'drift': drift_report(keys, changes, sysctl_path, ctx['present'] and params.get('persist', True))}
+
+
+def context(facts, desired, params):
+    """What every stage reads: the facts, the desired values and what the kernel will report."""
     kernel = facts.get('kernel') or {}
     page, pointer = kernel.get('page_size') or 4096, kernel.get('pointer_size') or 8
-    count = facts.get('count') or 0
-
     # kernel rounding: what the kernel will report after writing buckets
     expect = dict(desired)
     if 'buckets' in expect:
         expect['buckets'] = _kernel.round_buckets(expect['buckets'], page, pointer)
+    return {'facts': facts, 'desired': desired, 'params': params, 'expect': expect, 'pointer': pointer,
+            'sysctls': facts.get('sysctls') or {}, 'writable': set(facts.get('writable') or []),
+            'readonly': facts.get('readonly') or {}, 'module_type': (facts.get('module') or {}).get('type'),
+            'present': params.get('state', 'present') == 'present', 'hashsize': facts.get('hashsize') or {}}
 
-    # safety rules
-    if present and 'max' in desired and not params.get('force'):
-        if desired['max'] < count:
-            errors.append('max: %d is below the live count %d; lowering it would drop new connections at once '
-                          '(set force: true to do it anyway)' % (desired['max'], count))
-        ram = facts.get('ram_bytes') or 0
-        mem = facts.get('memory') or {}
-        objsize = mem.get('entry_bytes') or mem.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE
-        budget_pct = params.get('memory_budget_percent')
-        buckets = expect.get('buckets') or facts.get('buckets') or 0
-        need = _kernel.table_bytes(desired['max'], buckets, objsize, pointer)
-        # only growth is checked: keeping the live or the persisted max is never refused
-        try:
-            persisted = int((((facts.get('persisted') or {}).get('at_boot') or {}).get('max') or {}).get('value'))
-        except (TypeError, ValueError):
-            persisted = 0
-        grows = desired['max'] > max(sysctls.get('max') or 0, persisted)
-        if grows and ram and budget_pct and need > ram * budget_pct / 100.0:
-            errors.append('max: %d entries need %d MiB (%d B each + bucket heads), more than memory_budget_percent '
-                          '%s%% of RAM (%d MiB); raise the budget or set force: true'
-                          % (desired['max'], need // 1048576, objsize, budget_pct, int(ram * budget_pct / 100.0) // 1048576))
 
-    # runtime writes
-    runtime = []
-    available = facts.get('available')
-    hashsize = facts.get('hashsize') or {}
+def safety(ctx):
+    """Refusals: max below the live count; a max that grows the table beyond the budget."""
+    facts, desired, params = ctx['facts'], ctx['desired'], ctx['params']
+    errors = []
+    if not (ctx['present'] and 'max' in desired and not params.get('force')):
+        return errors
+    count = facts.get('count') or 0
+    if desired['max'] < count:
+        errors.append('max: %d is below the live count %d; lowering it would drop new connections at once '
+                      '(set force: true to do it anyway)' % (desired['max'], count))
+    ram = facts.get('ram_bytes') or 0
+    mem = facts.get('memory') or {}
+    objsize = mem.get('entry_bytes') or mem.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE
+    budget_pct = params.get('memory_budget_percent')
+    buckets = ctx['expect'].get('buckets') or facts.get('buckets') or 0
+    need = _kernel.table_bytes(desired['max'], buckets, objsize, ctx['pointer'])
+    # only growth is checked: keeping the live or the persisted max is never refused
+    try:
+        persisted = int((((facts.get('persisted') or {}).get('at_boot') or {}).get('max') or {}).get('value'))
+    except (TypeError, ValueError):
+        persisted = 0
+    grows = desired['max'] > max(ctx['sysctls'].get('max') or 0, persisted)
+    if grows and ram and budget_pct and need > ram * budget_pct / 100.0:
+        errors.append('max: %d entries need %d MiB (%d B each + bucket heads), more than memory_budget_percent '
+                      '%s%% of RAM (%d MiB); raise the budget or set force: true'
+                      % (desired['max'], need // 1048576, objsize, budget_pct, int(ram * budget_pct / 100.0) // 1048576))
+    return errors
+
+
+def runtime_writes(ctx):
+    """The ordered writes to /proc/sys (or the hashsize parameter), and the keys that cannot be
+    written from here (reported, or refused with readonly: fail)."""
+    params, desired, expect, sysctls = ctx['params'], ctx['desired'], ctx['expect'], ctx['sysctls']
+    runtime, skipped, errors, warnings = [], {}, [], []
+    available = ctx['facts'].get('available')
     for short in _keys.sort_keys(list(desired)):
-        if not present or not params.get('runtime', True):
+        if not ctx['present'] or not params.get('runtime', True):
             break
         cur = sysctls.get(short)
         if not available:
@@ -132,30 +155,34 @@ def plan(facts, desired, params, current_files, listing, conf):
             continue
         if cur == expect[short]:
             continue
-        if short in writable:
+        if short in ctx['writable']:
             runtime.append({'key': short, 'path': _keys.proc_path(short), 'before': cur, 'value': desired[short],
                             'expect': expect[short]})
-        elif short == 'buckets' and hashsize.get('writable'):
+        elif short == 'buckets' and ctx['hashsize'].get('writable'):
             runtime.append({'key': short, 'path': '/sys/module/nf_conntrack/parameters/hashsize', 'before': cur,
                             'value': desired[short], 'expect': expect[short], 'via': 'hashsize'})
         else:
-            skipped[short] = readonly.get(short, 'not writable from here')
+            skipped[short] = ctx['readonly'].get(short, 'not writable from here')
     for short, why in sorted(skipped.items()):
         msg = '%s: not applied at runtime: %s' % (short, why)
         if params.get('readonly') == 'fail' and 'not loaded' not in why:
             errors.append(msg + " (readonly: fail)")
         else:
             warnings.append(msg)
+    return runtime, skipped, errors, warnings
 
-    # persisted layers
+
+def owned_files(ctx, skipped):
+    """The content every owned file should have ({path: text, or None to remove it}), the new
+    sysctl.d text, and the kernel command line hint for a built-in nf_conntrack."""
+    params, desired, present = ctx['params'], ctx['desired'], ctx['present']
     files = {}
     sysctl_path = params['sysctl_file']
     persist_keys = {}
     for short, v in desired.items():
-        kscope = _keys.KEYS[short][1]
         # a global key that is read-only here (container) would never apply at this system's boot
-        if kscope == 'global' and facts.get('netns', {}).get('initial') is False:
-            skipped.setdefault(short, readonly.get(short, 'global key outside the initial network namespace'))
+        if _keys.KEYS[short][1] == 'global' and ctx['facts'].get('netns', {}).get('initial') is False:
+            skipped.setdefault(short, ctx['readonly'].get(short, 'global key outside the initial network namespace'))
             continue
         persist_keys[short] = v
     new_sysctl = None
@@ -164,40 +191,32 @@ def plan(facts, desired, params, current_files, listing, conf):
         files[sysctl_path] = new_sysctl
     elif not present:
         files[sysctl_path] = None
-    cmdline_hint = None
     layers = params.get('module_layers', 'auto')
-    as_module = layers == 'always' or (layers == 'auto' and module_type == 'module')
-    if as_module:
-        mp_path = params['modprobe_file']
-        ml_path = params['modules_load_file']
-        udev_path = params['udev_rule_file']
-        if present and params.get('persist', True):
-            # the module option applies when the module loads, wherever this runs from
-            files[mp_path] = render_modprobe(desired['buckets']) if 'buckets' in desired else None
-            fix = params.get('boot_fix', 'auto')
-            if fix in ('auto', 'modules-load'):
-                files[ml_path] = render_modules_load()
-                files[udev_path] = None
-            elif fix == 'udev':
-                files[udev_path] = render_udev(params.get('sysctl_bin') or '/usr/lib/systemd/systemd-sysctl')
-                files[ml_path] = None
-            else:
-                files[ml_path] = None
-                files[udev_path] = None
-        elif not present:
-            files[mp_path] = files[ml_path] = files[udev_path] = None
-    elif layers == 'never' or not present:
-        for path in (params['modprobe_file'], params['modules_load_file'], params['udev_rule_file']):
+    as_module = layers == 'always' or (layers == 'auto' and ctx['module_type'] == 'module')
+    module_paths = (params['modprobe_file'], params['modules_load_file'], params['udev_rule_file'])
+    if as_module and present and params.get('persist', True):
+        mp_path, ml_path, udev_path = module_paths
+        # the module option applies when the module loads, wherever this runs from
+        files[mp_path] = render_modprobe(desired['buckets']) if 'buckets' in desired else None
+        fix = params.get('boot_fix', 'auto')
+        files[ml_path] = render_modules_load() if fix in ('auto', 'modules-load') else None
+        files[udev_path] = render_udev(params.get('sysctl_bin') or '/usr/lib/systemd/systemd-sysctl') \
+            if fix == 'udev' else None
+    elif (as_module and not present) or layers == 'never' or not present:
+        for path in module_paths:
             files[path] = None
-    if module_type == 'builtin' and 'buckets' in persist_keys:
+    cmdline_hint = None
+    if ctx['module_type'] == 'builtin' and 'buckets' in persist_keys:
         cmdline_hint = 'nf_conntrack.hashsize=%d' % desired['buckets']
-    # files: only the ones whose content changes
-    changes = {}
-    for path, text in files.items():
-        if current_files.get(path) != text:
-            changes[path] = {'before': current_files.get(path), 'after': text}
+    return files, new_sysctl, cmdline_hint
 
-    # per-key report
+
+def key_report(ctx, runtime, skipped, files, new_sysctl, current_files, listing, conf):
+    """Per key: desired, expected, runtime / persisted / at-boot before and after, the files that
+    shadow ours at boot (with a warning each)."""
+    params, desired, sysctls, present = ctx['params'], ctx['desired'], ctx['sysctls'], ctx['present']
+    sysctl_path = params['sysctl_file']
+    warnings = []
     before_boot = _persist.sysctl_layers(listing, conf)['effective']
     after_boot = at_boot(listing, conf, sysctl_path, new_sysctl if sysctl_path in files else current_files.get(sysctl_path))
     ours_before = parse_managed_sysctl(current_files.get(sysctl_path))
@@ -211,22 +230,21 @@ def plan(facts, desired, params, current_files, listing, conf):
             if setter['file'] != sysctl_path and _after(setter['file'], sysctl_path, ab['set_by']):
                 shadow.append(setter['file'])
         keys[short] = {
-            'key': _keys.sysctl_name(short), 'desired': desired[short], 'expected': expect[short],
+            'key': _keys.sysctl_name(short), 'desired': desired[short], 'expected': ctx['expect'][short],
             'runtime_before': sysctls.get(short), 'runtime_after': runtime_after.get(short, sysctls.get(short)),
             'persisted_before': ours_before.get(short), 'persisted_after': ours_after.get(short),
             'at_boot_before': _int((before_boot.get(short) or {}).get('value')),
             'at_boot_after': _int(ab.get('value')), 'at_boot_file': ab.get('file'),
             'at_boot_file_before': (before_boot.get(short) or {}).get('file'),
-            'shadowed_by': shadow, 'writable': short in writable or (short == 'buckets' and bool(hashsize.get('writable'))),
+            'shadowed_by': shadow,
+            'writable': short in ctx['writable'] or (short == 'buckets' and bool(ctx['hashsize'].get('writable'))),
         }
         if short in skipped:
             keys[short]['not_applied'] = skipped[short]
         if shadow and present:
             warnings.append('%s: %s sets it after %s, so at boot it will be %s, not %d'
                             % (short, shadow[-1], sysctl_path, ab.get('value'), desired[short]))
-    return {'errors': errors, 'warnings': warnings, 'runtime': runtime, 'files': changes, 'keys': keys,
-            'skipped': skipped, 'cmdline_hint': cmdline_hint,
-            'drift': drift_report(keys, changes, sysctl_path, present and params.get('persist', True))}
+    return keys, warnings
 
 
 def drift_report(keys, changes, sysctl_path, persist=True):

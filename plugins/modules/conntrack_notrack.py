@@ -469,8 +469,18 @@ def step_argv(tools, step, test=False):
     return [t['restore'], '--noflush'] + (['--test'] if test else [])
 
 
-def write_files(module, io, changes, backup, result):
-    _files.apply_changes(module, changes, backup, result['backup_files'], io.root)
+def write_order(changes, paths):
+    """The order to write the files in so that a crash between two never leaves a ruleset the boot
+    cannot load: our nft file before the system ruleset that includes it, and after it when
+    both go (the include line removed first)."""
+    nf, conf = paths['nftables_file'], paths['nftables_conf']
+    removing = nf in changes and changes[nf]['after'] is None
+    first = [conf, nf] if removing else [nf, conf]
+    return [p for p in first if p in changes] + sorted(p for p in changes if p not in (nf, conf))
+
+
+def write_files(module, io, changes, backup, result, paths):
+    _files.apply_changes(module, changes, backup, result['backup_files'], io.root, order=write_order(changes, paths))
 
 
 def validate_persisted(io, tools, pl, paths):
@@ -592,12 +602,12 @@ def apply(module, io, p, exemptions, result):
     if pl['files']:
         result['stale_removed'] = _files.clean_stale(sorted(set(os.path.dirname(f) for f in pl['files'])), io.root)
         try:
-            write_files(module, io, pl['files'], p['backup'], result)
+            write_files(module, io, pl['files'], p['backup'], result, paths)
         except _files.ApplyError as e:
             rollback_and_fail(module, io, tools, done, result, 'persistence: %s' % e, e.left)
         errors = validate_persisted(io, tools, pl, paths)
         if errors:
-            left = _files.restore(module, pl['files'], sorted(pl['files']), io.root)
+            left = _files.restore(module, pl['files'], write_order(pl['files'], paths), io.root)
             rollback_and_fail(module, io, tools, done, result, 'persistence: %s; the files were restored%s'
                               % ('; '.join(errors), (' except %s' % ', '.join(left)) if left else ''), left)
     systemctl = io.which('systemctl')

@@ -125,6 +125,12 @@ options:
         and changes nothing. Check mode takes the lock shared, and only when the file exists.
     type: int
     default: 300
+  verify:
+    description:
+      - After applying, read the host again (still holding the lock) and compute the plan again; fail if anything
+        still differs from the desired state (a value the kernel did not keep, a file changed under us).
+    type: bool
+    default: true
 notes:
   - "All or nothing: runtime values are written first and read back, then the files; when any step fails,
     everything already changed is put back and RV(left_applied) lists what could not be. Files are written to a
@@ -223,6 +229,10 @@ stale_removed:
   type: list
   elements: str
   returned: always
+verified:
+  description: True when the read-back after applying found nothing left to change (O(verify)).
+  type: bool
+  returned: when something was applied and O(verify) is true
 left_applied:
   description: On failure, what is still changed because putting it back failed too (empty - the host is as before).
   type: list
@@ -257,6 +267,7 @@ def build_module():
             modules_load_file=dict(type='path', default=_settings.MODULES_LOAD_FILE),
             udev_rule_file=dict(type='path', default=_settings.UDEV_RULE_FILE),
             lock_timeout=dict(type='int', default=300),
+            verify=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
@@ -387,7 +398,23 @@ def apply(module, desired, root, probes, result):
     for path in sorted(pl['files']):
         if _read(root + path) != pl['files'][path]['after']:
             module.fail_json(msg='%s: content read back differs from what was written' % path, **result)
+    if p['verify']:
+        verify(module, desired, params, root, probes, result)
     module.exit_json(**result)
+
+
+def verify(module, desired, params, root, probes, result):
+    """Read the host again, still under the lock, and plan again: nothing may remain to change."""
+    facts = _gather.gather(root=root, probes=probes)
+    current = dict((params[o], _read(root + params[o])) for o in OWNED)
+    pl = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                        _persist.read_single(_persist.SYSCTL_CONF, root))
+    left = ['%s (runtime %s, wanted %s)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in pl['runtime']]
+    left += ['%s differs' % path for path in sorted(pl['files'])]
+    result['verified'] = not left
+    if left:
+        module.fail_json(msg='verify: after applying, the host still differs from the desired state: %s'
+                         % '; '.join(left), **result)
 
 
 def write_runtime(module, writes, root, result):

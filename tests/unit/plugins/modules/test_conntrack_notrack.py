@@ -300,3 +300,51 @@ def test_nftables_refusal_insert_and_control_connection(tmp_path, capsys):
     assert 'exemptions[0] (interface eth0) would match the control connection 10.0.0.7:40000 -> 10.0.0.1:22 via eth0, ' \
            'the control connection 10.0.0.9:50000 -> 10.0.0.1:22 via eth0' in res['msg']
     assert [s['source'] for s in res['control_connection']['sessions']] == ['SSH_CONNECTION', 'established socket']
+
+
+def test_a_read_back_that_differs_rolls_back(tmp_path, capsys):
+    class Forgets(FakeIO):
+        """ip6tables-restore says it applied, but the ruleset does not change."""
+        def cmd(self, argv, data=None):
+            if argv[0].endswith('ip6tables-legacy-restore') and '--test' not in argv and '--noflush' in argv \
+                    and 'NFCT' in (data.decode() if isinstance(data, bytes) else data or '') and self.applied < 2:
+                self.applied += 1
+                self.calls.append((argv, data))
+                return 0, '', ''
+            return FakeIO.cmd(self, argv, data)
+    io = Forgets()
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['failed'] is True and 'after applying, the live ruleset still differs' in res['msg'], res['msg']
+    assert res['msg'].endswith('already applied were rolled back: the host is as before'), res['msg']
+    assert 'NFCT' not in io.state['ipv4'] and res['left_applied'] == []
+    assert not host_file(tmp_path, V4).exists()
+
+
+def test_a_persisted_file_that_cannot_be_written_rolls_back_the_live_ruleset(tmp_path, capsys, monkeypatch):
+    from ansible_collections.nfct.tuning.plugins.module_utils import _files
+    host_file(tmp_path, V4, LEGACY_FW)
+    real = _files.atomic_write
+
+    def full(module, path, text):
+        if path.endswith('rules.v6'):
+            raise OSError(28, 'No space left on device')
+        return real(module, path, text)
+    monkeypatch.setattr(_files, 'atomic_write', full)
+    io = FakeIO()
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['failed'] is True and 'No space left on device' in res['msg']
+    assert 'rolled back: the host is as before' in res['msg'] and res['left_applied'] == []
+    assert 'NFCT' not in io.state['ipv4'] and 'NFCT' not in io.state['ipv6']
+    assert host_file(tmp_path, V4).read_text() == LEGACY_FW and not host_file(tmp_path, V6).exists()
+
+
+def test_files_are_written_in_an_order_the_boot_can_always_load():
+    # found by the kill tests on a container: the system ruleset got its include line before our
+    # file existed, so a crash between the two left a ruleset nftables.service cannot load
+    paths = {'nftables_file': '/etc/nftables.d/nfct-notrack.nft', 'nftables_conf': '/etc/nftables.conf'}
+    adding = {'/etc/nftables.conf': {'after': 'include'}, '/etc/nftables.d/nfct-notrack.nft': {'after': 'table'},
+              '/etc/iptables/rules.v4': {'after': 'x'}}
+    assert conntrack_notrack.write_order(adding, paths) == ['/etc/nftables.d/nfct-notrack.nft', '/etc/nftables.conf',
+                                                            '/etc/iptables/rules.v4']
+    removing = {'/etc/nftables.conf': {'after': 'no include'}, '/etc/nftables.d/nfct-notrack.nft': {'after': None}}
+    assert conntrack_notrack.write_order(removing, paths) == ['/etc/nftables.conf', '/etc/nftables.d/nfct-notrack.nft']

@@ -323,3 +323,73 @@ def test_check_mode_creates_no_lock_file_and_stale_temp_files_are_removed(tmp_pa
     res = out(capsys)
     assert res['stale_removed'] == ['/etc/sysctl.d/.nfct-abc123']
     assert not os.path.exists(root + '/etc/sysctl.d/.nfct-abc123')
+
+
+def test_verify_reads_the_host_again_and_fails_on_what_still_differs(tmp_path, capsys, monkeypatch):
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    real = conntrack_settings._gather.gather
+    calls = []
+
+    def gather(**kw):
+        calls.append(1)
+        if len(calls) == 2:   # another process sets the value back between our write and the verify
+            with open(root + '/proc/sys/net/netfilter/nf_conntrack_udp_timeout', 'w') as f:
+                f.write('30\n')
+        return real(**kw)
+    monkeypatch.setattr(conntrack_settings._gather, 'gather', gather)
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and res['verified'] is False
+    assert res['msg'] == ('verify: after applying, the host still differs from the desired state: '
+                          'net.netfilter.nf_conntrack_udp_timeout (runtime 30, wanted 20)')
+    calls[:] = [1, 1, 1]
+    run(tmp_path, None, {'settings': {'udp_timeout': 21}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is True and res['verified'] is True
+
+
+def test_a_restore_that_fails_too_is_a_failure_listing_what_is_left(tmp_path, capsys, monkeypatch):
+    # writing udp_timeout fails after max was written; putting max back fails as well
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    real = conntrack_settings.write_value
+
+    def write_value(path, value):
+        if path.endswith('nf_conntrack_udp_timeout') or (path.endswith('nf_conntrack_max') and value == 262144):
+            raise OSError(1, 'Operation not permitted')
+        return real(path, value)
+    monkeypatch.setattr(conntrack_settings, 'write_value', write_value)
+    run(tmp_path, None, {'settings': {'max': 300000, 'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and res['changed'] is True
+    assert res['left_applied'] == ['net.netfilter.nf_conntrack_max = 300000 (runtime; restoring 262144 failed: '
+                                   '[Errno 1] Operation not permitted)']
+    assert 'could NOT put back: net.netfilter.nf_conntrack_max = 300000' in res['msg']
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_max') == '300000\n'   # what the report says is there
+
+
+def test_a_file_restore_that_fails_is_listed(tmp_path, capsys, monkeypatch):
+    # the second file cannot be written, and neither can the first one be put back
+    from ansible_collections.nfct.tuning.plugins.module_utils import _files
+    root, probes = hosts.build(str(tmp_path), 'post515_builtin')
+    real = _files.atomic_write
+    seen = []
+
+    def flaky(module, path, text):
+        seen.append(path)
+        if len(seen) >= 2:
+            raise OSError(5, 'Input/output error')
+        return real(module, path, text)
+    monkeypatch.setattr(_files, 'atomic_write', flaky)
+
+    def no_remove(path):
+        raise OSError(5, 'Input/output error')
+    monkeypatch.setattr(_files, 'remove', no_remove)
+    run(tmp_path, None, {'settings': {'buckets': 262144, 'udp_timeout': 20}, 'module_layers': 'always',
+                         'boot_fix': 'none'}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True and res['changed'] is True, res['msg']
+    assert seen[0] == '%s/etc/modprobe.d/nfct-tuning.conf' % root
+    assert res['left_applied'] == ['/etc/modprobe.d/nfct-tuning.conf ([Errno 5] Input/output error)']
+    assert 'could NOT put back: /etc/modprobe.d/nfct-tuning.conf' in res['msg']
+    # the runtime value was put back all the same
+    assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '30\n'
