@@ -164,3 +164,23 @@ def test_role_checks_notrack_exemptions_before_the_first_change(ns, tmp_path, ex
     assert read(ns, 'tcp_timeout_time_wait') == 120
     assert nsfill.tree(etc(tmp_path)) == before
     assert 'nfct_notrack' not in nsfill.ns_exec(ns.name, ['nft', 'list', 'tables'], stdout=subprocess.PIPE).stdout.decode()
+
+
+@pytest.mark.parametrize('extra, fragment', [
+    ({'conntrack_state': 'gone'}, 'conntrack_state'),
+    ({'conntrack_lock_timeout': 'soon'}, 'conntrack_lock_timeout'),
+    ({'conntrack_overrides': {'max': 'nan'}}, "overrides.max: expected an integer, got 'nan'"),
+    ({'conntrack_memory_budget_percent': 90}, 'memory_budget_percent: 90 is outside the allowed range 0.1-50'),
+    ({'conntrack_sysctl_file': '/etc/passwd'}, 'sysctl_file: /etc/passwd is outside the directories systemd-sysctl'),
+    ({'conntrack_profile': 'p', 'conntrack_profiles': {'p': {'sizing': {'target_usage': 0}}}},
+     'profiles.p.sizing.target_usage: 0 is outside the allowed range 0.1-0.9'),
+])
+def test_tune_playbook_refuses_bad_variables_before_any_change(ns, tmp_path, extra, fragment):
+    ns.write_sysctl('tcp_timeout_time_wait', 120)
+    before = nsfill.tree(etc(tmp_path))
+    data, runs = playbook(ns, tmp_path, dict({'conntrack_profile': 'web'}, **extra), ok=False)
+    failed = [h for play in data['plays'] for t in play['tasks'] for h in t['hosts'].values() if h.get('failed')]
+    assert failed and fragment in failed[0]['msg'], failed
+    assert read(ns, 'tcp_timeout_time_wait') == 120
+    assert nsfill.tree(etc(tmp_path)) == before
+    assert runs <= 1   # at most the facts module ran on the host

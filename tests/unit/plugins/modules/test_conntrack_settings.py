@@ -393,3 +393,19 @@ def test_a_file_restore_that_fails_is_listed(tmp_path, capsys, monkeypatch):
     assert 'could NOT put back: /etc/modprobe.d/nfct-tuning.conf' in res['msg']
     # the runtime value was put back all the same
     assert read(root, '/proc/sys/net/netfilter/nf_conntrack_udp_timeout') == '30\n'
+
+
+def test_a_module_that_cannot_be_loaded_fails_clearly_and_changes_nothing(tmp_path, capsys, monkeypatch):
+    # mocked: our kernels have nf_conntrack built in, so a modprobe that fails cannot run for real
+    # here (the qemu VM scenario loads the real module)
+    from ansible.module_utils.basic import AnsibleModule
+    root, probes = hosts.build(str(tmp_path), 'module_not_loaded')
+    before = snapshot(root)
+    monkeypatch.setattr(AnsibleModule, 'run_command', lambda self, argv, **kw: (
+        1, '', 'modprobe: FATAL: Module nf_conntrack not found in directory /lib/modules/6.1.0-50-amd64\n'))
+    run(tmp_path, None, {'settings': {'udp_timeout': 20, 'max': 300000}, 'load_module': True}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['failed'] is True
+    assert res['msg'] == ('modprobe nf_conntrack failed: modprobe: FATAL: Module nf_conntrack not found in directory '
+                          '/lib/modules/6.1.0-50-amd64')
+    assert snapshot(root) == before
