@@ -82,7 +82,8 @@ class HostLock(object):
                 self.fd = None
                 raise LockTimeout('another nfct.tuning run on this host holds %s (%s) and did not finish within '
                                   'lock_timeout %s s; nothing was changed. Run again when it is done, or raise '
-                                  'lock_timeout' % (self.path, holder, _fmt(self.timeout)))
+                                  'lock_timeout (conntrack_lock_timeout in the role)'
+                                  % (self.path, holder, _fmt(self.timeout)))
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
         self.waited = time.time() - start

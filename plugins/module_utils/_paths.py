@@ -38,7 +38,7 @@ RULES = {
 _NAME_HINT = {
     'sysctl_file': 'NAME.conf', 'modprobe_file': 'NAME.conf', 'modules_load_file': 'NAME.conf',
     'udev_rule_file': 'NAME.rules', 'nftables_file': 'NAME.nft', 'nftables_conf': 'NAME.conf',
-    'iptables_rules_v4': 'a file name', 'iptables_rules_v6': 'a file name',
+    'iptables_rules_v4': 'NAME', 'iptables_rules_v6': 'NAME',
 }
 
 
@@ -49,8 +49,7 @@ class PathError(ValueError):
 def check_path(option, path):
     """The path as given if it is allowed for this option, else PathError naming the option."""
     dirs, pattern, reader, _shared = RULES[option]
-    allowed = 'an absolute path %s/%s in %s (read by %s)' % (
-        '{%s}' % ','.join(dirs) if len(dirs) > 1 else dirs[0], _NAME_HINT[option], ', '.join(dirs), reader)
+    allowed = 'DIR/%s with DIR one of %s (what %s reads)' % (_NAME_HINT[option], ', '.join(dirs), reader)
     if not isinstance(path, str) or not path:
         raise PathError('%s: expected %s, got %r' % (option, allowed, path))
     if '\0' in path or '\n' in path:

@@ -61,10 +61,12 @@ def check_role_inputs(params, facts):
         try:
             _notrack.validate_exemptions(items, (facts or {}).get('interfaces'))
         except _notrack.NotrackError as e:
-            errors.append('notrack_exemptions: %s' % e)
+            errors.append('notrack_exemptions (conntrack_notrack in the role): %s' % e)
     files = params.get('files') or {}
     unknown = sorted(set(files) - set(OWNED_FILES))
     if unknown:
         errors.append('files: unknown key(s) %s; allowed: %s' % (', '.join(unknown), ', '.join(OWNED_FILES)))
-    errors += _paths.check_paths(files, [o for o in OWNED_FILES if o in files])
+    for e in _paths.check_paths(files, [o for o in OWNED_FILES if o in files]):
+        option, why = e.split(': ', 1)
+        errors.append('files.%s (conntrack_%s in the role): %s' % (option, option, why))
     return errors

@@ -37,8 +37,11 @@ options:
     type: bool
     default: false
   top:
-    description: Length of the top lists of the breakdown.
-    type: int
+    description:
+      - Length of the top lists of the breakdown, an integer 1-10000. (Declared V(raw) so that any value, even an
+        infinite number, gets this module's own error message rather than a traceback from the argument
+        conversion.)
+    type: raw
     default: 10
   stats_source:
     description:
@@ -196,14 +199,14 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather
+from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _inputs
 
 
 def build_module():
     return AnsibleModule(
         argument_spec=dict(
             breakdown=dict(type='bool', default=False),
-            top=dict(type='int', default=10),
+            top=dict(type='raw', default=10),
             stats_source=dict(type='str', default='auto', choices=['auto', 'procfs', 'ctnetlink', 'conntrack-cli']),
             breakdown_source=dict(type='str', default='auto', choices=['auto', 'procfs', 'ctnetlink']),
         ),
@@ -212,9 +215,10 @@ def build_module():
 
 
 def run(module, root='', probes=None):
-    top = module.params['top']
-    if top < 1 or top > 10000:
-        module.fail_json(msg='top: %d is outside the allowed range 1-10000' % top)
+    try:
+        top = _inputs.number(module.params['top'], 'top', 1, 10000, True)
+    except _inputs.ProfileError as e:
+        module.fail_json(msg=str(e))
     try:
         facts = _gather.gather(root=root, probes=probes, breakdown=module.params['breakdown'], top=top,
                                stats_source=module.params['stats_source'],

@@ -56,8 +56,8 @@ options:
         type: str
         choices: [tcp, udp]
       port:
-        description: Port 1-65535; needs O(exemptions[].protocol).
-        type: int
+        description: Port, an integer 1-65535; needs O(exemptions[].protocol).
+        type: raw
       direction:
         description:
           - V(inbound) (default with a port) - a local service on that port - destination port before routing,
@@ -105,9 +105,10 @@ options:
     type: bool
     default: false
   control_ports:
-    description: More TCP ports to protect like the SSH port (for example a bastion's management port).
+    description:
+      - More TCP ports to protect like the SSH port (for example a bastion's management port); integers 1-65535.
     type: list
-    elements: int
+    elements: raw
     default: []
   interfaces_must_exist:
     description: Refuse interface names that do not exist on the host now.
@@ -146,7 +147,7 @@ options:
     description:
       - Seconds to wait for another nfct.tuning run on the same host (an flock on C(/run/lock/nfct-tuning.lock),
         shared with M(nfct.tuning.conntrack_settings)); then the run fails and changes nothing.
-    type: int
+    type: raw
     default: 300
 attributes:
   check_mode:
@@ -295,7 +296,7 @@ def build_module():
             exemptions=dict(type='list', elements='dict', default=[], options=dict(
                 interface=dict(type='str'),
                 protocol=dict(type='str', choices=list(_notrack.PROTOCOLS)),
-                port=dict(type='int'),
+                port=dict(type='raw'),
                 direction=dict(type='str', choices=list(_notrack.DIRECTIONS)),
                 address=dict(type='str'),
                 family=dict(type='str', choices=list(_notrack.FAMILIES)),
@@ -304,7 +305,7 @@ def build_module():
             backend=dict(type='str', default='auto', choices=list(_notrack.BACKENDS)),
             companion=dict(type='str', default='auto', choices=list(_notrack.COMPANION_MODES)),
             allow_control_connection=dict(type='bool', default=False),
-            control_ports=dict(type='list', elements='int', default=[]),
+            control_ports=dict(type='list', elements='raw', default=[]),
             interfaces_must_exist=dict(type='bool', default=True),
             persist=dict(type='bool', default=True),
             enable_service=dict(type='bool', default=True),
@@ -314,7 +315,7 @@ def build_module():
             iptables_rules_v4=dict(type='path'),
             iptables_rules_v6=dict(type='path'),
             backup=dict(type='bool', default=False),
-            lock_timeout=dict(type='int', default=300),
+            lock_timeout=dict(type='raw', default=300),
         ),
         supports_check_mode=True,
     )
@@ -517,15 +518,19 @@ def run(module, io=None):
                   stale_removed=[])
     errors = _paths.check_paths(p, PATH_OPTIONS)
     try:
-        _inputs.number(p['lock_timeout'], 'lock_timeout', 0, 86400, True, 'seconds')
+        p['lock_timeout'] = _inputs.number(p['lock_timeout'], 'lock_timeout', 0, 86400, True, 'seconds')
     except _inputs.ProfileError as e:
         errors.append(str(e))
     try:
         interfaces = io.interfaces() if p['interfaces_must_exist'] else None
         exemptions = _notrack.validate_exemptions(p['exemptions'], interfaces) if p['state'] == 'present' else []
+        ports = []
         for i, port in enumerate(p['control_ports']):
-            if not 1 <= port <= 65535:
-                raise _notrack.NotrackError('control_ports[%d]: %d is outside the allowed range 1-65535' % (i, port))
+            try:
+                ports.append(_inputs.number(port, 'control_ports[%d]' % i, 1, 65535, True))
+            except _inputs.ProfileError as e:
+                raise _notrack.NotrackError(str(e))
+        p['control_ports'] = ports
     except _notrack.NotrackError as e:
         errors.insert(0, str(e))
     if errors:

@@ -121,9 +121,9 @@ options:
   lock_timeout:
     description:
       - Seconds to wait for another nfct.tuning run on the same host (an flock on C(/run/lock/nfct-tuning.lock),
-        held by every module that writes from the moment it reads the host to its last write). Then the run fails
-        and changes nothing. Check mode takes the lock shared, and only when the file exists.
-    type: int
+        held by every module that writes from the moment it reads the host to its last write), an integer 0-86400.
+        Then the run fails and changes nothing. Check mode takes the lock shared, and only when the file exists.
+    type: raw
     default: 300
   verify:
     description:
@@ -266,7 +266,7 @@ def build_module():
             modprobe_file=dict(type='path', default=_settings.MODPROBE_FILE),
             modules_load_file=dict(type='path', default=_settings.MODULES_LOAD_FILE),
             udev_rule_file=dict(type='path', default=_settings.UDEV_RULE_FILE),
-            lock_timeout=dict(type='int', default=300),
+            lock_timeout=dict(type='raw', default=300),
             verify=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
@@ -313,7 +313,7 @@ def validate(p):
     except _inputs.ProfileError as e:
         errors.append(str(e))
     try:
-        _inputs.number(p['lock_timeout'], 'lock_timeout', 0, 86400, True, 'seconds')
+        p['lock_timeout'] = _inputs.number(p['lock_timeout'], 'lock_timeout', 0, 86400, True, 'seconds')
     except _inputs.ProfileError as e:
         errors.append(str(e))
     errors += _paths.check_paths(p, OWNED)

@@ -160,7 +160,7 @@ def test_role_checks_notrack_exemptions_before_the_first_change(ns, tmp_path, ex
     data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web', 'conntrack_notrack': [exemption]}, ok=False)
     res = task_result(data, 'Compute the recommendation on the controller and check every input of the steps below')
     assert res['failed'] is True and fragment in res['msg'], res['msg']
-    assert res['msg'].startswith('notrack_exemptions: ')
+    assert res['msg'].startswith('notrack_exemptions (conntrack_notrack in the role): ')
     assert read(ns, 'tcp_timeout_time_wait') == 120
     assert nsfill.tree(etc(tmp_path)) == before
     assert 'nfct_notrack' not in nsfill.ns_exec(ns.name, ['nft', 'list', 'tables'], stdout=subprocess.PIPE).stdout.decode()
@@ -171,7 +171,8 @@ def test_role_checks_notrack_exemptions_before_the_first_change(ns, tmp_path, ex
     ({'conntrack_lock_timeout': 'soon'}, 'conntrack_lock_timeout'),
     ({'conntrack_overrides': {'max': 'nan'}}, "overrides.max: expected an integer, got 'nan'"),
     ({'conntrack_memory_budget_percent': 90}, 'memory_budget_percent: 90 is outside the allowed range 0.1-50'),
-    ({'conntrack_sysctl_file': '/etc/passwd'}, 'sysctl_file: /etc/passwd is outside the directories systemd-sysctl'),
+    ({'conntrack_sysctl_file': '/etc/passwd'}, 'files.sysctl_file (conntrack_sysctl_file in the role): /etc/passwd is '
+                                               'outside the directories systemd-sysctl'),
     ({'conntrack_profile': 'p', 'conntrack_profiles': {'p': {'sizing': {'target_usage': 0}}}},
      'profiles.p.sizing.target_usage: 0 is outside the allowed range 0.1-0.9'),
 ])
