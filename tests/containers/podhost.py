@@ -94,6 +94,11 @@ def module_tree():
     return d
 
 
+# runs argv with this stdin and reports its wall time on stderr
+TIMER = ("import subprocess, sys, time; t = time.monotonic(); r = subprocess.call(sys.argv[1:]); "
+         "sys.stderr.write('NFCT-ELAPSED %f\\n' % (time.monotonic() - t)); sys.exit(r)")
+
+
 class Container(object):
     """A systemd container of the Molecule image, own network namespace (--network none)."""
 
@@ -139,19 +144,25 @@ class Container(object):
     def write(self, path, text):
         self.exec(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1"', 'sh', path], data=text)
 
-    def module(self, name, args, check=False, kill_at=None, kill_after=None):
-        """Run a module directly (as AnsiballZ would, without the zip) -> (rc, result or None)."""
+    def module(self, name, args, check=False, kill_at=None, kill_after=None, timed=False):
+        """Run a module directly (as AnsiballZ would, without the zip) -> (rc, result or None).
+        timed: self.elapsed becomes the module's wall time measured inside the container (no
+        podman exec overhead), for tests that pick kill delays from it."""
         payload = dict(args, _ansible_check_mode=check, _ansible_diff=False,
                        _ansible_tmpdir='/tmp', _ansible_remote_tmp='/tmp')
         # the arguments on stdin, as AnsiballZ hands them over
         argv = ['python3', '-m', 'ansible_collections.nfct.tuning.plugins.modules.%s' % name]
         if kill_after is not None:
             argv = ['timeout', '-s', 'KILL', '%.3f' % kill_after] + argv
+        if timed:
+            argv = ['python3', '-c', TIMER] + argv
         env = {'PYTHONPATH': MODULE_ROOT}
         if kill_at:
             env['NFCT_TEST_KILL_AT'] = kill_at
         out = self.exec(argv, env=env, data=json.dumps({'ANSIBLE_MODULE_ARGS': payload}), check=False)
         text = out.stdout.decode()
+        if timed:
+            self.elapsed = float(out.stderr.decode().rsplit('NFCT-ELAPSED ', 1)[1].split()[0])
         try:
             return out.returncode, json.loads(text)
         except ValueError:
