@@ -31,9 +31,11 @@ PYTEST_ARGS        ?= -ra
 LINT_ARGS          ?=
 AUDIT_ARGS         ?=
 # make audit: check mode with diff, drift reported (not fatal: this machine has no baseline),
-# JSON report under .cache/audit.
-AUDIT_FLAGS        := --check --diff -e conntrack_audit_fail_on_drift=false \
-                      -e conntrack_audit_report_path=$(CURDIR)/.cache/audit/conntrack-audit.json
+# the JSON, JUnit and HTML reports under .cache/audit, each host's recommendation printed too.
+AUDIT_FLAGS        := --check --diff -e conntrack_audit_fail_on_drift=false -e conntrack_audit_show_recommendation=true \
+                      -e conntrack_audit_report_path=$(CURDIR)/.cache/audit/conntrack-audit.json \
+                      -e conntrack_audit_junit_path=$(CURDIR)/.cache/audit/conntrack-audit.junit.xml \
+                      -e conntrack_audit_html_path=$(CURDIR)/.cache/audit/conntrack-audit.html
 # Playbook runs against this machine. Modules run with the controller's own Python: interpreter
 # discovery would pick pyenv shims here (/root/.pyenv/shims/python3.12) that do not work.
 LOCALHOST          := -i localhost, -c local -e 'ansible_python_interpreter={{ ansible_playbook_python }}'
@@ -52,7 +54,7 @@ HOST_GUARD_FILES   := /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/net
                       /sys/module/nf_conntrack/parameters/hashsize /proc/sys/net/ipv4/ip_forward \
                       /proc/sys/kernel/pid_max /proc/sys/fs/file-max /proc/sys/fs/nr_open
 APT_PACKAGES       := podman runc nftables iptables conntrack debootstrap hyperfine iproute2 time \
-                      shellcheck git qemu-system-x86 qemu-utils
+                      shellcheck git qemu-system-x86 qemu-utils chromium
 
 ROOT            := $(CURDIR)
 COLLECTIONS_DIR := $(ROOT)/$(CACHE)/collections
@@ -173,7 +175,7 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 	$(call say,audit: playbooks/audit.yml in check mode on localhost)
 	@mkdir -p $(CACHE)/audit
 	ansible-playbook $(LOCALHOST) $(AUDIT_FLAGS) $(AUDIT_ARGS) playbooks/audit.yml
-	@echo "JSON report: $(CACHE)/audit/conntrack-audit.json (drift is reported, not fatal, here; CI baselines use the playbook's default)"
+	@echo "reports: $(CACHE)/audit/conntrack-audit.{json,junit.xml,html} (drift is reported, not fatal, here; CI baselines use the playbook's default)"
 
 # ---------------------------------------------------------------------------------------------
 # Tests
@@ -279,11 +281,13 @@ molecule: setup images ## molecule test -s NAME for each of MOLECULE_SCENARIOS (
 
 # The safety proofs on Podman containers of the Molecule image (docs/safety.md): check mode
 # writes nothing, SIGKILL at every step boundary and at random times, environment faults,
-# five role runs at once. Every container is removed by the tests.
-containers: setup images ## Safety tests on Podman containers (tests/containers, root)
+# five role runs at once; the audit of a fleet from the installed tarball (docs/audit.md) and
+# its HTML report in headless Chromium (apt package chromium). Every container is removed by
+# the tests.
+containers: setup images build ## Container tests (tests/containers, root): safety, the installed audit, Chromium
 	$(call say,containers: pytest tests/containers)
 	@if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/containers"; exit 0; fi; \
-	$(call pytest,$(VENV)/bin/python,tests/containers)
+	export NFCT_REQUIRE_CHROMIUM=1 NFCT_DIST=$(DIST); $(call pytest,$(VENV)/bin/python,tests/containers)
 
 # The qemu VM scenario (docs/vm.md): Debian 12 with Debian's kernel (nf_conntrack a module),
 # real reboots. The image is cached in ~/.cache/nfct-tuning/vm (VM_CACHE; shared by every clone),

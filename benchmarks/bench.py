@@ -26,7 +26,8 @@ nf_conntrack_max (initial namespace) is raised for the run and restored afterwar
 namespace created is deleted, every process started is stopped. Root only.
 
 Then (benchmarks/resize.py) the cost of a live resize of the hash table with 1M, 4M and 16M
-entries, and (benchmarks/fleet.py) the audit on fleets of containers.
+entries, (benchmarks/report.py) the controller's cost of the audit report for 500 to 5,000
+hosts, and (benchmarks/fleet.py) the audit on fleets of containers.
 
 Usage: bench.py [--sizes 100000,1000000] [--runs N] [--no-fleet] [--fleet-sizes 10,30] [--fleet-rounds N]
                 [--no-resize] [--resize-sizes 1048576,4194304,16777216]
@@ -393,7 +394,7 @@ def fmt_s(x):
     return '%.3f' % x if x < 10 else '%.2f' % x
 
 
-def report(res, rat, opts, started, fleet=None):
+def report(res, rat, opts, started, fleet=None, audit_report=None):
     m = res['machine']
     L = []
     a = L.append
@@ -418,8 +419,8 @@ def report(res, rat, opts, started, fleet=None):
     a('|---|---|---|')
     for t, meas, ok in verdicts(res, rat):
         a('| %s | %s | %s |' % (t, meas, 'yes' if ok else '**NO**'))
-    if fleet:
-        for t, meas, ok in fleet.get('verdicts', []):
+    for part in (fleet, audit_report):
+        for t, meas, ok in (part or {}).get('verdicts', []):
             a('| %s | %s | %s |' % (t, meas, 'yes' if ok else '**NO**'))
     a('')
     for n, s in sorted(res['sizes'].items(), key=lambda kv: int(kv[0])):
@@ -459,6 +460,9 @@ def report(res, rat, opts, started, fleet=None):
         a('')
     if fleet:
         a(fleet['markdown'])
+        a('')
+    if audit_report:
+        a(audit_report['markdown'])
         a('')
     a('## Commands')
     a('')
@@ -534,7 +538,7 @@ def main(argv):
     res['machine']['python_module'] = sh([opts.python, '-c', 'import platform; print("Python " + platform.python_version())']).stdout.strip()
     res['machine']['ansible_core'] = sh([opts.python, '-c', 'import ansible; print(ansible.__version__)']).stdout.strip()
     tmp = tempfile.mkdtemp(prefix='nfct-bench-')
-    fleet = None
+    fleet = audit_report = None
     try:
         with GlobalMax(max(opts.sizes) + 100000):
             res.update(bench_tables(opts, env, tmp))
@@ -550,6 +554,14 @@ def main(argv):
                 resize = {'rows': [], 'error': str(e), 'markdown': '## Live resize of the hash table\n\nFailed: `%s`'
                           % str(e)[:2000].replace('`', "'")}
             res['resize'] = resize['rows']
+        import report as report_mod
+        try:
+            audit_report = report_mod.run(rounds=3, log=log)
+        except Exception as e:  # the other results are reported anyway
+            log('ERROR: audit report benchmark failed: %s' % e)
+            audit_report = {'rows': [], 'verdicts': [('audit report benchmark ran', 'failed: %s' % str(e)[:300], False)],
+                            'markdown': '## Audit report on the controller\n\nFailed: `%s`' % str(e)[:2000].replace('`', "'")}
+        res['audit_report'] = audit_report['rows']
         if opts.fleet:
             import fleet as fleet_mod
             try:
@@ -564,7 +576,7 @@ def main(argv):
         shutil.rmtree(tmp, ignore_errors=True)
     res['seconds'] = round(time.time() - t0)
     os.makedirs(opts.out, exist_ok=True)
-    md = report(res, rat, opts, started, fleet)
+    md = report(res, rat, opts, started, fleet, audit_report)
     if opts.resize:
         md += '\n' + resize['markdown'] + '\n'
     md += '\n`make bench` took %d s.\n' % res['seconds']

@@ -223,3 +223,18 @@ def default_timeouts(release=None):
 def timeout_source(short):
     proto = short.split('_timeout')[0]
     return TIMEOUT_SOURCES.get(proto, 'kernel net/netfilter/nf_conntrack_proto_%s.c' % proto)
+
+
+# defaults of the other per-netns keys (nf_conntrack_standalone.c, nf_conntrack_proto_tcp.c)
+_FLAGS = {'acct': 0, 'timestamp': 0, 'checksum': 1, 'log_invalid': 0, 'tcp_loose': 1, 'tcp_be_liberal': 0,
+          'tcp_ignore_invalid_rst': 0, 'tcp_max_retrans': 3, 'dccp_loose': 1}
+
+
+def default_flags(release=None):
+    """Defaults of the non-timeout keys for a release: events is 2 (auto) since 5.19
+    (90d1daa45849), 1 before; helper is 0 since 4.7, 1 before."""
+    out = dict(_FLAGS)
+    rel = tuple(release[:2]) if release else None
+    out['events'] = 1 if rel is not None and rel < (5, 19) else 2
+    out['helper'] = 1 if rel is not None and rel < (4, 7) else 0
+    return out

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The whole change conntrack_notrack makes, computed from what the module read: live rulesets
 of every framework, persisted files, services, the control connection. Pure functions; the
-module does the I/O behind one check-mode gate. (_drift.notrack_lines() turns the drift report
+module does the I/O behind one check-mode gate. (_audit.notrack_lines() turns the drift report
 into readable lines for the audit, on the controller.)"""
 
 from __future__ import (absolute_import, division, print_function)

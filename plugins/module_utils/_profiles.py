@@ -44,7 +44,8 @@ SIZING_SOURCES = {
     'load_factor': 'kernel >= 5.15 keeps max = buckets: average chain length 1 at a full table',
     'memory_budget_percent': 'conntrack entries are unswappable kernel memory; 5% of RAM leaves the host its memory',
     'peak_headroom': 'at the stated peak the table is half full, below the 75% alert of node_exporter/netdata',
-    'target_usage': 'seed articles: scale when the count stays above ~20% of max; we keep it at most 50%',
+    'target_usage': 'the rule of thumb in keithmork\'s "nf_conntrack: table full, dropping packet" (2018): scale when the count '
+                     'stays above ~20% of max (with buckets = max/4); we keep it at most 50%',
     'alert_usage': 'node_exporter / netdata alert at 75% of max',
 }
 

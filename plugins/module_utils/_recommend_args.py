@@ -8,22 +8,26 @@ the controller from already gathered facts)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _notrack, _paths, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _notrack, _paths, _settings, _sizing
 
 # the files conntrack_settings owns: their paths are checked here too, before anything changes
-OWNED_FILES = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file')
+OWNED_FILES = _settings.OWNED
 
-ARGUMENT_SPEC = dict(
-    facts=dict(type='dict'),
+# the options of the sizing engine (also conntrack_audit's)
+ENGINE_SPEC = dict(
     profile=dict(type='str', default='default'),
     profiles=dict(type='dict', default={}),
     overrides=dict(type='dict', default={}),
     memory_budget_percent=dict(type='raw'),
     expected_peak=dict(type='raw'),
     only_raise=dict(type='bool', default=True),
-    previous_stats=dict(type='dict'),
     force=dict(type='bool', default=False),
     kube_proxy=dict(type='raw'),
+)
+ARGUMENT_SPEC = dict(
+    ENGINE_SPEC,
+    facts=dict(type='dict'),
+    previous_stats=dict(type='dict'),
     notrack_exemptions=dict(type='raw'),
     files=dict(type='dict'),
 )
@@ -48,6 +52,9 @@ def compute(params, facts, host='localhost'):
                                                                  (facts or {}).get('interfaces'))
     shown = _sizing.assume_loaded(facts) if rec.get('assumed_not_loaded') else facts
     rec['report'] = _sizing.report_lines(host, shown, rec)
+    # Ansible shows a result's 'warnings' as [WARNING] lines and drops the key when it is empty:
+    # the same list under a key that is always there
+    rec['warning_messages'] = list(rec.get('warnings') or [])
     return rec, None
 
 

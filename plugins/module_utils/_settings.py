@@ -14,6 +14,30 @@ SYSCTL_FILE = '/etc/sysctl.d/90-conntrack.conf'
 MODPROBE_FILE = '/etc/modprobe.d/nfct-tuning.conf'
 MODULES_LOAD_FILE = '/etc/modules-load.d/nfct-tuning.conf'
 UDEV_RULE_FILE = '/etc/udev/rules.d/90-nfct-tuning.rules'
+OWNED = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file')
+
+# the options that say where and how the desired state lives (conntrack_settings and conntrack_audit)
+LAYER_SPEC = dict(
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    runtime=dict(type='bool', default=True),
+    persist=dict(type='bool', default=True),
+    boot_fix=dict(type='str', default='auto', choices=['auto', 'modules-load', 'udev', 'none']),
+    module_layers=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
+    sysctl_file=dict(type='path', default=SYSCTL_FILE),
+    modprobe_file=dict(type='path', default=MODPROBE_FILE),
+    modules_load_file=dict(type='path', default=MODULES_LOAD_FILE),
+    udev_rule_file=dict(type='path', default=UDEV_RULE_FILE),
+)
+
+
+def read_text(path):
+    """A file's text, or None when it cannot be read."""
+    try:
+        with open(path, 'r') as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
 
 HEADER = ('# Managed by nfct.tuning (conntrack_settings). Do not edit: changes are overwritten.\n'
           '# Keys that cannot be written from this host or container are left out.\n')
@@ -293,3 +317,18 @@ def _int(v):
         return int(v)
     except (TypeError, ValueError):
         return v
+
+
+def diff_of(pl):
+    """The diff of a plan: every file as it would be written, then the runtime values that change."""
+    diff = []
+    for path in sorted(pl['files']):
+        ch = pl['files'][path]
+        diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
+                     'after_header': path if ch['after'] is not None else '/dev/null',
+                     'before': ch['before'] or '', 'after': ch['after'] or ''})
+    if pl['runtime']:
+        diff.append({'before_header': 'runtime (/proc/sys/net/netfilter)', 'after_header': 'runtime (/proc/sys/net/netfilter)',
+                     'before': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['before']) for w in pl['runtime']),
+                     'after': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['expect']) for w in pl['runtime'])})
+    return diff

@@ -233,7 +233,8 @@ def step_max(host, prof, opts, budget, kp):
     if host['count']:
         need_live = int(math.ceil(host['count'] / float(sz['target_usage'])))
         if need_live > value:
-            value, source = need_live, 'profile %s sizing.target_usage' % prof['name']
+            value, source = need_live, 'profile %s sizing.target_usage %g: %s' % (
+                prof['name'], sz['target_usage'], prof['sources'].get('target_usage') or SIZING_SOURCES['target_usage'])
             steps.append('live count %d must stay at most %d%% of max: at least %d'
                          % (host['count'], int(round(sz['target_usage'] * 100)), need_live))
     value = _up(value)

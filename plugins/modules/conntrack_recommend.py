@@ -193,7 +193,15 @@ notrack:
   elements: dict
   returned: always
 warnings:
-  description: Budget exceeded, table full, long chains, insert_failed on NAT hosts, read-only keys.
+  description:
+    - Budget exceeded, table full, long chains, insert_failed on NAT hosts, read-only keys.
+    - Ansible shows each one as a C([WARNING]) line and leaves the key out of the registered result when the list
+      is empty; RV(warning_messages) holds the same list and is always there.
+  type: list
+  elements: str
+  returned: when not empty
+warning_messages:
+  description: The same list as RV(warnings), always present (empty when there is nothing to warn about).
   type: list
   elements: str
   returned: always
@@ -213,6 +221,8 @@ computed_on:
   returned: always
 '''
 
+import platform
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _recommend_args
@@ -226,7 +236,7 @@ def run(module, root='', probes=None):
     facts = module.params['facts']
     if facts is None:
         facts = _gather.gather(root=root, probes=probes)
-    rec, err = _recommend_args.compute(module.params, facts)
+    rec, err = _recommend_args.compute(module.params, facts, platform.node() or 'localhost')
     if err:
         module.fail_json(msg=err)
     rec['computed_on'] = 'host'

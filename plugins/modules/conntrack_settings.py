@@ -224,6 +224,11 @@ adopted:
   type: list
   elements: str
   returned: always
+summary:
+  description: What changes (or would, in check mode), readable - one line per runtime value and per file.
+  type: list
+  elements: str
+  returned: success
 stale_removed:
   description: Temporary files a killed earlier run left in the owned directories, removed by this run.
   type: list
@@ -251,21 +256,13 @@ from ansible_collections.nfct.tuning.plugins.module_utils import _paths, _persis
 def build_module():
     return AnsibleModule(
         argument_spec=dict(
+            _settings.LAYER_SPEC,
             settings=dict(type='dict', default={}),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            runtime=dict(type='bool', default=True),
-            persist=dict(type='bool', default=True),
             readonly=dict(type='str', default='report', choices=['report', 'fail']),
             force=dict(type='bool', default=False),
             memory_budget_percent=dict(type='float', default=5),
-            boot_fix=dict(type='str', default='auto', choices=['auto', 'modules-load', 'udev', 'none']),
-            module_layers=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
             load_module=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
-            sysctl_file=dict(type='path', default=_settings.SYSCTL_FILE),
-            modprobe_file=dict(type='path', default=_settings.MODPROBE_FILE),
-            modules_load_file=dict(type='path', default=_settings.MODULES_LOAD_FILE),
-            udev_rule_file=dict(type='path', default=_settings.UDEV_RULE_FILE),
             lock_timeout=dict(type='raw', default=300),
             verify=dict(type='bool', default=True),
         ),
@@ -273,12 +270,7 @@ def build_module():
     )
 
 
-def _read(path):
-    try:
-        with open(path, 'r') as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
+_read = _settings.read_text
 
 
 def write_value(path, value):
@@ -298,7 +290,7 @@ def sysctl_bin(root=''):
     return '/usr/lib/systemd/systemd-sysctl'
 
 
-OWNED = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file')
+OWNED = _settings.OWNED
 
 
 def validate(p):
@@ -376,6 +368,7 @@ def apply(module, desired, root, probes, result):
     result['changed'] = result['drift'] = changed
     result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in pl['runtime']]
     result['files_changed'] = sorted(pl['files'])
+    result['summary'] = summary(pl, module.check_mode)
     if module._diff:
         result['diff'] = diff_of(pl)
 
@@ -417,6 +410,17 @@ def verify(module, desired, params, root, probes, result):
                          % '; '.join(left), **result)
 
 
+def summary(pl, check):
+    """What changes (or would, in check mode), readable."""
+    if not (pl['runtime'] or pl['files']):
+        return ['in sync: nothing to change']
+    out = ['would change:' if check else 'changes:']
+    out += ['  %s: %s -> %s (runtime)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in pl['runtime']]
+    out += ['  %s: %s' % (path, 'remove' if ch['after'] is None else 'create' if ch['before'] is None else 'update')
+            for path, ch in sorted(pl['files'].items())]
+    return out
+
+
 def write_runtime(module, writes, root, result):
     """Write and read back each runtime value; on a failure put the ones already written back."""
     done = []
@@ -455,18 +459,7 @@ def undo_summary(n_runtime, left_runtime, left_files=()):
     return 'could NOT put back: %s' % '; '.join(left)
 
 
-def diff_of(pl):
-    diff = []
-    for path in sorted(pl['files']):
-        ch = pl['files'][path]
-        diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
-                     'after_header': path if ch['after'] is not None else '/dev/null',
-                     'before': ch['before'] or '', 'after': ch['after'] or ''})
-    if pl['runtime']:
-        diff.append({'before_header': 'runtime (/proc/sys/net/netfilter)', 'after_header': 'runtime (/proc/sys/net/netfilter)',
-                     'before': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['before']) for w in pl['runtime']),
-                     'after': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['expect']) for w in pl['runtime'])})
-    return diff
+diff_of = _settings.diff_of
 
 
 def main():

@@ -10,7 +10,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _drift
+from ansible_collections.nfct.tuning.plugins.module_utils import _audit
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_plan as np
 
@@ -79,8 +79,8 @@ def test_iptables_legacy_host_apply_then_in_sync():
     again = np.plan(dict(PARAMS), exs({'interface': 'lo'}), f2)
     assert again['steps'] == [] and again['files'] == {} and again['services'] == []
     assert again['drift_report']['drifted'] is False
-    assert _drift.notrack_lines(again['drift_report'], 'h1') == ['h1: NOTRACK: in sync (iptables-legacy)']
-    lines = _drift.notrack_lines(rep, 'h1')
+    assert _audit.notrack_lines(again['drift_report'], 'h1') == ['h1: NOTRACK: in sync (iptables-legacy)']
+    lines = _audit.notrack_lines(rep, 'h1')
     assert lines[0] == 'h1: NOTRACK: DRIFT (backend iptables-legacy, state present)'
     assert '  companion missing: iptables-legacy ipv4 filter INPUT: -A INPUT -j NFCT-UNTRACKED' in lines
     assert '  service not enabled: netfilter-persistent.service' in lines

@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet audit report, on the controller: every host of the play (reachable or not) from
+its registered conntrack_audit result, written as JSON, JUnit XML and HTML. Nothing runs on
+the hosts; the files are written on the controller also in check mode (they describe the run,
+they change no host)."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _audit_report
+
+ARGUMENT_SPEC = dict(
+    result_var=dict(type='str', default='conntrack_audit_result'),
+    hosts=dict(type='list', elements='str'),
+    json_path=dict(type='str', default='conntrack-audit.json'),
+    junit_path=dict(type='str', default='conntrack-audit.junit.xml'),
+    html_path=dict(type='str', default='conntrack-audit.html'),
+    fail_on=dict(type='list', elements='str', default=list(_audit.DEFAULT_FAIL_ON)),
+    options=dict(type='dict', default={}),
+)
+COLLECTION_ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+
+def collection_version():
+    """The version of this collection: MANIFEST.json when installed, galaxy.yml in a checkout."""
+    manifest = os.path.join(COLLECTION_ROOT, 'MANIFEST.json')
+    try:
+        with open(manifest) as f:
+            return json.load(f)['collection_info']['version']
+    except (IOError, OSError, ValueError, KeyError):
+        pass
+    try:
+        with open(os.path.join(COLLECTION_ROOT, 'galaxy.yml')) as f:
+            for line in f:
+                if line.startswith('version:'):
+                    return line.split(':', 1)[1].strip().strip('"\'')
+    except (IOError, OSError):
+        pass
+    return None
+
+
+def installed():
+    """True for an installed collection (ansible-galaxy writes MANIFEST.json), false in a checkout."""
+    return os.path.exists(os.path.join(COLLECTION_ROOT, 'MANIFEST.json'))
+
+
+def write(path, text):
+    """Write a report file atomically (temp file in the same folder, fsync, rename)."""
+    directory = os.path.dirname(path) or '.'
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    fd, tmp = tempfile.mkstemp(prefix='.conntrack-audit-', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        _validation, p = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        allowed = set(_audit.KINDS) | set(_audit.HOST_KINDS)
+        bad = [k for k in p['fail_on'] if k not in allowed]
+        if bad:
+            result.update(failed=True, msg='fail_on: unknown kind(s) %s; allowed: %s'
+                          % (', '.join(bad), ', '.join(sorted(allowed))))
+            return result
+        hosts = p['hosts'] if p['hosts'] is not None else task_vars.get('ansible_play_hosts_all') or []
+        hostvars = task_vars.get('hostvars') or {}
+        results = dict((h, (hostvars.get(h) or {}).get(p['result_var'])) for h in hosts)
+        from ansible.release import __version__ as core_version
+        report = _audit_report.build(results, hosts, p['fail_on'], p['options'],
+                                     {'collection_version': collection_version(), 'ansible_core_version': core_version})
+        written = {}
+        renderers = (('json_path', lambda r: json.dumps(r, indent=1, sort_keys=True) + '\n'),
+                     ('junit_path', _audit_report.to_junit), ('html_path', _html))
+        for option, render in renderers:
+            path = p[option]
+            if not path:
+                continue
+            full = os.path.realpath(os.path.join(os.getcwd(), os.path.expanduser(path)))
+            if installed() and (full == COLLECTION_ROOT or full.startswith(COLLECTION_ROOT + os.sep)):
+                result.update(failed=True, msg='%s: %s is inside the installed collection (%s); reports go to the '
+                                               'current folder or a path of yours' % (option, full, COLLECTION_ROOT))
+                return result
+            try:
+                write(full, render(report))
+            except (IOError, OSError) as e:
+                result.update(failed=True, msg='%s: cannot write %s: %s' % (option, full, e))
+                return result
+            written[option] = full
+        lines = _audit_report.summary_lines(report)
+        if written:
+            order = [o for o in ('json_path', 'junit_path', 'html_path') if o in written]
+            lines.append('reports: %s' % ', '.join(written[o] for o in order))
+        failing = dict((h, report['hosts'][h]['failing_kinds']) for h in report['failing_hosts'])
+        result.update(changed=False, counts=report['counts'], failed_run=report['failed'],
+                      failing_hosts=report['failing_hosts'], failing=failing, written=written, lines=lines)
+        return result
+
+
+def _html(report):
+    from ansible_collections.nfct.tuning.plugins.module_utils import _audit_html
+    return _audit_html.to_html(report)

@@ -1,0 +1,290 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: conntrack_audit
+short_description: Audit a host's conntrack tuning in one module run - facts, recommendation, drift
+version_added: 0.1.0
+description:
+  - Gathers the conntrack facts, computes the recommendation for the profile on the host, and compares it with the
+    live values, the files of M(nfct.tuning.conntrack_settings) and what the next boot will give (sysctl.d
+    precedence, the modprobe.d or command line hash size, the kernel's own default for this RAM and kernel era, the
+    boot order of a loadable nf_conntrack); with O(notrack) it also compares the NOTRACK exemptions. One module
+    execution per host, which is what the audit playbook runs.
+  - Never changes anything, in check mode or not. C(changed) is true when applying the desired state
+    (M(nfct.tuning.conntrack_settings), the role) would change something, so that C(--check --diff) shows it.
+  - Kinds of drift per key - C(runtime), C(at_boot), C(shadowed), C(unpersisted) (the desired value is the kernel
+    default and no file sets it; informational); per host - C(notrack). RV(audit) C(fails_run) says whether the host
+    fails the run for O(fail_on). See docs/audit.md.
+author:
+  - nfct.tuning contributors (@nfct-tuning)
+options:
+  profile:
+    description: Workload profile (see M(nfct.tuning.conntrack_recommend)).
+    type: str
+    default: default
+  profiles:
+    description: Your own profiles as data (see M(nfct.tuning.conntrack_recommend)).
+    type: dict
+    default: {}
+  overrides:
+    description: Key -> value that wins over the profile.
+    type: dict
+    default: {}
+  memory_budget_percent:
+    description: Share of RAM for the table, 0.1-50; null uses the profile's.
+    type: raw
+  expected_peak:
+    description: Peak concurrent connections, if known.
+    type: raw
+  only_raise:
+    description: Never recommend below the live max and buckets.
+    type: bool
+    default: true
+  force:
+    description: Accept, with a warning, what the recommendation otherwise refuses.
+    type: bool
+    default: false
+  kube_proxy:
+    description: What kube-proxy runs here (see M(nfct.tuning.conntrack_recommend)).
+    type: raw
+  state:
+    description: The desired state of the settings - V(present), or V(absent) (none of our files).
+    type: str
+    choices: [present, absent]
+    default: present
+  runtime:
+    description: Compare the live values.
+    type: bool
+    default: true
+  persist:
+    description: Compare the persisted layers and what the next boot gives.
+    type: bool
+    default: true
+  boot_fix:
+    description: As in M(nfct.tuning.conntrack_settings).
+    type: str
+    choices: [auto, modules-load, udev, none]
+    default: auto
+  module_layers:
+    description: As in M(nfct.tuning.conntrack_settings).
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  sysctl_file:
+    description: The sysctl.d file of M(nfct.tuning.conntrack_settings).
+    type: path
+    default: /etc/sysctl.d/90-conntrack.conf
+  modprobe_file:
+    description: Its modprobe.d file.
+    type: path
+    default: /etc/modprobe.d/nfct-tuning.conf
+  modules_load_file:
+    description: Its modules-load.d file.
+    type: path
+    default: /etc/modules-load.d/nfct-tuning.conf
+  udev_rule_file:
+    description: Its udev rule.
+    type: path
+    default: /etc/udev/rules.d/90-nfct-tuning.rules
+  notrack:
+    description:
+      - The NOTRACK exemptions the host should have (M(nfct.tuning.conntrack_notrack)'s O(nfct.tuning.conntrack_notrack#module:exemptions));
+        V([]) means none of ours; null does not compare NOTRACK.
+    type: raw
+  notrack_backend:
+    description: As O(nfct.tuning.conntrack_notrack#module:backend).
+    type: str
+    default: auto
+  notrack_companion:
+    description: As O(nfct.tuning.conntrack_notrack#module:companion).
+    type: str
+    default: auto
+  notrack_allow_control_connection:
+    description: As O(nfct.tuning.conntrack_notrack#module:allow_control_connection).
+    type: bool
+    default: false
+  breakdown:
+    description: Also count the entries per protocol, state and top talkers (O(nfct.tuning.conntrack_facts#module:breakdown)); costs a walk of the table.
+    type: bool
+    default: false
+  top:
+    description: Length of the breakdown's top lists, an integer 1-10000.
+    type: raw
+    default: 10
+  fail_on:
+    description:
+      - Kinds that make the host fail the run (RV(audit) C(fails_run)) - any of V(runtime), V(at_boot), V(shadowed),
+        V(unpersisted), V(notrack). (V(unreachable) and V(failed) are judged by the report.)
+    type: list
+    elements: str
+    default: [runtime, at_boot, shadowed, notrack, unreachable, failed]
+attributes:
+  check_mode:
+    description: Read-only in any mode.
+    support: full
+  diff_mode:
+    description: Shows each owned file's and the live values' before and after, as applying would change them.
+    support: full
+  platform:
+    description: Linux hosts.
+    platforms: posix
+    support: full
+requirements:
+  - Python 3 on the host (standard library only).
+  - With O(notrack) - C(nft) or C(iptables-save)/C(ip6tables-save) (either flavour).
+notes:
+  - The report over all hosts (JSON, JUnit, HTML) is written by M(nfct.tuning.conntrack_audit_report) on the
+    controller; the C(audit) entry point of the role and the C(nfct.tuning.audit) playbook run both.
+seealso:
+  - module: nfct.tuning.conntrack_audit_report
+  - module: nfct.tuning.conntrack_settings
+'''
+
+EXAMPLES = r'''
+- name: Audit one host against the web profile
+  nfct.tuning.conntrack_audit:
+    profile: web
+  check_mode: true
+  register: audit
+
+- name: Show what differs
+  ansible.builtin.debug:
+    msg: "{{ audit.audit.lines }}"
+'''
+
+RETURN = r'''
+audit:
+  description:
+    - The host's entry of the audit report (schema v1, docs/audit.md) - C(status) (in_sync, drifted), C(fails_run),
+      C(failing_kinds), C(profile), C(kernel), C(netns), C(conntrack), C(usage), C(drops), C(memory), C(keys) (per key
+      C(desired), C(runtime), C(persisted), C(at_boot), C(at_boot_source), C(kinds), C(shadowed_by), C(readonly),
+      C(reason), C(source)), C(notrack), C(warnings), C(boot), C(lines) (readable).
+  type: dict
+  returned: always
+report:
+  description: The recommendation's readable summary (as M(nfct.tuning.conntrack_recommend) gives it).
+  type: list
+  elements: str
+  returned: always
+ansible_facts:
+  description: The conntrack facts (as M(nfct.tuning.conntrack_facts) returns them).
+  type: dict
+  returned: always
+  contains:
+    conntrack:
+      description: See M(nfct.tuning.conntrack_facts).
+      type: dict
+      returned: always
+'''
+
+import platform
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _gather, _inputs, _notrack
+from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_host, _notrack_plan, _paths, _persist
+from ansible_collections.nfct.tuning.plugins.module_utils import _recommend_args, _settings
+
+OWNED = _settings.OWNED
+RECOMMEND = ('profile', 'profiles', 'overrides', 'memory_budget_percent', 'expected_peak', 'only_raise', 'force',
+             'kube_proxy')
+
+
+AUDIT_SPEC = dict(
+    notrack=dict(type='raw'),
+    notrack_backend=dict(type='str', default='auto'),
+    notrack_companion=dict(type='str', default='auto'),
+    notrack_allow_control_connection=dict(type='bool', default=False),
+    breakdown=dict(type='bool', default=False),
+    top=dict(type='raw', default=10),
+    fail_on=dict(type='list', elements='str', default=['runtime', 'at_boot', 'shadowed', 'notrack', 'unreachable', 'failed']),
+)
+
+
+def build_module():
+    spec = dict(_recommend_args.ENGINE_SPEC)
+    spec.update(_settings.LAYER_SPEC)
+    spec.update(AUDIT_SPEC)
+    return AnsibleModule(argument_spec=spec, supports_check_mode=True)
+
+
+def validate(p):
+    errors = _paths.check_paths(p, OWNED)
+    try:
+        p['top'] = _inputs.number(p['top'], 'top', 1, 10000, True)
+    except _inputs.ProfileError as e:
+        errors.append(str(e))
+    allowed = set(_audit.KINDS) | set(_audit.HOST_KINDS)
+    bad = [k for k in p['fail_on'] if k not in allowed]
+    if bad:
+        errors.append('fail_on: unknown kind(s) %s; allowed: %s' % (', '.join(bad), ', '.join(sorted(allowed))))
+    if p['notrack_backend'] not in _notrack.BACKENDS:
+        errors.append('notrack_backend: %r; allowed: %s' % (p['notrack_backend'], ', '.join(_notrack.BACKENDS)))
+    if p['notrack_companion'] not in _notrack.COMPANION_MODES:
+        errors.append('notrack_companion: %r; allowed: %s' % (p['notrack_companion'], ', '.join(_notrack.COMPANION_MODES)))
+    return errors
+
+
+def notrack_audit(module, p, interfaces):
+    """The NOTRACK comparison, as conntrack_notrack in check mode: {'drifted', 'report', 'lines', 'error'}."""
+    try:
+        exemptions = _notrack.validate_exemptions(p['notrack'], interfaces)
+    except _notrack.NotrackError as e:
+        module.fail_json(msg='notrack: %s' % e)
+    io = _notrack_host.HostIO(module)
+    params = {'state': 'present' if exemptions else 'absent', 'backend': p['notrack_backend'],
+              'companion': p['notrack_companion'], 'allow_control_connection': p['notrack_allow_control_connection'],
+              'control_ports': [], 'persist': p['persist'], 'enable_service': True, 'persist_platform': 'auto',
+              'nftables_file': None, 'nftables_conf': None, 'iptables_rules_v4': None, 'iptables_rules_v6': None}
+    try:
+        tools = _notrack_host.find_tools(io)
+        facts, paths = _notrack_host.gather(module, io, params, tools)
+    except _notrack_host.HostError as e:
+        return {'drifted': True, 'report': None, 'lines': [], 'error': str(e)}
+    pl = _notrack_plan.plan(dict(params, paths=paths), exemptions, facts)
+    rep = pl['drift_report']
+    error = '; '.join(pl['errors']) or None
+    return {'drifted': bool(rep and rep.get('drifted')) or bool(error), 'report': rep,
+            'lines': _audit.notrack_lines(rep) if rep else [], 'error': error}
+
+
+def run(module, root='', probes=None):
+    p = module.params
+    errors = validate(p)
+    if errors:
+        module.fail_json(msg='; '.join(errors))
+    facts = _gather.gather(root=root, probes=probes, breakdown=p['breakdown'], top=p['top'])
+    rec, err = _recommend_args.compute(dict((k, p[k]) for k in RECOMMEND), facts, platform.node() or 'host')
+    if err:
+        module.fail_json(msg=err)
+    result = {'changed': False, 'report': rec.get('report') or [], 'ansible_facts': {'conntrack': facts}}
+    if not rec.get('available'):
+        result['audit'] = _audit.unavailable_entry(facts, rec)
+        module.exit_json(**result)
+    desired = rec['recommended']
+    params = dict(p, readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
+    current = dict((p[o], _settings.read_text(root + p[o])) for o in OWNED)
+    pl = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                        _persist.read_single(_persist.SYSCTL_CONF, root))
+    nt = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
+    entry = _audit.host_entry(facts, rec, pl, current, p['udev_rule_file'], nt, p['fail_on'], p['sysctl_file'])
+    result['audit'] = entry
+    result['changed'] = bool(pl['runtime'] or pl['files']) or bool(nt and nt['drifted'])
+    if module._diff:
+        result['diff'] = _settings.diff_of(pl)
+    module.exit_json(**result)
+
+
+def main():
+    run(build_module())
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,140 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: conntrack_audit_report
+short_description: Write the fleet conntrack audit report (JSON, JUnit XML, HTML) on the controller
+version_added: 0.1.0
+description:
+  - Collects the registered M(nfct.tuning.conntrack_audit) result of every host of the play - also of the hosts that
+    were unreachable or whose audit failed - into one report (schema v1, C(schemas/conntrack-audit-report-v1.schema.json)
+    in the collection), and writes it as JSON, JUnit XML (one testsuite per host, one testcase per key, plus
+    reachability and NOTRACK) and a self-contained HTML page (no external resources).
+  - An action that runs on the controller only; it never connects to the hosts. The files are written also in check
+    mode (they describe the run; no host changes). Relative paths are relative to the folder C(ansible-playbook) runs
+    in; a path inside the installed collection is refused.
+  - Returns the readable summary and whether the run should fail for O(fail_on); the C(audit) entry point of the
+    role prints the summary and fails the play when it should.
+author:
+  - nfct.tuning contributors (@nfct-tuning)
+options:
+  result_var:
+    description: The name of the registered M(nfct.tuning.conntrack_audit) result on each host.
+    type: str
+    default: conntrack_audit_result
+  hosts:
+    description: The hosts to report on. Default - every host of the play (C(ansible_play_hosts_all)), reachable or not.
+    type: list
+    elements: str
+  json_path:
+    description: Where to write the JSON report; an empty string writes none.
+    type: str
+    default: conntrack-audit.json
+  junit_path:
+    description: Where to write the JUnit XML report; an empty string writes none.
+    type: str
+    default: conntrack-audit.junit.xml
+  html_path:
+    description: Where to write the HTML report; an empty string writes none.
+    type: str
+    default: conntrack-audit.html
+  fail_on:
+    description:
+      - The kinds that fail the run - any of V(runtime), V(at_boot), V(shadowed), V(unpersisted) (per key), V(notrack),
+        V(unreachable), V(failed) (per host).
+    type: list
+    elements: str
+    default: [runtime, at_boot, shadowed, notrack, unreachable, failed]
+  options:
+    description: Extra settings of the run to record in the report's C(options).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    description: Writes the report files on the controller in check mode too; no host is touched.
+    support: full
+  diff_mode:
+    description: Nothing to show.
+    support: none
+  platform:
+    description: Runs on the controller.
+    platforms: posix
+    support: full
+seealso:
+  - module: nfct.tuning.conntrack_audit
+'''
+
+EXAMPLES = r'''
+- name: Audit every host
+  nfct.tuning.conntrack_audit:
+    profile: web
+  register: conntrack_audit_result
+  ignore_unreachable: true
+  failed_when: false
+
+- name: Write the reports
+  nfct.tuning.conntrack_audit_report:
+    html_path: reports/conntrack.html
+    fail_on: [runtime, at_boot, unreachable, failed]
+  run_once: true
+  register: report
+
+- name: Show the summary
+  ansible.builtin.debug:
+    msg: "{{ report.lines }}"
+  run_once: true
+'''
+
+RETURN = r'''
+counts:
+  description: Hosts - C(hosts), C(checked), C(in_sync), C(drifted), C(unreachable), C(failed), C(failing) (fail the run).
+  type: dict
+  returned: success
+failed_run:
+  description: True when at least one host fails the run for O(fail_on).
+  type: bool
+  returned: success
+failing_hosts:
+  description: The hosts that fail the run.
+  type: list
+  elements: str
+  returned: success
+failing:
+  description: Host -> the kinds it fails the run for (only the hosts that fail it).
+  type: dict
+  returned: success
+written:
+  description: Option -> absolute path of each report written.
+  type: dict
+  returned: success
+lines:
+  description: The readable summary - the counts, then every host worst first with what differs.
+  type: list
+  elements: str
+  returned: success
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        result_var=dict(type='str', default='conntrack_audit_result'), hosts=dict(type='list', elements='str'),
+        json_path=dict(type='str', default='conntrack-audit.json'),
+        junit_path=dict(type='str', default='conntrack-audit.junit.xml'),
+        html_path=dict(type='str', default='conntrack-audit.html'),
+        fail_on=dict(type='list', elements='str', default=['runtime', 'at_boot', 'shadowed', 'notrack', 'unreachable',
+                                                           'failed']),
+        options=dict(type='dict', default={})), supports_check_mode=True)
+    module.fail_json(msg='nfct.tuning.conntrack_audit_report is an action that runs on the controller; it has no '
+                         'module part to run on a host')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+"""conntrack_audit on fixture hosts (files under a temporary root): one module run gives the facts,
+the recommendation and the comparison; it never writes (not even a lock file), in check mode or
+not; its diff shows what applying would change; bad input names the option and what is allowed.
+The real hosts are in tests/containers/test_audit_fleet.py and molecule/drift."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.nfct.tuning.plugins.modules import conntrack_audit
+
+import hosts
+from plugins.modules.test_conntrack_modules import ansible_flags, invoke
+
+
+def snapshot(root):
+    out = {}
+    for d, _dirs, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            with open(p, 'rb') as fh:
+                out[p] = (fh.read(), os.stat(p).st_mode)
+    return out
+
+
+def audit(tmp_path, capsys, name, args=None, check=True, diff=False):
+    root, probes = hosts.build(str(tmp_path / 'root'), name)
+    before = snapshot(root)
+    invoke(conntrack_audit, ansible_flags(tmp_path, args or {}, check, diff), root=root, probes=probes)
+    res = json.loads(capsys.readouterr().out)
+    assert snapshot(root) == before, 'the audit wrote on the host'
+    return res
+
+
+def test_fresh_host_at_the_kernels_defaults_is_in_sync(tmp_path, capsys):
+    res = audit(tmp_path, capsys, 'post515_builtin', {'profile': 'default'})
+    a = res['audit']
+    assert a['status'] == 'in_sync' and a['fails_run'] is False
+    # changed: applying would still write our file (the values are the kernel's defaults, unpersisted)
+    assert res['changed'] is True
+    assert a['keys']['max']['kinds'] == ['unpersisted'] and a['keys']['max']['at_boot'] == 262144
+    assert a['conntrack'] == 'builtin' and a['netns'] == 'initial'
+    assert 'None' not in '\n'.join(a['lines'])
+    # the facts and the recommendation's summary come with it (one module run)
+    assert res['ansible_facts']['conntrack']['max'] == 262144
+    assert res['report'] and any('max' in line for line in res['report'])
+
+
+@pytest.mark.parametrize('check', [True, False])
+def test_drift_and_diff_never_write(tmp_path, capsys, check):
+    res = audit(tmp_path, capsys, 'post515_builtin', {'profile': 'web'}, check=check, diff=True)
+    a = res['audit']
+    assert res['changed'] is True and a['status'] == 'drifted'
+    assert a['keys']['tcp_timeout_time_wait']['kinds'] == ['runtime', 'at_boot']
+    assert a['keys']['tcp_timeout_time_wait']['runtime'] == 120
+    assert a['failing_kinds'] == ['at_boot', 'runtime']
+    headers = [d['after_header'] for d in res['diff']]
+    assert headers == ['/etc/sysctl.d/90-conntrack.conf', 'runtime (/proc/sys/net/netfilter)']
+    assert 'net.netfilter.nf_conntrack_tcp_timeout_time_wait = 60\n' in res['diff'][1]['after']
+    assert not os.path.exists(str(tmp_path / 'root' / 'run' / 'lock' / 'nfct-tuning.lock'))
+
+
+def test_shadowing_and_the_module_boot_order(tmp_path, capsys):
+    # module_vm: our file sets max 300000, 99-local.conf sets 250000 after it; a modules-load.d
+    # entry loads nf_conntrack before systemd-sysctl
+    res = audit(tmp_path, capsys, 'module_vm', {'profile': 'default', 'overrides': {'max': 300000},
+                                                'memory_budget_percent': 50, 'only_raise': False})
+    k = res['audit']['keys']['max']
+    assert k['kinds'] == ['at_boot', 'shadowed'] and k['shadowed_by'] == ['/etc/sysctl.d/99-local.conf']
+    assert k['at_boot'] == 250000 and k['at_boot_source'] == '/etc/sysctl.d/99-local.conf'
+    assert res['audit']['boot']['sysctl_d_applies'] is True
+    assert any('shadowed by /etc/sysctl.d/99-local.conf' in line for line in res['audit']['lines'])
+
+
+def test_container_reports_global_keys_read_only(tmp_path, capsys):
+    res = audit(tmp_path, capsys, 'container_netns', {'profile': 'web'})
+    a = res['audit']
+    assert a['netns'] == 'non-initial'
+    assert a['keys']['max']['readonly'] and a['keys']['max']['kinds'] == []
+
+
+def test_host_without_conntrack_is_reported_not_failed(tmp_path, capsys):
+    res = audit(tmp_path, capsys, 'module_not_loaded', {'profile': 'web'})
+    assert res.get('failed') is not True
+    assert res['audit']['status'] in ('in_sync', 'drifted')
+    assert res['audit']['conntrack'] == 'module (not loaded)'
+    assert 'None' not in '\n'.join(res['audit']['lines'])
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'fail_on': ['runtime', 'bogus']}, 'fail_on: unknown kind(s) bogus; allowed: at_boot, failed, notrack, runtime, '
+                                        'shadowed, unpersisted, unreachable'),
+    ({'top': 0}, 'top'),
+    ({'top': 'inf'}, 'top'),
+    ({'notrack_backend': 'pf'}, "notrack_backend: 'pf'; allowed: "),
+    ({'sysctl_file': '/opt/ct.conf'}, 'sysctl_file'),
+    ({'profile': 'nope'}, 'nope'),
+    ({'memory_budget_percent': 90}, 'memory_budget_percent'),
+])
+def test_bad_input_names_the_option(tmp_path, capsys, args, fragment):
+    res = audit(tmp_path, capsys, 'post515_builtin', args)
+    assert res['failed'] is True and fragment in res['msg'], res['msg']
