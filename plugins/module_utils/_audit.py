@@ -23,8 +23,8 @@ __metaclass__ = type
 from ansible_collections.nfct.tuning.plugins.module_utils import _kernel, _keys
 
 KINDS = ('runtime', 'at_boot', 'shadowed', 'unpersisted')
-HOST_KINDS = ('notrack', 'unreachable', 'failed')
-DEFAULT_FAIL_ON = ('runtime', 'at_boot', 'shadowed', 'notrack', 'unreachable', 'failed')
+HOST_KINDS = ('notrack', 'reenabled', 'unreachable', 'failed')
+DEFAULT_FAIL_ON = ('runtime', 'at_boot', 'shadowed', 'notrack', 'reenabled', 'unreachable', 'failed')
 MEMORY_FIELDS = ('entry_bytes', 'bytes_now', 'bytes_at_recommended_max', 'budget_bytes', 'budget_percent',
                  'within_budget')
 
@@ -98,7 +98,7 @@ def key_entry(facts, short, rec_value, plan_key, applies):
 
 
 def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail_on=DEFAULT_FAIL_ON,
-               sysctl_file='/etc/sysctl.d/90-conntrack.conf'):
+               sysctl_file='/etc/sysctl.d/90-conntrack.conf', users=None, disabled=None):
     """The report entry of one reachable host (schema v1, docs/audit.md)."""
     applies = sysctl_d_applies(facts, owned_files, udev_rule_file)
     # our other boot files (modprobe.d hash size, the boot-order fix): what the boot of a loadable
@@ -117,6 +117,8 @@ def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail
             host_kinds.append('notrack')
     if files:
         host_kinds.append('at_boot')
+    if disabled is not None and not disabled['off']:
+        host_kinds.append('reenabled')
     drifting = sorted(set(k for v in keys.values() for k in v['kinds'] if k != 'unpersisted'))
     status = 'drifted' if drifting or host_kinds else 'in_sync'
     every = set(k for v in keys.values() for k in v['kinds']) | set(host_kinds)
@@ -138,8 +140,35 @@ def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail
     }
     if facts.get('breakdown') is not None:
         entry['breakdown'] = facts['breakdown']
+    if users is not None:
+        entry['users'] = users_entry(users)
+    if disabled is not None:
+        entry['disabled'] = {'off': disabled['off'], 'why': disabled['why']}
     entry['lines'] = lines(entry)
     return entry
+
+
+USERS_FIELDS = ('can_disable', 'blockers', 'ignored', 'kernel', 'loaded', 'scope', 'users', 'ours', 'untrack_all',
+                'loaded_by')
+
+
+def users_entry(report):
+    """The users of conntrack (_users.analyze) as the audit reports them."""
+    return dict((k, report.get(k)) for k in USERS_FIELDS)
+
+
+def users_lines(u):
+    if u['can_disable']:
+        head = '  users: can_disable (nothing found that needs conntrack%s)' % (
+            '; %d ignored' % len(u['ignored']) if u['ignored'] else '')
+    else:
+        head = '  users: %d blocker(s): %s' % (len(u['blockers']), ', '.join(u['blockers']))
+    out = [head]
+    for user in u['users']:
+        if user['blocking']:
+            out.append('    %s: %s%s' % (user['id'], user['why'],
+                                         (' (%s)' % user['evidence'][0]) if user['evidence'] else ''))
+    return out
 
 
 def breakdown_lines(bd):
@@ -170,7 +199,7 @@ def conntrack_kind(facts):
     return module.get('type') or 'absent'
 
 
-def unavailable_entry(facts, rec):
+def unavailable_entry(facts, rec, users=None):
     """A reachable host without conntrack (absent, or not visible here): nothing to compare."""
     entry = {'status': 'in_sync', 'error': None, 'fails_run': False, 'failing_kinds': [], 'profile': rec.get('profile'),
              'kernel': {'release': (facts.get('kernel') or {}).get('release'),
@@ -180,6 +209,9 @@ def unavailable_entry(facts, rec):
              'boot': {'sysctl_d_applies': None, 'why': None}}
     entry['lines'] = ['conntrack not available here (%s): nothing to audit' % (facts.get('module') or {}).get(
         'evidence', 'unknown')]
+    if users is not None:
+        entry['users'] = users_entry(users)
+        entry['lines'] += users_lines(entry['users'])
     return entry
 
 
@@ -223,6 +255,9 @@ def lines(entry):
     unp = [short for short, k in entry['keys'].items() if k['kinds'] == ['unpersisted']]
     if unp:
         out.append('  unpersisted (the kernel default is what is wanted; no file sets it): %s' % ', '.join(unp))
+    dis = entry.get('disabled')
+    if dis:
+        out.append('  disabled: %s' % ('conntrack is off, as meant' if dis['off'] else 'REENABLED - ' + dis['why']))
     for f in entry.get('files') or []:
         out.append('  at_boot: %s would be %sd (a boot file of ours)' % (f['path'], f['change']))
     ro = [short for short, k in entry['keys'].items() if k['readonly']]
@@ -237,6 +272,8 @@ def lines(entry):
         out.extend('  ' + line for line in nt.get('lines') or [])
     for w in entry['warnings']:
         out.append('  warning: %s' % w)
+    if entry.get('users'):
+        out.extend(users_lines(entry['users']))
     if 'breakdown' in entry:
         out.extend(breakdown_lines(entry['breakdown']))
     return out

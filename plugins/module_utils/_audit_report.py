@@ -39,11 +39,14 @@ def host_entry(name, result, fail_on):
             kinds.add('notrack')
         if entry.get('files'):
             kinds.add('at_boot')
+        if entry.get('disabled') and not entry['disabled']['off']:
+            kinds.add('reenabled')
         entry['failing_kinds'] = sorted(k for k in kinds if k in fail_on)
     entry['fails_run'] = bool(entry['failing_kinds'])
     entry['drift_count'] = sum(1 for v in (entry.get('keys') or {}).values()
                                if set(v.get('kinds') or []) - set(['unpersisted'])) + \
-        (1 if (entry.get('notrack') or {}).get('drifted') else 0) + len(entry.get('files') or [])
+        (1 if (entry.get('notrack') or {}).get('drifted') else 0) + len(entry.get('files') or []) + \
+        (1 if entry.get('disabled') and not entry['disabled']['off'] else 0)
     return entry
 
 
@@ -141,6 +144,11 @@ def to_junit(report):
             text = '\n'.join(nt.get('lines') or []) + (('\n' + nt['error']) if nt.get('error') else '')
             cases.append(_case(name, 'notrack', failure=('notrack', text) if nt.get('drifted') and 'notrack' in fail_on
                                else None, out=text if nt.get('drifted') and 'notrack' not in fail_on else None))
+        dis = e.get('disabled')
+        if dis is not None:
+            text = 'conntrack is off, as meant' if dis['off'] else dis['why']
+            cases.append(_case(name, 'disabled', failure=('reenabled', text) if not dis['off'] and 'reenabled' in fail_on
+                               else None, out=text if not dis['off'] and 'reenabled' not in fail_on else None))
         n_fail = sum(1 for c in cases if '<failure' in c)
         n_skip = sum(1 for c in cases if '<skipped' in c)
         total += len(cases)

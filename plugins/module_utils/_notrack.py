@@ -136,8 +136,17 @@ def parse_network(text, field):
         raise NotrackError('%s: %s has host bits set; the network is %s' % (field, text, loose))
 
 
+def untrack_all_exemption():
+    """The one exemption of untrack_all: no field, so its rules match every packet."""
+    ex = dict((k, None) for k in FIELDS)
+    ex.update(index=0, all=True)
+    return ex
+
+
 def describe(ex):
     """Short human form of one exemption, for messages."""
+    if ex.get('all'):
+        return 'untrack_all (every packet)'
     parts = []
     if ex.get('interface'):
         parts.append('interface %s' % ex['interface'])

@@ -154,7 +154,8 @@ def choose_backend(c):
 
 def control_guard(c):
     """Refuse (or, when allowed, warn about) exemptions that match the control connection."""
-    if not (c['present'] and c['rules']):
+    if not (c['present'] and c['rules']) or c['params'].get('untrack_all'):
+        # untrack_all: the firewall check (companion refuse) protects the control connection
         return
     ctl = c['facts'].get('control') or {}
     ifaces = ctl.get('interfaces') or {}

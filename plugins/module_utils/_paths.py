@@ -29,6 +29,7 @@ RULES = {
     'modprobe_file': (_persist.MODPROBE_DIRS, r'^[^./][^/]*\.conf$', 'modprobe', False),
     'modules_load_file': (_persist.MODULES_LOAD_DIRS, r'^[^./][^/]*\.conf$', 'systemd-modules-load', False),
     'udev_rule_file': (('/etc/udev/rules.d', '/run/udev/rules.d'), r'^[^./][^/]*\.rules$', 'udev', False),
+    'disable_file': (_persist.MODPROBE_DIRS, r'^[^./][^/]*\.conf$', 'modprobe', False),
     'nftables_file': (('/etc/nftables.d', '/etc/nftables'), r'^[^./][^/]*\.nft$', 'nft (included)', False),
     'nftables_conf': (('/etc', '/etc/sysconfig', '/etc/nftables'), r'^[^./][^/]*\.conf$|^nftables$',
                       'nftables.service', True),
@@ -37,7 +38,7 @@ RULES = {
 }
 _NAME_HINT = {
     'sysctl_file': 'NAME.conf', 'modprobe_file': 'NAME.conf', 'modules_load_file': 'NAME.conf',
-    'udev_rule_file': 'NAME.rules', 'nftables_file': 'NAME.nft', 'nftables_conf': 'NAME.conf',
+    'udev_rule_file': 'NAME.rules', 'disable_file': 'NAME.conf', 'nftables_file': 'NAME.nft', 'nftables_conf': 'NAME.conf',
     'iptables_rules_v4': 'NAME', 'iptables_rules_v6': 'NAME',
 }
 
@@ -134,5 +135,6 @@ ADOPTABLE = {
     'modprobe_file': lambda t: only_lines(t, r'^options\s+nf_conntrack(\s+\w+=\S+)+$'),
     'modules_load_file': lambda t: only_lines(t, r'^nf_conntrack$'),
     'udev_rule_file': lambda t: only_lines(t, r'^ACTION=="add", SUBSYSTEM=="module", KERNEL=="nf_conntrack", .*$'),
+    'disable_file': lambda t: only_lines(t, r'^(blacklist\s+nf_conntrack|install\s+nf_conntrack\s+/bin/(false|true))$'),
     'nftables_file': lambda t: False,
 }

@@ -14,11 +14,13 @@ SYSCTL_FILE = '/etc/sysctl.d/90-conntrack.conf'
 MODPROBE_FILE = '/etc/modprobe.d/nfct-tuning.conf'
 MODULES_LOAD_FILE = '/etc/modules-load.d/nfct-tuning.conf'
 UDEV_RULE_FILE = '/etc/udev/rules.d/90-nfct-tuning.rules'
-OWNED = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file')
+DISABLE_FILE = '/etc/modprobe.d/nfct-tuning-disable.conf'
+OWNED = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file', 'disable_file')
+STATES = ('present', 'absent', 'disabled')
 
 # the options that say where and how the desired state lives (conntrack_settings and conntrack_audit)
 LAYER_SPEC = dict(
-    state=dict(type='str', default='present', choices=['present', 'absent']),
+    state=dict(type='str', default='present', choices=list(STATES)),
     runtime=dict(type='bool', default=True),
     persist=dict(type='bool', default=True),
     boot_fix=dict(type='str', default='auto', choices=['auto', 'modules-load', 'udev', 'none']),
@@ -27,6 +29,7 @@ LAYER_SPEC = dict(
     modprobe_file=dict(type='path', default=MODPROBE_FILE),
     modules_load_file=dict(type='path', default=MODULES_LOAD_FILE),
     udev_rule_file=dict(type='path', default=UDEV_RULE_FILE),
+    disable_file=dict(type='path', default=DISABLE_FILE),
 )
 
 
@@ -63,6 +66,21 @@ def render_udev(sysctl_bin):
     return (HEADER + '# Re-apply net.netfilter.* sysctls when nf_conntrack loads after systemd-sysctl (sysctl.d(5)).\n'
             'ACTION=="add", SUBSYSTEM=="module", KERNEL=="nf_conntrack", RUN+="%s --prefix=/net/netfilter"\n'
             % sysctl_bin)
+
+
+def render_disable():
+    """The modprobe.d file of conntrack_state: disabled. `install ... /bin/false` makes every load
+    fail, also as a dependency (nf_nat, nft_ct, xt_conntrack) and on the kernel's own requests
+    (a ct rule, `conntrack -L`); the blacklist line stops alias-based autoloading. On a built-in
+    nf_conntrack modprobe has nothing to load: the file then only records the state."""
+    return (HEADER + '# conntrack_state: disabled - nf_conntrack must not load (docs/disable.md). Remove this file, or\n'
+            '# run the role with conntrack_state: present, to allow it again.\n'
+            'blacklist nf_conntrack\ninstall nf_conntrack /bin/false\n')
+
+
+def is_disable_text(text):
+    """Does a file hold our disable directives?"""
+    return bool(text) and 'install nf_conntrack /bin/false' in text
 
 
 def parse_managed_sysctl(text):
@@ -229,8 +247,10 @@ def owned_files(ctx, skipped):
     elif (as_module and not present) or layers == 'never' or not present:
         for path in module_paths:
             files[path] = None
+    if params.get('disable_file'):
+        files[params['disable_file']] = render_disable() if params.get('state') == 'disabled' else None
     cmdline_hint = None
-    if ctx['module_type'] == 'builtin' and 'buckets' in persist_keys:
+    if present and ctx['module_type'] == 'builtin' and 'buckets' in persist_keys:
         cmdline_hint = 'nf_conntrack.hashsize=%d' % desired['buckets']
     return files, new_sysctl, cmdline_hint
 

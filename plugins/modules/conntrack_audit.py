@@ -55,9 +55,12 @@ options:
     description: What kube-proxy runs here (see M(nfct.tuning.conntrack_recommend)).
     type: raw
   state:
-    description: The desired state of the settings - V(present), or V(absent) (none of our files).
+    description:
+      - The desired state of the settings - V(present), V(absent) (none of our files), or V(disabled) (conntrack
+        off, M(nfct.tuning.conntrack_settings) O(nfct.tuning.conntrack_settings#module:state=disabled)); a host meant
+        to be disabled where conntrack is back drifts with kind V(reenabled).
     type: str
-    choices: [present, absent]
+    choices: [present, absent, disabled]
     default: present
   runtime:
     description: Compare the live values.
@@ -93,6 +96,10 @@ options:
     description: Its udev rule.
     type: path
     default: /etc/udev/rules.d/90-nfct-tuning.rules
+  disable_file:
+    description: Its modprobe.d file of O(state=disabled).
+    type: path
+    default: /etc/modprobe.d/nfct-tuning-disable.conf
   notrack:
     description:
       - The NOTRACK exemptions the host should have (M(nfct.tuning.conntrack_notrack)'s O(nfct.tuning.conntrack_notrack#module:exemptions));
@@ -118,13 +125,25 @@ options:
     description: Length of the breakdown's top lists, an integer 1-10000.
     type: raw
     default: 10
+  users:
+    description:
+      - Also find the users of connection tracking and whether it could be turned off, as
+        M(nfct.tuning.conntrack_users) does (RV(audit) C(users)); read-only, costs a scan of C(/proc).
+    type: bool
+    default: true
+  users_ignore:
+    description: As O(nfct.tuning.conntrack_users#module:ignore).
+    type: list
+    elements: str
+    default: []
   fail_on:
     description:
       - Kinds that make the host fail the run (RV(audit) C(fails_run)) - any of V(runtime), V(at_boot), V(shadowed),
-        V(unpersisted), V(notrack). (V(unreachable) and V(failed) are judged by the report.)
+        V(unpersisted), V(notrack), V(reenabled) (O(state=disabled) and conntrack is back). (V(unreachable) and
+        V(failed) are judged by the report.)
     type: list
     elements: str
-    default: [runtime, at_boot, shadowed, notrack, unreachable, failed]
+    default: [runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed]
 attributes:
   check_mode:
     description: Read-only in any mode.
@@ -165,7 +184,9 @@ audit:
     - The host's entry of the audit report (schema v1, docs/audit.md) - C(status) (in_sync, drifted), C(fails_run),
       C(failing_kinds), C(profile), C(kernel), C(netns), C(conntrack), C(usage), C(drops), C(memory), C(keys) (per key
       C(desired), C(runtime), C(persisted), C(at_boot), C(at_boot_source), C(kinds), C(shadowed_by), C(readonly),
-      C(reason), C(source)), C(notrack), C(warnings), C(boot), C(lines) (readable).
+      C(reason), C(source)), C(notrack), C(warnings), C(boot), C(lines) (readable), and with O(users) C(users)
+      (C(can_disable), C(blockers), C(ignored), C(kernel), C(loaded), C(scope), C(users), C(ours), C(loaded_by) as
+      returned by M(nfct.tuning.conntrack_users)).
   type: dict
   returned: always
 report:
@@ -190,6 +211,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _gather, _inputs, _notrack
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_host, _notrack_plan, _paths, _persist
+from ansible_collections.nfct.tuning.plugins.module_utils import _disable, _users, _users_host
 from ansible_collections.nfct.tuning.plugins.module_utils import _recommend_args, _settings
 
 OWNED = _settings.OWNED
@@ -204,7 +226,9 @@ AUDIT_SPEC = dict(
     notrack_allow_control_connection=dict(type='bool', default=False),
     breakdown=dict(type='bool', default=False),
     top=dict(type='raw', default=10),
-    fail_on=dict(type='list', elements='str', default=['runtime', 'at_boot', 'shadowed', 'notrack', 'unreachable', 'failed']),
+    users=dict(type='bool', default=True),
+    users_ignore=dict(type='list', elements='str', default=[]),
+    fail_on=dict(type='list', elements='str', default=list(_audit.DEFAULT_FAIL_ON)),
 )
 
 
@@ -265,8 +289,14 @@ def run(module, root='', probes=None):
     if err:
         module.fail_json(msg=err)
     result = {'changed': False, 'report': rec.get('report') or [], 'ansible_facts': {'conntrack': facts}}
+    users = None
+    if p['users'] or p['state'] == 'disabled':
+        users = _users.analyze(_users_host.gather(module, _notrack_host.HostIO(module, root),
+                                                  (facts.get('kernel') or {}).get('release')), ignore=p['users_ignore'])
+    if p['state'] == 'disabled':
+        return audit_disabled(module, p, facts, rec, users, root, result)
     if not rec.get('available'):
-        result['audit'] = _audit.unavailable_entry(facts, rec)
+        result['audit'] = _audit.unavailable_entry(facts, rec, users)
         module.exit_json(**result)
     desired = rec['recommended']
     params = dict(p, readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
@@ -274,9 +304,26 @@ def run(module, root='', probes=None):
     pl = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
                         _persist.read_single(_persist.SYSCTL_CONF, root))
     nt = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
-    entry = _audit.host_entry(facts, rec, pl, current, p['udev_rule_file'], nt, p['fail_on'], p['sysctl_file'])
+    entry = _audit.host_entry(facts, rec, pl, current, p['udev_rule_file'], nt, p['fail_on'], p['sysctl_file'], users)
     result['audit'] = entry
     result['changed'] = bool(pl['runtime'] or pl['files']) or bool(nt and nt['drifted'])
+    if module._diff:
+        result['diff'] = _settings.diff_of(pl)
+    module.exit_json(**result)
+
+
+def audit_disabled(module, p, facts, rec, users, root, result):
+    """A host meant to have conntrack off (state disabled): is it still off, and are our files as
+    disabling leaves them?"""
+    params = dict(p, readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
+    current = dict((p[o], _settings.read_text(root + p[o])) for o in OWNED)
+    pl = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                        _persist.read_single(_persist.SYSCTL_CONF, root))
+    off, why = _disable.disabled_state(facts, users, current[p['disable_file']])
+    entry = _audit.host_entry(facts, dict(rec, values={}), pl, current, p['udev_rule_file'], None, p['fail_on'],
+                              p['sysctl_file'], users, disabled={'off': off, 'why': why})
+    result['audit'] = entry
+    result['changed'] = bool(pl['files']) or not off
     if module._diff:
         result['diff'] = _settings.diff_of(pl)
     module.exit_json(**result)

@@ -50,7 +50,7 @@ options:
         V(unreachable), V(failed) (per host).
     type: list
     elements: str
-    default: [runtime, at_boot, shadowed, notrack, unreachable, failed]
+    default: [runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed]
   options:
     description: Extra settings of the run to record in the report's C(options).
     type: dict
@@ -129,8 +129,8 @@ def main():
         json_path=dict(type='str', default='conntrack-audit.json'),
         junit_path=dict(type='str', default='conntrack-audit.junit.xml'),
         html_path=dict(type='str', default='conntrack-audit.html'),
-        fail_on=dict(type='list', elements='str', default=['runtime', 'at_boot', 'shadowed', 'notrack', 'unreachable',
-                                                           'failed']),
+        fail_on=dict(type='list', elements='str',
+                     default=['runtime', 'at_boot', 'shadowed', 'notrack', 'reenabled', 'unreachable', 'failed']),
         options=dict(type='dict', default={})), supports_check_mode=True)
     module.fail_json(msg='nfct.tuning.conntrack_audit_report is an action that runs on the controller; it has no '
                          'module part to run on a host')

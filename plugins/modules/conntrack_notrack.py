@@ -104,6 +104,17 @@ options:
     description: Allow exemptions that match the SSH port or a live SSH session.
     type: bool
     default: false
+  untrack_all:
+    description:
+      - Exempt B(all) traffic from connection tracking - our table (or raw chains) holds one C(notrack) rule without
+        any match in each hook - instead of O(exemptions) (which must then be empty). Used by the role's
+        C(conntrack_state=disabled) on a kernel with nf_conntrack built in (C(conntrack_disable_builtin=notrack_all)),
+        after M(nfct.tuning.conntrack_users) found nothing that needs tracking; see docs/disable.md.
+      - Needs O(state=present). O(companion) is then always V(refuse) (a filter that would drop untracked packets is a
+        refusal, never opened) and the control connection is protected by that firewall check instead of the
+        exemption guard.
+    type: bool
+    default: false
   control_ports:
     description:
       - More TCP ports to protect like the SSH port (for example a bastion's management port); integers 1-65535.
@@ -302,6 +313,7 @@ def build_module():
             backend=dict(type='str', default='auto', choices=list(_notrack.BACKENDS)),
             companion=dict(type='str', default='auto', choices=list(_notrack.COMPANION_MODES)),
             allow_control_connection=dict(type='bool', default=False),
+            untrack_all=dict(type='bool', default=False),
             control_ports=dict(type='list', elements='raw', default=[]),
             interfaces_must_exist=dict(type='bool', default=True),
             persist=dict(type='bool', default=True),
@@ -381,6 +393,15 @@ def run(module, io=None):
     try:
         interfaces = io.interfaces() if p['interfaces_must_exist'] else None
         exemptions = _notrack.validate_exemptions(p['exemptions'], interfaces) if p['state'] == 'present' else []
+        if p['untrack_all']:
+            if p['state'] != 'present':
+                raise _notrack.NotrackError('untrack_all: needs state: present (state: absent removes our objects)')
+            if exemptions:
+                raise _notrack.NotrackError('untrack_all: exempts all traffic; exemptions must then be empty '
+                                            '(got %d)' % len(exemptions))
+            exemptions = [_notrack.untrack_all_exemption()]
+            p['companion'] = 'refuse'
+            p['allow_control_connection'] = True
         ports = []
         for i, port in enumerate(p['control_ports']):
             try:

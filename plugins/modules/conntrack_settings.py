@@ -39,8 +39,17 @@ options:
     description:
       - V(present) applies O(settings). V(absent) removes the files this module owns (runtime values are left as
         they are and reported).
+      - V(disabled) turns connection tracking off (docs/disable.md) - it first finds the users of conntrack as
+        M(nfct.tuning.conntrack_users) does and refuses, naming every blocker, unless nothing needs it (see
+        O(users_ignore)). On a module kernel it then unloads nf_conntrack and every module that holds it, in
+        dependency order, writes O(disable_file) so that nothing loads it again (at boot or at run time) and removes
+        our other files; when unloading fails, what was unloaded is loaded again with its runtime values. On a
+        built-in kernel it needs O(builtin_mode=notrack_all) and our untrack-all NOTRACK objects in place
+        (M(nfct.tuning.conntrack_notrack) with O(nfct.tuning.conntrack_notrack#module:untrack_all=true)).
+        O(settings) is not used.
+      - V(present) after V(disabled) removes O(disable_file) and loads nf_conntrack again before applying.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, disabled]
     default: present
   runtime:
     description: Apply to the running kernel.
@@ -118,6 +127,26 @@ options:
     description: The udev rule this module owns when O(boot_fix=udev); a C(NAME.rules) in C(/etc/udev/rules.d) or C(/run/udev/rules.d).
     type: path
     default: /etc/udev/rules.d/90-nfct-tuning.rules
+  disable_file:
+    description:
+      - The modprobe.d file of O(state=disabled) (C(blacklist nf_conntrack) and C(install nf_conntrack /bin/false)); a
+        C(NAME.conf) in a modprobe.d directory. Removed by the other states.
+    type: path
+    default: /etc/modprobe.d/nfct-tuning-disable.conf
+  users_ignore:
+    description:
+      - With O(state=disabled), users of conntrack not to count as blockers, as ids or shell patterns
+        (O(nfct.tuning.conntrack_users#module:ignore)).
+    type: list
+    elements: str
+    default: []
+  builtin_mode:
+    description:
+      - With O(state=disabled) on a kernel with nf_conntrack built in (it cannot be unloaded) - V(refuse), or
+        V(notrack_all) (consent to exempt all traffic with our NOTRACK objects; the table stays allocated).
+    type: str
+    choices: [refuse, notrack_all]
+    default: refuse
   lock_timeout:
     description:
       - Seconds to wait for another nfct.tuning run on the same host (an flock on C(/run/lock/nfct-tuning.lock),
@@ -234,6 +263,23 @@ stale_removed:
   type: list
   elements: str
   returned: always
+users:
+  description:
+    - With O(state=disabled), the users check - C(can_disable), C(blockers), C(ignored), C(kernel), C(loaded),
+      C(untrack_all) (our NOTRACK objects exempt every packet), C(unload_order) - as M(nfct.tuning.conntrack_users)
+      returns them.
+  type: dict
+  returned: when O(state=disabled)
+unloaded:
+  description: With O(state=disabled), the modules unloaded, in order.
+  type: list
+  elements: str
+  returned: when O(state=disabled)
+  sample: [nft_chain_nat, nf_nat, nft_ct, nf_conntrack]
+reenabled:
+  description: O(state=present) found O(disable_file) and removed it before loading nf_conntrack.
+  type: bool
+  returned: when that happened
 verified:
   description: True when the read-back after applying found nothing left to change (O(verify)).
   type: bool
@@ -251,6 +297,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils import _files, _gather, _inputs, _keys, _lock
 from ansible_collections.nfct.tuning.plugins.module_utils import _paths, _persist, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils import _disable, _notrack_host, _users, _users_host
 
 
 def build_module():
@@ -265,12 +312,15 @@ def build_module():
             backup=dict(type='bool', default=False),
             lock_timeout=dict(type='raw', default=300),
             verify=dict(type='bool', default=True),
+            users_ignore=dict(type='list', elements='str', default=[]),
+            builtin_mode=dict(type='str', default='refuse', choices=list(_disable.BUILTIN_MODES)),
         ),
         supports_check_mode=True,
     )
 
 
 _read = _settings.read_text
+C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 
 
 def write_value(path, value):
@@ -297,7 +347,8 @@ def validate(p):
     """Everything wrong with the parameters, before any I/O: (desired settings, [errors])."""
     errors, desired = [], {}
     try:
-        desired = _keys.validate_settings(p['settings'], 'settings')
+        # state disabled has no settings to apply: whatever the role passes is not used
+        desired = _keys.validate_settings(p['settings'] if p['state'] != 'disabled' else {}, 'settings')
     except _keys.InvalidSetting as e:
         errors.append(str(e))
     try:
@@ -331,10 +382,15 @@ def apply(module, desired, root, probes, result):
     undone when a later step fails. Runs under the host lock."""
     p = module.params
     facts = _gather.gather(root=root, probes=probes)
-    if (p['state'] == 'present' and p['runtime'] and not facts['available'] and p['load_module']
+    if p['state'] == 'disabled':
+        return disable(module, facts, root, probes, result)
+    was_disabled = _settings.is_disable_text(_read(root + p['disable_file']))
+    if (p['state'] == 'present' and p['runtime'] and not facts['available'] and (p['load_module'] or was_disabled)
             and facts['module'].get('type') == 'module'):
         if not module.check_mode:
-            rc, out, err = module.run_command(['modprobe', 'nf_conntrack'], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+            if was_disabled:
+                reenable(module, root, result)
+            rc, out, err = module.run_command(['modprobe', 'nf_conntrack'], environ_update=C_ENV)
             if rc != 0:
                 module.fail_json(msg='modprobe nf_conntrack failed: %s' % (err or out).strip(), **result)
             facts = _gather.gather(root=root, probes=probes)
@@ -345,14 +401,7 @@ def apply(module, desired, root, probes, result):
     listing = _persist.read_listing(_persist.SYSCTL_DIRS, root)
     conf = _persist.read_single(_persist.SYSCTL_CONF, root)
     pl = _settings.plan(facts, desired, params, current, listing, conf)
-    host_errors, adopt = [], []
-    for o in OWNED:
-        if p[o] in pl['files']:
-            adopted, err = _paths.check_file(o, p[o], root, _paths.ADOPTABLE.get(o))
-            if err:
-                host_errors.append(err)
-            elif adopted:
-                adopt.append(p[o])
+    host_errors, adopt = check_owned(p, pl['files'], root)
     result.update(keys=pl['keys'], not_applied=pl['skipped'], drift_report=pl['drift'], adopted=adopt)
     if pl['cmdline_hint']:
         result['cmdline_hint'] = pl['cmdline_hint']
@@ -408,6 +457,130 @@ def verify(module, desired, params, root, probes, result):
     if left:
         module.fail_json(msg='verify: after applying, the host still differs from the desired state: %s'
                          % '; '.join(left), **result)
+
+
+def check_owned(p, changes, root):
+    """Host-side checks of the owned files about to change -> (errors, paths adopted)."""
+    errors, adopt = [], []
+    for o in OWNED:
+        if p[o] in changes:
+            adopted, err = _paths.check_file(o, p[o], root, _paths.ADOPTABLE.get(o))
+            if err:
+                errors.append(err)
+            elif adopted:
+                adopt.append(p[o])
+    return errors, adopt
+
+
+def reenable(module, root, result):
+    """State present after disabled: our disable file goes before nf_conntrack can load (its
+    install line makes every load fail). Put back if the load then fails."""
+    path = module.params['disable_file']
+    changes = {path: {'before': _read(root + path), 'after': None}}
+    try:
+        _files.apply_changes(module, changes, bool(module.params['backup']), result['backup_files'], root)
+    except _files.ApplyError as e:
+        module.fail_json(msg='removing %s (conntrack_state: disabled) failed: %s' % (path, e), **result)
+    rc, out, err = module.run_command(['modprobe', 'nf_conntrack'], environ_update=C_ENV)
+    if rc != 0:
+        left = _files.restore(module, changes, [path], root)
+        module.fail_json(msg='modprobe nf_conntrack failed: %s; %s' % (
+            (err or out).strip(), 'could not put back %s' % path if left else '%s was put back' % path), **result)
+    result['changed'] = True
+    result['reenabled'] = True
+
+
+def module_loaded(root, name):
+    return os.path.isdir('%s/sys/module/%s' % (root, name))
+
+
+def disable(module, facts, root, probes, result):
+    """state: disabled. Refuse while anything needs conntrack; then unload the modules (module
+    kernel), write our disable file and remove our other files; read back. Under the host lock."""
+    p = module.params
+    release = (facts.get('kernel') or {}).get('release')
+    users = _users.analyze(_users_host.gather(module, _notrack_host.HostIO(module, root), release),
+                           ignore=p['users_ignore'])
+    keep = ('can_disable', 'blockers', 'ignored', 'kernel', 'loaded', 'untrack_all', 'unload_order')
+    result['users'] = dict((k, users[k]) for k in keep)
+    params = dict(p, sysctl_bin=sysctl_bin(root))
+    current = dict((p[o], _read(root + p[o])) for o in OWNED)
+    pl = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                        _persist.read_single(_persist.SYSCTL_CONF, root))
+    dp = _disable.plan(facts, users, pl['files'], p['builtin_mode'], check=module.check_mode)
+    host_errors, adopt = check_owned(p, dp['files'], root)
+    errors = dp['errors'] + host_errors
+    if errors:
+        module.fail_json(msg='; '.join(errors), **result)
+    for w in dp['warnings']:
+        module.warn(w)
+    changed = bool(dp['unload'] or dp['files'])
+    result.update(changed=changed, drift=changed, messages=dp['warnings'], unloaded=[], files_changed=sorted(dp['files']),
+                  adopted=adopt, summary=(['would change:' if module.check_mode else 'changes:'] +
+                                          ['  ' + line for line in dp['summary']]) if changed else
+                  ['in sync: conntrack is disabled'])
+    if module._diff:
+        result['diff'] = diff_of({'files': dp['files'], 'runtime': []})
+        if dp['unload']:
+            result['diff'].append({'before_header': 'loaded kernel modules', 'after_header': 'loaded kernel modules',
+                                   'before': ''.join(m + '\n' for m in dp['unload']), 'after': ''})
+    if module.check_mode or not changed:
+        module.exit_json(**result)
+
+    # ------------------------------------------------------------ past the one gate
+    saved = dict((k, v) for k, v in (facts.get('sysctls') or {}).items() if k in set(facts.get('writable') or []))
+    unloaded = []
+    for name in dp['unload']:
+        if not module_loaded(root, name):
+            continue  # already gone with a module it was a dependency of
+        rc, out, err = module.run_command(['modprobe', '-r', name], environ_update=C_ENV)
+        if rc != 0 or module_loaded(root, name):
+            why = 'unloading %s failed: %s' % (name, (err or out).strip() or 'still loaded')
+            module.fail_json(msg='%s; %s' % (why, reload_modules(module, root, unloaded, saved)), **result)
+        unloaded.append(name)
+        result['unloaded'] = list(unloaded)
+        _files.fault_point('after-unload')
+    try:
+        _files.apply_changes(module, dp['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
+    except _files.ApplyError as e:
+        module.fail_json(msg='writing the files failed (%s); %s' % (e, reload_modules(module, root, unloaded, saved)),
+                         left_applied=e.left, **result)
+    # read back: the files as planned, nf_conntrack not loaded (a module kernel)
+    again = dict((p[o], _read(root + p[o])) for o in OWNED)
+    wrong = [path for path, ch in sorted(dp['files'].items()) if again.get(path) != ch['after']]
+    if wrong:
+        module.fail_json(msg='%s: content read back differs from what was written' % ', '.join(wrong), **result)
+    if dp['kernel'] == 'module' and module_loaded(root, _users.ROOT_MODULE):
+        module.fail_json(msg='nf_conntrack was loaded again right after it was unloaded (something requested it); '
+                             'run nfct.tuning.conntrack_users to see what', **result)
+    result['verified'] = True
+    module.exit_json(**result)
+
+
+def reload_modules(module, root, unloaded, saved):
+    """Undo an unload: load the modules again (last unloaded first) and put the runtime values
+    back. Returns the words for the failure message."""
+    if not unloaded:
+        return 'nothing had been unloaded: the host is as before'
+    left = []
+    for name in reversed(unloaded):
+        if module_loaded(root, name):
+            continue
+        rc, out, err = module.run_command(['modprobe', name], environ_update=C_ENV)
+        if rc != 0:
+            left.append('%s (modprobe: %s)' % (name, (err or out).strip()))
+    for short, value in sorted(saved.items()):
+        if not isinstance(value, int):
+            continue
+        path = root + _keys.proc_path(short)
+        try:
+            if read_value(path) != value:
+                write_value(path, value)
+        except (IOError, OSError) as e:
+            left.append('%s = %s (%s)' % (_keys.sysctl_name(short), value, e))
+    if left:
+        return 'the unloaded modules could NOT all be put back: %s' % '; '.join(left)
+    return 'the %d unloaded module(s) were loaded again and the runtime values put back' % len(unloaded)
 
 
 def summary(pl, check):

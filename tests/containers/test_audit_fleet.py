@@ -167,7 +167,7 @@ def test_audit_exit_code_and_readable_summary(world, audited):
     run_, _before, _after = audited
     assert run_.returncode == 2, run_.output[-4000:]
     lines = lines_of(run_.stdout)
-    assert SUMMARY + ' (fail_on: runtime, at_boot, shadowed, notrack, unreachable, failed)' in lines, lines
+    assert SUMMARY + ' (fail_on: runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed)' in lines, lines
     hosts_in_order = [line.split(': ', 1)[0] for line in lines if not line.startswith(' ') and ': ' in line
                       and line.split(': ', 1)[0] in set(world.boxes) | {GONE, BROKEN}]
     # worst first: the failed host, the unreachable one, the drifted one, then the two in sync

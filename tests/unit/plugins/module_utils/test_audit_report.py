@@ -130,7 +130,7 @@ def test_summary_lines_are_readable(fleet):
     lines = _audit_report.summary_lines(report)
     c = report['counts']
     assert lines[0] == ('conntrack audit: %d hosts - %d in sync, %d drifted, %d unreachable, %d failed; %d fail the run '
-                        '(fail_on: runtime, at_boot, shadowed, notrack, unreachable, failed)'
+                        '(fail_on: runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed)'
                         % (c['hosts'], c['in_sync'], c['drifted'], c['unreachable'], c['failed'], c['failing']))
     text = '\n'.join(lines)
     assert 'None' not in text and '\\n' not in text

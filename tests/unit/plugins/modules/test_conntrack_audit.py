@@ -92,7 +92,7 @@ def test_host_without_conntrack_is_reported_not_failed(tmp_path, capsys):
 
 
 @pytest.mark.parametrize('args, fragment', [
-    ({'fail_on': ['runtime', 'bogus']}, 'fail_on: unknown kind(s) bogus; allowed: at_boot, failed, notrack, runtime, '
+    ({'fail_on': ['runtime', 'bogus']}, 'fail_on: unknown kind(s) bogus; allowed: at_boot, failed, notrack, reenabled, runtime, '
                                         'shadowed, unpersisted, unreachable'),
     ({'top': 0}, 'top'),
     ({'top': 'inf'}, 'top'),
@@ -104,3 +104,32 @@ def test_host_without_conntrack_is_reported_not_failed(tmp_path, capsys):
 def test_bad_input_names_the_option(tmp_path, capsys, args, fragment):
     res = audit(tmp_path, capsys, 'post515_builtin', args)
     assert res['failed'] is True and fragment in res['msg'], res['msg']
+
+
+def test_state_disabled_drifts_reenabled_when_conntrack_is_back(tmp_path, capsys):
+    # module_vm: nf_conntrack loaded, no disable file of ours: a host meant to be disabled is not
+    res = audit(tmp_path, capsys, 'module_vm', {'state': 'disabled'})
+    a = res['audit']
+    assert a['status'] == 'drifted' and 'reenabled' in a['failing_kinds'] and a['fails_run'] is True
+    assert a['disabled'] == {'off': False, 'why': 'our disable file is missing'}
+    assert any(line.startswith('  disabled: REENABLED - our disable file is missing') for line in a['lines'])
+    assert a['users']['kernel'] == 'module' and a['keys'] == {}
+    # the report counts it, and a reenabled host fails the run by default
+    from ansible_collections.nfct.tuning.plugins.module_utils import _audit_report
+    rep = _audit_report.build({'h': res}, ['h'])
+    assert rep['hosts']['h']['failing_kinds'] == ['at_boot', 'reenabled'] and rep['counts']['failing'] == 1
+
+
+def test_state_disabled_in_sync_when_off(tmp_path, capsys):
+    root, probes = hosts.build(str(tmp_path / 'root'), 'module_not_loaded')
+    import shutil
+    shutil.rmtree(root + '/sys/module/nf_conntrack', ignore_errors=True)
+    import os
+    os.makedirs(root + '/etc/modprobe.d', exist_ok=True)
+    from ansible_collections.nfct.tuning.plugins.module_utils import _settings
+    with open(root + '/etc/modprobe.d/nfct-tuning-disable.conf', 'w') as f:
+        f.write(_settings.render_disable())
+    invoke(conntrack_audit, ansible_flags(tmp_path, {'state': 'disabled'}, True), root=root, probes=probes)
+    a = json.loads(capsys.readouterr().out)['audit']
+    assert a['status'] == 'in_sync' and a['disabled'] == {'off': True, 'why': None}, a['lines']
+    assert '  disabled: conntrack is off, as meant' in a['lines']
