@@ -99,7 +99,7 @@ endef
 
 .PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
-        vm-image molecule-vm containers test-serial
+        vm-image molecule-vm containers test-serial promtool prometheus
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
@@ -196,7 +196,25 @@ test: setup ## All of the checks below (molecule-vm alongside the others)
 	if [ "$$rc" != 0 ] || [ "$$vmrc" != 0 ]; then echo "ERROR: make test failed (stages: exit $$rc, molecule-vm: exit $$vmrc)" >&2; exit 1; fi
 	$(call say,make test: all passed)
 
-test-serial: units sanity lint changelog-lint build install-test netns min-ansible molecule containers ## make test without the VM scenario
+test-serial: units sanity lint changelog-lint prometheus build install-test netns min-ansible molecule containers ## make test without the VM scenario
+
+# promtool from Debian's prometheus package, extracted (not installed: installing it would start
+# a Prometheus server on this machine).
+PROMTOOL := $(CACHE)/tools/promtool
+promtool: $(PROMTOOL) ## promtool in .cache/tools (from Debian's prometheus .deb, not installed)
+
+$(PROMTOOL):
+	$(call say,promtool: apt-get download prometheus; extract usr/bin/promtool)
+	@mkdir -p $(CACHE)/tools/deb; rm -f $(CACHE)/tools/deb/prometheus_*.deb; \
+	cd $(CACHE)/tools/deb && { apt-get download prometheus 2>/dev/null || \
+	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get download prometheus; }; }
+	dpkg-deb --fsys-tarfile $(CACHE)/tools/deb/prometheus_*.deb | tar -x -O ./usr/bin/promtool > $@.tmp
+	chmod +x $@.tmp && mv $@.tmp $@ && $@ --version | head -n1
+
+prometheus: $(PROMTOOL) ## The alert rules: promtool check rules and promtool test rules (every alert firing and not)
+	$(call say,prometheus: promtool check rules / test rules)
+	$(PROMTOOL) check rules prometheus/nfct-conntrack.rules.yml
+	cd tests/prometheus && $(abspath $(PROMTOOL)) test rules nfct-conntrack.rules.test.yml
 
 units: setup ## Unit tests (pytest tests/unit)
 	$(call say,units: pytest tests/unit with $$($(VENV)/bin/ansible --version | head -n1))
@@ -299,10 +317,11 @@ molecule: setup images ## molecule test -s NAME for each of MOLECULE_SCENARIOS (
 # five role runs at once; the audit of a fleet from the installed tarball (docs/audit.md) and
 # its HTML report in headless Chromium (apt package chromium). Every container is removed by
 # the tests.
-containers: setup images build ## Container tests (tests/containers, root): safety, the installed audit, Chromium
+containers: setup images build $(PROMTOOL) ## Container tests (tests/containers, root): safety, the installed audit, Chromium, users, metrics
 	$(call say,containers: pytest tests/containers)
 	@if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/containers"; exit 0; fi; \
-	export NFCT_REQUIRE_CHROMIUM=1 NFCT_DIST=$(DIST); $(call pytest,$(VENV)/bin/python,tests/containers)
+	export NFCT_REQUIRE_CHROMIUM=1 NFCT_DIST=$(DIST) NFCT_PROMTOOL=$(abspath $(PROMTOOL)); \
+	$(call pytest,$(VENV)/bin/python,tests/containers)
 
 # The qemu VM scenario (docs/vm.md): Debian 12 with Debian's kernel (nf_conntrack a module),
 # real reboots. The image is cached in ~/.cache/nfct-tuning/vm (VM_CACHE; shared by every clone),

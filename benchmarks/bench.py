@@ -17,6 +17,8 @@ ctnetlink breakdowns of the module are equal, then times in ONE hyperfine run pe
   facts0     the same in an EMPTY namespace                  (O(1) check)
   bd_proc    conntrack_facts breakdown=true, /proc path
   bd_nl      conntrack_facts breakdown=true, ctnetlink path
+  writer     the metrics writer (docs/monitoring.md): facts, breakdown behind its guard, drift,
+             recommendation, users, the .prom file written
 
 and the peak RSS of the module process with /usr/bin/time. The module runs the way Ansible's
 AnsiballZ wrapper runs it on a host, minus the unzip: `python -m <module> ARGS.json`.
@@ -89,7 +91,11 @@ TARGETS = {
     'rss_mib': 64,                 # peak RSS of the module at 1M
     'rss_growth_mib': 4,           # "a few MiB" from 100k to 1M
     'facts_vs_empty': 1.2,         # default facts call: O(1) in the table size
+    'writer_vs_bd_proc': 1.5,      # the metrics writer (breakdown, drift, users) next to facts+breakdown
 }
+# the metrics writer's run (docs/monitoring.md), its config and output in the bench's folder
+WRITER = ('from ansible_collections.nfct.tuning.plugins.module_utils import _metrics_writer; '
+          'import sys; sys.exit(_metrics_writer.main([sys.argv[1]]))')
 
 
 def log(msg):
@@ -273,6 +279,13 @@ def bench_tables(opts, env, tmp):
         with open(path, 'w') as f:
             json.dump({'ANSIBLE_MODULE_ARGS': a}, f)
         args[name] = path
+    writer_cfg = os.path.join(tmp, 'metrics.json')
+    with open(writer_cfg, 'w') as f:
+        json.dump({'dir': os.path.join(tmp, 'metrics'), 'breakdown_timeout': 300,
+                   'desired': {'udp_timeout': 600}, 'recommend': {'profile': 'default'}}, f)
+
+    def writer(ns):
+        return 'ip netns exec %s %s -c "%s" %s' % (ns, python, WRITER, writer_cfg)
     results = {'sizes': {}}
     empty = nsfill.Netns(prefix='nfct-bench-empty')
     try:
@@ -299,6 +312,7 @@ def bench_tables(opts, env, tmp):
                     ('bd_nl', module_cmd(ns.name, python, args['bd_nl']) + ' > /dev/null'),
                     ('facts', module_cmd(ns.name, python, args['facts']) + ' > /dev/null'),
                     ('facts0', module_cmd(empty.name, python, args['facts']) + ' > /dev/null'),
+                    ('writer', writer(ns.name)),
                     ('old_proc', 'ip netns exec %s %s -c "%s"' % (ns.name, python, OLD_PROC)),
                     ('old_nl', 'ip netns exec %s %s -c "%s"' % (ns.name, python, OLD_NL)),
                     ('nl_floor', 'ip netns exec %s %s -c "%s"' % (ns.name, python, NL_FLOOR)),
@@ -313,11 +327,24 @@ def bench_tables(opts, env, tmp):
                 size['rss'] = dict((name, peak_rss(module_cmd(ns.name, python, args[name]), env))
                                    for name in ('facts', 'bd_proc', 'bd_nl'))
                 size['rss']['facts0'] = peak_rss(module_cmd(empty.name, python, args['facts']), env)
+                size['rss']['writer'] = peak_rss(writer(ns.name), env)
+                size['writer_file'] = writer_check(os.path.join(tmp, 'metrics', 'nfct_conntrack.prom'))
             finally:
                 ns.remove()
     finally:
         empty.remove()
     return results
+
+
+def writer_check(path):
+    """What the writer's last bench run wrote: its entries and whether the breakdown ran."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            for name in ('nfct_conntrack_entries ', 'nfct_conntrack_breakdown_skipped{', 'nfct_conntrack_collector_success '):
+                if line.startswith(name):
+                    out[name.strip(' {')] = line.split()[-1]
+    return out
 
 
 def ratios(res):
@@ -331,12 +358,14 @@ def ratios(res):
             # work on the machine (reported next to the medians, the verdicts use the medians)
             'best': {'bd_proc_vs_cat': b['bd_proc'] / b['cat'], 'bd_nl_vs_ctL': b['bd_nl'] / b['ctL'],
                      'awk_vs_bd_proc': b['awk'] / b['bd_proc'], 'awk_vs_bd_nl': b['awk'] / b['bd_nl'],
-                     'facts_vs_empty': b['facts'] / b['facts0']},
+                     'facts_vs_empty': b['facts'] / b['facts0'], 'writer_vs_bd_proc': b['writer'] / b['bd_proc']},
             'bd_proc_vs_cat': t['bd_proc'] / t['cat'],
             'bd_nl_vs_ctL': t['bd_nl'] / t['ctL'],
             'awk_vs_bd_proc': t['awk'] / t['bd_proc'],
             'awk_vs_bd_nl': t['awk'] / t['bd_nl'],
             'facts_vs_empty': t['facts'] / t['facts0'],
+            'writer_vs_bd_proc': t['writer'] / t['bd_proc'],
+            'rss_writer_mib': s['rss']['writer']['peak_kib'] / 1024.0,
             'rss_bd_proc_mib': s['rss']['bd_proc']['peak_kib'] / 1024.0,
             'rss_bd_nl_mib': s['rss']['bd_nl']['peak_kib'] / 1024.0,
             'rss_facts_mib': s['rss']['facts']['peak_kib'] / 1024.0,
@@ -382,6 +411,14 @@ def verdicts(res, rat):
                   '%+.1f MiB' % g, g <= TARGETS['rss_growth_mib']))
     v.append(('default facts call <= %.1fx its time on an empty table at %s' % (TARGETS['facts_vs_empty'], big),
               x('facts_vs_empty'), r['facts_vs_empty'] <= TARGETS['facts_vs_empty']))
+    wf = res['sizes'][big].get('writer_file') or {}
+    v.append(('metrics writer (breakdown, drift, users) <= %.1fx facts with breakdown at %s, peak RSS <= %d MiB'
+              % (TARGETS['writer_vs_bd_proc'], big, TARGETS['rss_mib']),
+              '%s, %.1f MiB; breakdown_skipped %s, entries %s' % (
+                  x('writer_vs_bd_proc'), r['rss_writer_mib'], wf.get('nfct_conntrack_breakdown_skipped'),
+                  wf.get('nfct_conntrack_entries')),
+              r['writer_vs_bd_proc'] <= TARGETS['writer_vs_bd_proc'] and r['rss_writer_mib'] <= TARGETS['rss_mib']
+              and wf.get('nfct_conntrack_breakdown_skipped') == '0'))
     for n in keys:
         eq = res['sizes'][n]['equality']
         v.append(('/proc and ctnetlink breakdowns equal at %s' % n,
@@ -439,7 +476,8 @@ def report(res, rat, opts, started, fleet=None, audit_report=None):
         a('')
         a('| command | median s | mean ± sd s | min–max s | user s | sys s | peak RSS MiB |')
         a('|---|---|---|---|---|---|---|')
-        for name in ('cat', 'nl_floor', 'awk', 'awk_all', 'ctL', 'bd_proc', 'bd_nl', 'facts', 'facts0', 'old_proc', 'old_nl'):
+        for name in ('cat', 'nl_floor', 'awk', 'awk_all', 'ctL', 'bd_proc', 'bd_nl', 'facts', 'facts0', 'writer',
+                     'old_proc', 'old_nl'):
             t = s['times'][name]
             rss = s['rss'].get(name)
             a('| `%s` | %s | %s ± %s | %s–%s | %.2f | %.2f | %s |' % (

@@ -27,6 +27,9 @@ SUITES_KNOWN=(bullseye bookworm trixie)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 IMAGE_REPO=${IMAGE_REPO:-localhost/nfct-debian}
 PACKAGES=python3,iproute2,iptables,nftables,procps,kmod,conntrack,systemd,systemd-sysv,dbus,netfilter-persistent,iptables-persistent
+# node_exporter and curl for the metrics tests (tests/containers/test_metrics_containers.py: the
+# containers cannot apt-get); its service is masked below and started by the tests that need it.
+PACKAGES+=,prometheus-node-exporter,curl
 # Units masked in the image: no devices to manage, no consoles, no periodic jobs during tests.
 MASKED_UNITS=(
     systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket
@@ -38,6 +41,7 @@ MASKED_UNITS=(
     dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount
     sys-kernel-config.mount sys-fs-fuse-connections.mount
     systemd-firstboot.service systemd-journald-audit.socket
+    prometheus-node-exporter.service
 )
 
 script=$(readlink -f "$0")

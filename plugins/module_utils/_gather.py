@@ -29,6 +29,9 @@ POINTER_SIZES = {
 }
 
 
+METRICS_TIMER = '/etc/systemd/system/nfct-conntrack-metrics.timer'
+
+
 def _read(root, path):
     try:
         with open(root + path, 'r') as f:
@@ -327,6 +330,8 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     explicit = (mp['hashsize'] if module['type'] == 'module' else None) or _proc.parse_cmdline_hashsize(cmdline)
     facts['kernel_default'] = _kernel.kernel_default(ram, pointer, rel, facts['kernel']['page_size'],
                                                      explicit) if ram else None
+    # conntrack_metrics installed here (the role removes it when conntrack_metrics is false)
+    facts['metrics_installed'] = _exists(root, METRICS_TIMER)
     if breakdown:
         facts['breakdown'] = _breakdown(root, probes, available, top, breakdown_source)
     return facts

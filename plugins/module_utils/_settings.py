@@ -32,6 +32,8 @@ LAYER_SPEC = dict(
     disable_file=dict(type='path', default=DISABLE_FILE),
 )
 
+LAYER_DEFAULTS = dict((k, v.get('default')) for k, v in LAYER_SPEC.items())
+
 
 def read_text(path):
     """A file's text, or None when it cannot be read."""

@@ -113,6 +113,11 @@ ansible_facts:
           description: Number of CPUs.
           type: int
           returned: always
+        metrics_installed:
+          description: Whether M(nfct.tuning.conntrack_metrics) installed its timer here (the role removes it when
+            C(conntrack_metrics) is false).
+          type: bool
+          returned: always
         netns:
           description: C(initial) (true, false or null when unknown) and the evidence used.
           type: dict

@@ -102,14 +102,14 @@ TIMER = ("import subprocess, sys, time; t = time.monotonic(); r = subprocess.cal
 class Container(object):
     """A systemd container of the Molecule image, own network namespace (--network none)."""
 
-    def __init__(self, unmask=True, extra=(), tree=None):
+    def __init__(self, unmask=True, extra=(), tree=None, image=None):
         self.name = 'nfct-safety-%s' % uuid.uuid4().hex[:8]
         args = ['run', '-d', '--name', self.name, '--hostname', self.name, '--network', 'none',
                 '--cap-add', 'NET_ADMIN']
         if unmask:
             args += ['--security-opt', 'unmask=/proc/sys']
-        podman(args + list(extra) + [IMAGE])
         try:
+            podman(args + list(extra) + [image or IMAGE])
             self.wait_booted()
             if tree:
                 podman(['cp', tree, '%s:%s' % (self.name, MODULE_ROOT)])

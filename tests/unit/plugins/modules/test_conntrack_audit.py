@@ -133,3 +133,14 @@ def test_state_disabled_in_sync_when_off(tmp_path, capsys):
     a = json.loads(capsys.readouterr().out)['audit']
     assert a['status'] == 'in_sync' and a['disabled'] == {'off': True, 'why': None}, a['lines']
     assert '  disabled: conntrack is off, as meant' in a['lines']
+
+
+def test_breakdown_in_the_summary_and_the_report(tmp_path, capsys):
+    # conntrack_audit_breakdown: true - a single host inspected without Prometheus
+    res = audit(tmp_path, capsys, 'post515_builtin', {'breakdown': True, 'top': 3})
+    a = res['audit']
+    assert a['breakdown']['total'] == 5 and len(a['breakdown']['top_sources']) <= 3
+    text = '\n'.join(a['lines'])
+    assert '  breakdown of 5 entries (procfs): ' in text and 'TCP states: ' in text and 'top sources: ' in text
+    res = audit(tmp_path, capsys, 'post515_builtin', {})
+    assert 'breakdown' not in res['audit']
