@@ -529,17 +529,22 @@ def disable(module, facts, root, probes, result):
 
     # ------------------------------------------------------------ past the one gate
     saved = dict((k, v) for k, v in (facts.get('sysctls') or {}).items() if k in set(facts.get('writable') or []))
-    unloaded = []
-    for name in dp['unload']:
+    loaded = [name for name in dp['unload'] if module_loaded(root, name)]
+
+    def gone():
+        # modprobe -r also removes a dependency nothing uses any more (nf_conntrack itself after
+        # its last holder): every planned module that is no longer loaded counts as unloaded
+        return [name for name in loaded if not module_loaded(root, name)]
+    for name in loaded:
         if not module_loaded(root, name):
             continue  # already gone with a module it was a dependency of
         rc, out, err = module.run_command(['modprobe', '-r', name], environ_update=C_ENV)
         if rc != 0 or module_loaded(root, name):
             why = 'unloading %s failed: %s' % (name, (err or out).strip() or 'still loaded')
-            module.fail_json(msg='%s; %s' % (why, reload_modules(module, root, unloaded, saved)), **result)
-        unloaded.append(name)
-        result['unloaded'] = list(unloaded)
+            module.fail_json(msg='%s; %s' % (why, reload_modules(module, root, gone(), saved)), **result)
+        result['unloaded'] = gone()
         _files.fault_point('after-unload')
+    unloaded = gone()
     try:
         _files.apply_changes(module, dp['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
     except _files.ApplyError as e:

@@ -27,8 +27,8 @@ class Modprobe(object):
     """modprobe on the fixture's /sys/module: -r removes the module's directory; a plain load
     creates it. fail: names whose removal (or load) fails."""
 
-    def __init__(self, root, fail=()):
-        self.root, self.fail, self.calls = root, set(fail), []
+    def __init__(self, root, fail=(), deps=False):
+        self.root, self.fail, self.calls, self.deps = root, set(fail), [], deps
 
     def __call__(self, module_self, argv, **kw):
         if argv[0] != 'modprobe':
@@ -39,10 +39,24 @@ class Modprobe(object):
         if name in self.fail:
             return 1, '', 'modprobe: FATAL: Module %s is in use.' % name
         if '-r' in argv:
-            shutil.rmtree(d, ignore_errors=True)
+            self.remove(name)
         else:
             os.makedirs(d + '/holders', exist_ok=True)
         return 0, '', ''
+
+
+    def remove(self, name):
+        """Unload; with deps, also what it held that nothing holds any more (modprobe -r does)."""
+        shutil.rmtree('%s/sys/module/%s' % (self.root, name), ignore_errors=True)
+        if not self.deps:
+            return
+        base = self.root + '/sys/module'
+        for mod in os.listdir(base):
+            hd = '%s/%s/holders' % (base, mod)
+            if os.path.exists('%s/%s' % (hd, name)):
+                os.remove('%s/%s' % (hd, name))
+                if not os.listdir(hd):
+                    self.remove(mod)
 
 
 def patch_run_command(monkeypatch, fake):
@@ -167,3 +181,14 @@ def test_present_after_disabled_removes_the_file_before_loading(tmp_path, capsys
     assert seen == [(['modprobe', 'nf_conntrack'], False)]
     assert res['failed'] is True and '%s was put back' % DISABLE in res['msg']
     assert os.path.exists(root + DISABLE)
+
+
+def test_a_module_removed_as_a_dependency_counts_as_unloaded(tmp_path, capsys, vm):
+    # found on the VM: modprobe -r of nf_conntrack's last holder removes nf_conntrack too, and it
+    # was missing from `unloaded`
+    root, probes, mp = vm
+    mp.deps = True
+    res = run(tmp_path, capsys, root, probes, {'state': 'disabled'})
+    assert res['changed'] is True and res['verified'] is True, res
+    assert res['unloaded'] == ['nft_chain_nat', 'nf_nat', 'nft_ct', 'nf_conntrack']
+    assert [c[-1] for c in mp.calls] == ['nft_chain_nat', 'nft_ct']  # nf_nat went with nft_chain_nat
