@@ -44,7 +44,6 @@ class Modprobe(object):
             os.makedirs(d + '/holders', exist_ok=True)
         return 0, '', ''
 
-
     def remove(self, name):
         """Unload; with deps, also what it held that nothing holds any more (modprobe -r does)."""
         shutil.rmtree('%s/sys/module/%s' % (self.root, name), ignore_errors=True)
