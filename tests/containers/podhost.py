@@ -25,7 +25,10 @@ IMAGE = os.environ.get('NFCT_SAFETY_IMAGE', 'localhost/nfct-debian:bookworm')
 MODULE_ROOT = '/opt/nfct'
 # sysctls that change by themselves (counters, random values); compared nowhere
 VOLATILE_SYSCTLS = ('fs.dentry-state', 'fs.file-nr', 'fs.inode-nr', 'fs.inode-state', 'kernel.ns_last_pid',
-                    'kernel.random.', 'net.netfilter.nf_conntrack_count', 'fs.quota.')
+                    'kernel.random.', 'net.netfilter.nf_conntrack_count', 'fs.quota.',
+                    # machine-wide counters other work moves (a qemu VM's AIO contexts, ptys) and
+                    # the rate the kernel lowers itself under load
+                    'fs.aio-nr', 'kernel.pty.nr', 'kernel.perf_event_max_sample_rate')
 
 # what the snapshot reads inside the container
 SNAPSHOT = r'''
