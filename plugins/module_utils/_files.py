@@ -9,8 +9,9 @@
   power loss cannot leave an empty file;
 - all or nothing: apply_changes() puts every file it already changed back when a later one
   fails, and says what it could not restore;
-- no leftovers: a temp file left by a run that was killed is removed by the next run
-  (clean_stale(), under the host lock).
+- no leftovers: a temp file left by a run that was killed is found by the next run, which counts
+  it as a change (in check mode too) and removes it (find_stale(), clean_stale(), under the host
+  lock), whether or not anything else differs.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -81,22 +82,29 @@ def remove(path):
         fsync_dir(os.path.dirname(path))
 
 
-def clean_stale(directories, root=''):
-    """Remove '.nfct-*' temp files a killed run left in these folders; returns their paths."""
-    removed = []
-    for d in directories:
-        full = root + d
+def find_stale(directories, root=''):
+    """The '.nfct-*' temp files a killed run left in these folders (paths without root)."""
+    found = []
+    for d in sorted(set(directories)):
         try:
-            names = os.listdir(full)
+            names = sorted(os.listdir(root + d))
         except OSError:
             continue
-        for name in names:
-            if name.startswith(TEMP_PREFIX):
-                try:
-                    os.unlink(os.path.join(full, name))
-                    removed.append(os.path.join(d, name))
-                except OSError:
-                    pass
+        found.extend(os.path.join(d, name) for name in names if name.startswith(TEMP_PREFIX))
+    return found
+
+
+def clean_stale(paths, root=''):
+    """Remove the temp files find_stale() listed; returns those removed."""
+    removed = []
+    for path in paths:
+        try:
+            os.unlink(root + path)
+            removed.append(path)
+        except OSError:
+            pass
+    for d in sorted(set(os.path.dirname(p) for p in removed)):
+        fsync_dir(root + d)
     return removed
 
 

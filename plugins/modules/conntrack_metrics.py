@@ -224,6 +224,13 @@ def installed_lib_files():
     return sorted(out)
 
 
+def temp_files():
+    """Temp files a killed run left next to the unit files and the config (under LIB,
+    installed_lib_files() finds them), to remove."""
+    return dict((path, {'before': read(path), 'after': None}) for path in _files.find_stale(
+        [_metrics_install.UNIT_DIR, os.path.dirname(_metrics_install.CONFIG)]))
+
+
 def unit_state(module):
     systemctl = module.get_bin_path('systemctl')
     if not systemctl or not os.path.isdir('/run/systemd/system'):
@@ -261,6 +268,7 @@ def apply(module, p, output, result):
                        if read(path) != text)
         changes.update((path, {'before': read(path), 'after': None}) for path in stale)
         units_changed = any(path.startswith(_metrics_install.UNIT_DIR) for path in changes)
+        changes.update(temp_files())
         actions = (['daemon-reload'] if units_changed else []) + (
             ['enable --now %s' % _metrics_install.TIMER]
             if st.get('UnitFileState') != 'enabled' or st.get('ActiveState') != 'active' else [])
@@ -274,6 +282,7 @@ def apply(module, p, output, result):
                 actions.append('disable --now %s' % _metrics_install.TIMER)
         if systemctl and any(path.startswith(_metrics_install.UNIT_DIR) for path in changes):
             actions.append('daemon-reload')
+        changes.update(temp_files())
     code = '%s/%s' % (_metrics_install.LIB, _metrics_install.PACKAGE.replace('.', '/'))
     result['files_changed'] = sorted(changes)
     result['systemd'] = actions

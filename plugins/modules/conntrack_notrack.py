@@ -278,7 +278,9 @@ messages:
   elements: str
   returned: always
 stale_removed:
-  description: Temporary files a killed earlier run left next to the persisted files, removed by this run.
+  description: Temporary files (C(.nfct-*)) a killed earlier run left next to the persisted files, removed by this
+    run (in check mode, those it would remove), even when nothing else differs. They make the run C(changed), not
+    RV(drift).
   type: list
   elements: str
   returned: always
@@ -449,8 +451,11 @@ def apply(module, io, p, exemptions, result):
     for w in pl['warnings']:
         module.warn(w)
     result['messages'] = pl['warnings']
-    changed = bool(pl['steps'] or pl['files'] or pl['services'])
-    result['changed'] = result['drift'] = changed
+    stale = _files.find_stale([os.path.dirname(f) for f in paths.values() if f], io.root)
+    result['drift'] = bool(pl['steps'] or pl['files'] or pl['services'])
+    changed = result['drift'] or bool(stale)
+    result['changed'] = changed
+    result['stale_removed'] = stale
     if module._diff:
         diff = list(pl['diff'])
         for path in sorted(pl['files']):
@@ -463,6 +468,8 @@ def apply(module, io, p, exemptions, result):
     # ------------------------------------------------------------ the one gate
     if module.check_mode or not changed:
         module.exit_json(**result)
+
+    result['stale_removed'] = _files.clean_stale(stale, io.root)
 
     for s in pl['steps']:
         rc, out, err = io.cmd(step_argv(tools, s, test=True), data=s['script'].encode())
@@ -489,7 +496,6 @@ def apply(module, io, p, exemptions, result):
                           % (again['errors'] or [s['script'] for s in again['steps']]))
     _files.fault_point('before-files')
     if pl['files']:
-        result['stale_removed'] = _files.clean_stale(sorted(set(os.path.dirname(f) for f in pl['files'])), io.root)
         try:
             write_files(module, io, pl['files'], p['backup'], result, paths)
         except _files.ApplyError as e:

@@ -164,7 +164,7 @@ notes:
   - "All or nothing: runtime values are written first and read back, then the files; when any step fails,
     everything already changed is put back and RV(left_applied) lists what could not be. Files are written to a
     temporary file, fsync'ed, renamed and the directory fsync'ed; a temporary file left by a killed run is removed
-    by the next one (RV(stale_removed))."
+    by the next one, even when nothing else differs, and counts as a change (RV(stale_removed))."
   - Never touches sysctl.d files other than its own; when another file overrides a key at boot it says so in
     RV(keys) (C(shadowed_by)) and in a warning.
 attributes:
@@ -245,7 +245,8 @@ drift_report:
   type: dict
   returned: always
 drift:
-  description: True when anything differs from the desired state (the same as changed, also in check mode).
+  description: True when anything differs from the desired state, also in check mode (the same as changed, except
+    that a temporary file left by a killed run makes the run changed but is not drift).
   type: bool
   returned: always
 adopted:
@@ -259,7 +260,8 @@ summary:
   elements: str
   returned: success
 stale_removed:
-  description: Temporary files a killed earlier run left in the owned directories, removed by this run.
+  description: Temporary files (C(.nfct-*)) a killed earlier run left in the owned directories, removed by this
+    run (in check mode, those it would remove). They make the run C(changed), not RV(drift).
   type: list
   elements: str
   returned: always
@@ -413,11 +415,14 @@ def apply(module, desired, root, probes, result):
     for w in warnings:
         module.warn(w)
     result['messages'] = warnings
-    changed = bool(pl['runtime'] or pl['files'])
-    result['changed'] = result['drift'] = changed
+    stale = _files.find_stale([os.path.dirname(p[o]) for o in OWNED], root)
+    result['drift'] = bool(pl['runtime'] or pl['files'])
+    changed = result['drift'] or bool(stale)
+    result['changed'] = changed
+    result['stale_removed'] = stale
     result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in pl['runtime']]
     result['files_changed'] = sorted(pl['files'])
-    result['summary'] = summary(pl, module.check_mode)
+    result['summary'] = summary(pl, module.check_mode, stale)
     if module._diff:
         result['diff'] = diff_of(pl)
 
@@ -425,7 +430,7 @@ def apply(module, desired, root, probes, result):
     if module.check_mode or not changed:
         module.exit_json(**result)
 
-    result['stale_removed'] = _files.clean_stale(sorted(set(os.path.dirname(p[o]) for o in OWNED)), root)
+    result['stale_removed'] = _files.clean_stale(stale, root)
     done = write_runtime(module, pl['runtime'], root, result)
     _files.fault_point('before-files')
     try:
@@ -588,14 +593,15 @@ def reload_modules(module, root, unloaded, saved):
     return 'the %d unloaded module(s) were loaded again and the runtime values put back' % len(unloaded)
 
 
-def summary(pl, check):
+def summary(pl, check, stale=()):
     """What changes (or would, in check mode), readable."""
-    if not (pl['runtime'] or pl['files']):
+    if not (pl['runtime'] or pl['files'] or stale):
         return ['in sync: nothing to change']
     out = ['would change:' if check else 'changes:']
     out += ['  %s: %s -> %s (runtime)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in pl['runtime']]
     out += ['  %s: %s' % (path, 'remove' if ch['after'] is None else 'create' if ch['before'] is None else 'update')
             for path, ch in sorted(pl['files'].items())]
+    out += ['  %s: remove (a temporary file a killed run left)' % path for path in stale]
     return out
 
 

@@ -137,10 +137,12 @@ def test_metrics_through_node_exporter(tree, tmp_path):
         lint = subprocess.run([PROMTOOL, 'check', 'metrics'], input=ours.encode(), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, check=False)
         assert lint.returncode == 0, lint.stdout.decode()
-        # conntrack_metrics: false removes every file and the units
+        # conntrack_metrics: false removes every file and the units, and the temp files a killed
+        # run left next to them
+        c.sh('echo half > /etc/systemd/system/.nfct-k1ll3d && echo half > /etc/nfct-tuning/.nfct-k1ll3d')
         playbook(tmp_path, c, dict(extra, conntrack_metrics=False))
-        left = c.sh('ls /etc/systemd/system/nfct-conntrack-metrics.* /usr/local/lib/nfct-tuning /etc/nfct-tuning '
-                    '%s 2>/dev/null || true' % PROM)
+        left = c.sh('ls /etc/systemd/system/nfct-conntrack-metrics.* /etc/systemd/system/.nfct-* '
+                    '/usr/local/lib/nfct-tuning /etc/nfct-tuning %s 2>/dev/null || true' % PROM)
         assert left.strip() == '', left
         assert 'nfct-conntrack-metrics' not in c.sh('systemctl list-timers --all')
     finally:

@@ -249,7 +249,8 @@ def test_exemptions_keep_the_control_port_and_established_flows(pair, tmp_path, 
         assert new_session(pair) == 'echo:hi'
         # the exempted service works through the firewall and is not tracked
         assert pair.udp(5000) == (True, True)
-        assert pair.entries('dport=5000') == 0
+        # (seen once under load: 1 entry; the table is printed to tell which packet was tracked)
+        assert pair.entries('dport=5000') == 0, (sh(pair.srv, ['cat', '/proc/net/nf_conntrack']), dump(pair, framework))
         # the other tool's objects are as they were
         assert not_ours(dump(pair, framework)) == others_before
         if case == 'docker':

@@ -348,3 +348,24 @@ def test_files_are_written_in_an_order_the_boot_can_always_load():
                                                             '/etc/iptables/rules.v4']
     removing = {'/etc/nftables.conf': {'after': 'no include'}, '/etc/nftables.d/nfct-notrack.nft': {'after': None}}
     assert conntrack_notrack.write_order(removing, paths) == ['/etc/nftables.conf', '/etc/nftables.d/nfct-notrack.nft']
+
+
+def test_a_temp_file_left_by_a_killed_run_is_removed_when_nothing_else_differs(tmp_path, capsys):
+    """Regression (CI, stop 17): a run killed before its rename left /etc/nftables.d/.nfct-*; the
+    next runs found the rules and files in sync and never removed it."""
+    host_file(tmp_path, V4, LEGACY_FW)
+    io = FakeIO(units={'netfilter-persistent.service': 'disabled'})
+    run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    host_file(tmp_path, '/etc/iptables/.nfct-k1ll3d', 'half a rules')
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), check=True, capsys=capsys)
+    assert res['changed'] is True and res['drift'] is False
+    assert res['stale_removed'] == ['/etc/iptables/.nfct-k1ll3d']
+    assert host_file(tmp_path, '/etc/iptables/.nfct-k1ll3d').exists()
+    calls = len(io.calls)
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['changed'] is True and res['drift'] is False
+    assert res['stale_removed'] == ['/etc/iptables/.nfct-k1ll3d']
+    assert not host_file(tmp_path, '/etc/iptables/.nfct-k1ll3d').exists()
+    assert not any('restore' in c[0][0] for c in io.calls[calls:])
+    res = run(tmp_path, io, dict(paths(tmp_path), exemptions=LO), capsys=capsys)
+    assert res['changed'] is False and res['stale_removed'] == []

@@ -325,6 +325,26 @@ def test_check_mode_creates_no_lock_file_and_stale_temp_files_are_removed(tmp_pa
     assert not os.path.exists(root + '/etc/sysctl.d/.nfct-abc123')
 
 
+def test_a_temp_file_left_by_a_killed_run_is_removed_when_nothing_else_differs(tmp_path, capsys):
+    """Regression (CI, stop 17): the next run found everything in sync and left the temp file."""
+    root, probes = run(tmp_path, 'post515_builtin', {'settings': {'udp_timeout': 20}})
+    assert out(capsys)['changed'] is True
+    with open(root + '/etc/sysctl.d/.nfct-k1ll3d', 'w') as f:
+        f.write('half')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, check=True, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is True and res['drift'] is False
+    assert res['stale_removed'] == ['/etc/sysctl.d/.nfct-k1ll3d'] and os.path.exists(root + '/etc/sysctl.d/.nfct-k1ll3d')
+    assert res['summary'] == ['would change:', '  /etc/sysctl.d/.nfct-k1ll3d: remove (a temporary file a killed run left)']
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is True and res['stale_removed'] == ['/etc/sysctl.d/.nfct-k1ll3d']
+    assert not os.path.exists(root + '/etc/sysctl.d/.nfct-k1ll3d')
+    run(tmp_path, None, {'settings': {'udp_timeout': 20}}, root=root, probes=probes)
+    res = out(capsys)
+    assert res['changed'] is False and res['stale_removed'] == []
+
+
 def test_verify_reads_the_host_again_and_fails_on_what_still_differs(tmp_path, capsys, monkeypatch):
     root, probes = hosts.build(str(tmp_path), 'post515_builtin')
     real = conntrack_settings._gather.gather
