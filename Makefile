@@ -3,7 +3,11 @@
 # Every target sets up what it needs by itself (`make setup`), so `make audit` and `make test`
 # work on a fresh machine. Results of slow steps are kept and reused: .venv and .venv-min carry
 # a stamp named after a hash of their requirements (and of the Python building them); the
-# offline collections carry a stamp named after the `ansible` release they come from.
+# offline collections one named after a hash of requirements-dev.yml and the `ansible` release
+# they come from. What does not depend on the checkout is cached outside it, in NFCT_CACHE
+# (~/.cache/nfct-tuning), keyed by a hash of what builds it, so that every clone (CI's fresh
+# one included) reuses it: the VM image, the .debs of the image builds, the `ansible` wheel,
+# promtool. The Podman images are in Podman's store, labelled with their build script's hash.
 #
 # `make help` lists the targets.
 
@@ -22,9 +26,12 @@ NAME               := tuning
 VENV               := .venv
 VENV_MIN           := .venv-min
 CACHE              := .cache
-# Galaxy is unreachable: the collections we use come out of the `ansible` wheel on PyPI.
+# Cache shared by the clones on this machine (see above); `make distclean` leaves it alone.
+NFCT_CACHE         ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/nfct-tuning
+# Galaxy is unreachable: the collections of requirements-dev.yml come out of the `ansible`
+# wheel on PyPI (scripts/extract_collections.py checks their versions against the file).
 ANSIBLE_VERSION    := 12.3.0
-OFFLINE_COLLECTIONS := containers.podman ansible.posix community.general
+DEV_REQUIREMENTS   := requirements-dev.yml
 SANITY_PYTHON      ?= 3.11
 SANITY_ARGS        ?=
 PYTEST_ARGS        ?= -ra
@@ -41,9 +48,6 @@ AUDIT_FLAGS        := --check --diff -e conntrack_audit_fail_on_drift=false -e c
 LOCALHOST          := -i localhost, -c local -e 'ansible_python_interpreter={{ ansible_playbook_python }}'
 # Module that `make install-test` documents from the installed tarball.
 INSTALL_TEST_MODULE ?= conntrack_facts
-# 1: pytest's "no tests collected" (exit 5) or a missing test folder only warns. Set 0 once
-# the suites exist.
-ALLOW_NO_TESTS     ?= 0
 # Molecule scenarios that `make test` runs (`molecule test -s NAME` each, folders in molecule/).
 MOLECULE_SCENARIOS ?= default drift host notrack
 # Debian suites of the Molecule base images localhost/nfct-debian:SUITE (`make images`).
@@ -69,8 +73,9 @@ VENV_STAMP      := $(VENV)/.installed-$(VENV_HASH)
 MIN_REQUIREMENTS := scripts/requirements-min.txt
 MIN_HASH        := $(shell { cat $(MIN_REQUIREMENTS); $(PYTHON) -VV; } | sha256sum | cut -c1-12)
 MIN_STAMP       := $(VENV_MIN)/.installed-$(MIN_HASH)
-COLL_HASH       := $(shell echo $(ANSIBLE_VERSION) $(OFFLINE_COLLECTIONS) | sha256sum | cut -c1-12)
+COLL_HASH       := $(shell { echo $(ANSIBLE_VERSION); cat $(DEV_REQUIREMENTS) scripts/extract_collections.py; } | sha256sum | cut -c1-12)
 COLL_STAMP      := $(STAMPS)/collections-$(COLL_HASH)
+WHEELS          := $(NFCT_CACHE)/wheels
 
 # Environment of every recipe: the venv's tools first, our ansible.cfg, the offline
 # collections and the podman settings. ANSIBLE_COLLECTIONS_PATH also reaches Molecule, whose own
@@ -82,24 +87,29 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export CONTAINERS_CONF          := $(ROOT)/scripts/containers.conf
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE  := 1
+# the build scripts' caches (scripts/build-vm-image.sh, scripts/build-image.sh; NFCT_CACHE for
+# any other script's cache that does not depend on the checkout)
+export NFCT_CACHE
+export VM_CACHE                 := $(NFCT_CACHE)/vm
+export IMAGE_CACHE              := $(NFCT_CACHE)/images
 
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
+
+# Run command $(2) holding the lock file $(1) (one image build at a time on this machine: make
+# test starts `images` in a lane of its own while `molecule` asks for them too, and clones
+# share the caches); the build scripts check again under the lock whether they have work.
+locked = mkdir -p "$$(dirname $(1))"; \
+	( if ! flock -n 9; then echo "waiting for the lock $(1) (another build)"; flock 9; fi; $(2) ) 9> $(1)
 
 # pytest on folder $(2) with interpreter $(1); the collection is importable as
 # ansible_collections.nfct.tuning through the symlink in .cache/collections.
 define pytest
-	if ! compgen -G '$(2)/**' >/dev/null; then \
-	    if [ "$(ALLOW_NO_TESTS)" = 1 ]; then echo "WARNING: $(2) has no files yet: nothing to run"; exit 0; fi; \
-	    echo "ERROR: $(2) is missing" >&2; exit 1; \
-	fi; \
-	rc=0; PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(1) -m pytest $(PYTEST_ARGS) $(2) || rc=$$?; \
-	if [ $$rc = 5 ] && [ "$(ALLOW_NO_TESTS)" = 1 ]; then echo "WARNING: no tests collected in $(2) (allowed while ALLOW_NO_TESTS=1)"; rc=0; fi; \
-	exit $$rc
+	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(1) -m pytest $(PYTEST_ARGS) $(2)
 endef
 
 .PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
-        vm-image molecule-vm containers test-serial test-before-containers promtool prometheus
+        vm-image molecule-vm containers test-serial promtool prometheus ee
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
@@ -136,22 +146,31 @@ $(VENV_STAMP):
 	$(VENV)/bin/python -m pip install -q -r requirements.txt $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $@
 
-collections: $(COLL_STAMP) ## Offline collections from the ansible wheel on PyPI, + nfct/tuning symlink
+collections: $(COLL_STAMP) ## Collections of requirements-dev.yml from the ansible wheel on PyPI, + nfct/tuning symlink
 	@link=$(COLLECTIONS_DIR)/ansible_collections/$(NAMESPACE)/$(NAME); \
 	if [ "$$(readlink "$$link" 2>/dev/null)" != ../../../.. ]; then \
 	    mkdir -p "$$(dirname "$$link")"; ln -sfn ../../../.. "$$link"; echo "linked $$link -> ../../../.."; \
 	fi
 
+# The wheel is kept in $(WHEELS) (shared by the clones; pip download writes it atomically).
+# Collections extracted before that requirements-dev.yml no longer lists are removed.
 $(COLL_STAMP): | $(VENV_STAMP)
-	$(call say,collections: $(OFFLINE_COLLECTIONS) from ansible==$(ANSIBLE_VERSION) on PyPI)
-	mkdir -p $(CACHE)/wheels $(STAMPS)
-	@wheel=$$(find $(CACHE)/wheels -name 'ansible-$(ANSIBLE_VERSION)-*.whl' | head -n1); \
+	$(call say,collections: $(DEV_REQUIREMENTS) from ansible==$(ANSIBLE_VERSION) on PyPI)
+	mkdir -p $(WHEELS) $(STAMPS)
+	@wheel=$$(find $(WHEELS) -name 'ansible-$(ANSIBLE_VERSION)-*.whl' | head -n1); \
 	if [ -z "$$wheel" ]; then \
-	    $(VENV)/bin/python -m pip download -q --no-deps --only-binary=:all: -d $(CACHE)/wheels ansible==$(ANSIBLE_VERSION); \
-	    wheel=$$(find $(CACHE)/wheels -name 'ansible-$(ANSIBLE_VERSION)-*.whl' | head -n1); \
+	    $(VENV)/bin/python -m pip download -q --no-deps --only-binary=:all: -d $(WHEELS) ansible==$(ANSIBLE_VERSION); \
+	    wheel=$$(find $(WHEELS) -name 'ansible-$(ANSIBLE_VERSION)-*.whl' | head -n1); \
 	fi; \
 	echo "wheel: $$wheel"; \
-	$(VENV)/bin/python scripts/extract_collections.py "$$wheel" $(COLLECTIONS_DIR) $(OFFLINE_COLLECTIONS)
+	$(VENV)/bin/python scripts/extract_collections.py "$$wheel" $(COLLECTIONS_DIR) $(DEV_REQUIREMENTS); \
+	keep=$$($(VENV)/bin/python -c 'import sys, yaml; print(" ".join(c["name"] for c in yaml.safe_load(open(sys.argv[1]))["collections"]))' $(DEV_REQUIREMENTS)); \
+	for dir in $(COLLECTIONS_DIR)/ansible_collections/*/*; do \
+	    name=$$(basename "$$(dirname "$$dir")").$$(basename "$$dir"); \
+	    if [ ! -L "$$dir" ] && [ -d "$$dir" ] && [[ " $$keep " != *" $$name "* ]]; then \
+	        rm -rf "$$dir"; rmdir --ignore-fail-on-non-empty "$$(dirname "$$dir")"; echo "removed $$name (not in $(DEV_REQUIREMENTS))"; \
+	    fi; \
+	done
 	rm -f $(STAMPS)/collections-*
 	touch $@
 
@@ -180,41 +199,49 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # ---------------------------------------------------------------------------------------------
 # Tests
 
-# The VM scenario keeps about one of the machine's two cores busy for ~12 minutes, mostly waiting
-# on the emulated guest: it runs in the background next to the stages before the container tests
-# (which run one after the other as before), its output goes to $(VM_LOG) and is printed when it
-# ends; then the container tests run. The exit status is that of all.
-VM_LOG := $(CACHE)/molecule-vm.log
-test: setup ## All of the checks below (molecule-vm alongside the others)
-	@mkdir -p $(CACHE); rm -f $(VM_LOG) $(VM_LOG).rc; \
-	( $(MAKE) --no-print-directory molecule-vm > $(VM_LOG) 2>&1; echo $$? > $(VM_LOG).rc ) & vm=$$!; \
-	trap 'kill $$vm 2>/dev/null; wait $$vm; exit 130' INT TERM; \
-	echo "molecule-vm started in the background (pid $$vm, log $(VM_LOG))"; \
-	rc=0; $(MAKE) --no-print-directory test-before-containers || rc=$$?; \
-	echo "waiting for molecule-vm (log $(VM_LOG))"; wait $$vm; vmrc=$$(cat $(VM_LOG).rc 2>/dev/null || echo 1); \
-	printf '\033[1m==> molecule-vm (ran alongside): exit %s\033[0m\n' "$$vmrc"; cat $(VM_LOG); \
-	if [ "$$rc" = 0 ]; then $(MAKE) --no-print-directory netns containers || rc=$$?; fi; \
-	if [ "$$rc" != 0 ] || [ "$$vmrc" != 0 ]; then echo "ERROR: make test failed (stages: exit $$rc, molecule-vm: exit $$vmrc)" >&2; exit 1; fi
+# make test runs the stages below with scripts/run-stages.sh, which prints a table of every
+# stage (lane, start, seconds, exit status) at the end, also when one fails; logs and the table
+# in $(STAGE_LOGS). Lanes separated by '|' run at the same time, phases (arguments) one after
+# the other; a phase runs only if the previous one passed.
+#  - phase 1, setup: apt packages, .venv, collections, get-pip.
+#  - phase 2: the checks and the Molecule scenarios (lane 1) next to the qemu VM scenario
+#    (lane 2: the emulated guest and its reboots; ~10 minutes on a quiet machine, 20-30 next to
+#    lane 1 and other work) and to the image builds (lane 3: network and disk bound
+#    debootstraps, only on a fresh machine or after a build script changed; lane 1's
+#    `molecule` waits for them through their lock).
+#  - phase 3: netns and containers, after the VM: the container tests compare every host-global
+#    sysctl before and after (the emulation moved machine-wide values once), and two netns
+#    cases are timing-sensitive under its load (seen once).
+# The machine's two cores are busy throughout phase 2 (measured): more lanes would not help.
+# The VM lane is the longest under that load (its reboots): TEST_CHECKS_NICE=N runs lane 1
+# under `nice -n N` so that the VM (and its Ansible) get the CPU first (not measured yet).
+TEST_CHECKS_NICE ?= 0
+TEST_SETUP   := apt venv collections get-pip
+TEST_CHECKS  := units sanity lint changelog-lint prometheus build install-test ee docsite \
+                min-ansible host-python
+TEST_AFTER   := netns containers
+STAGE_LOGS   := $(CACHE)/stages
+
+test: ## All of the checks below, in lanes (molecule-vm alongside the others); a table of the stages at the end
+	@MAKE='$(MAKE)' scripts/run-stages.sh $(STAGE_LOGS) '$(TEST_SETUP)' \
+	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule | vm-image molecule-vm | images' '$(TEST_AFTER)'
 	$(call say,make test: all passed)
 
-# The netns and container tests run after the VM: the container tests compare every host-global
-# sysctl before and after (the emulation moved machine-wide values once), and two netns cases
-# are timing-sensitive under its load (seen once).
-test-before-containers: units sanity lint changelog-lint prometheus build install-test min-ansible molecule
-test-serial: test-before-containers netns containers ## make test without the VM scenario
+test-serial: setup $(TEST_CHECKS) molecule $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
 
 # promtool from Debian's prometheus package, extracted (not installed: installing it would start
 # a Prometheus server on this machine).
-PROMTOOL := $(CACHE)/tools/promtool
-promtool: $(PROMTOOL) ## promtool in .cache/tools (from Debian's prometheus .deb, not installed)
+# Kept in $(NFCT_CACHE)/tools (shared by the clones); `rm` it to take a newer Debian release.
+PROMTOOL := $(NFCT_CACHE)/tools/promtool
+promtool: $(PROMTOOL) ## promtool in ~/.cache/nfct-tuning/tools (from Debian's prometheus .deb, not installed)
 
 $(PROMTOOL):
 	$(call say,promtool: apt-get download prometheus; extract usr/bin/promtool)
-	@mkdir -p $(CACHE)/tools/deb; rm -f $(CACHE)/tools/deb/prometheus_*.deb; \
-	cd $(CACHE)/tools/deb && { apt-get download prometheus 2>/dev/null || \
-	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get download prometheus; }; }
-	dpkg-deb --fsys-tarfile $(CACHE)/tools/deb/prometheus_*.deb | tar -x -O ./usr/bin/promtool > $@.tmp
-	chmod +x $@.tmp && mv $@.tmp $@ && $@ --version | head -n1
+	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	cd "$$dir" && { apt-get download prometheus 2>/dev/null || \
+	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get download prometheus; }; }; \
+	mkdir -p $(@D); dpkg-deb --fsys-tarfile "$$dir"/prometheus_*.deb | tar -x -O ./usr/bin/promtool > "$$dir/promtool"; \
+	chmod +x "$$dir/promtool" && mv "$$dir/promtool" $@ && $@ --version | head -n1
 
 prometheus: $(PROMTOOL) ## The alert rules: promtool check rules and promtool test rules (every alert firing and not)
 	$(call say,prometheus: promtool check rules / test rules)
@@ -222,8 +249,15 @@ prometheus: $(PROMTOOL) ## The alert rules: promtool check rules and promtool te
 	cd tests/prometheus && $(abspath $(PROMTOOL)) test rules nfct-conntrack.rules.test.yml
 
 units: setup ## Unit tests (pytest tests/unit)
-	$(call say,units: pytest tests/unit with $$($(VENV)/bin/ansible --version | head -n1))
+	$(call say,units: pytest tests/unit with $$($(VENV)/bin/ansible --version | sed -n 1p))
 	@$(call pytest,$(VENV)/bin/python,tests/unit)
+
+# docs/host-python.md: compile + unit tests of the host-side code under Python 3.7 and 3.13
+# (pyenv's), each in its venv under .cache/host-python, with ansible-core 2.17's module_utils.
+.PHONY: host-python
+host-python: setup ## Host-side code under the oldest and newest host Python (3.7, 3.13)
+	$(call say,host-python: scripts/host-python.sh (compile + unit tests of the host-side code))
+	NFCT_CACHE=$(NFCT_CACHE) scripts/host-python.sh
 
 netns: setup ## Real-kernel tests in network namespaces (pytest tests/netns, root only)
 	$(call say,netns: pytest tests/netns)
@@ -241,13 +275,24 @@ sanity: setup stage ## ansible-test sanity --local on a staged copy (fails if a 
 	@if grep -E '^(.\[[0-9;]*m)?WARNING: .*([Ss]kipp|[Nn]ot found|Unable to find)' $(SANITY_ROOT)/sanity.log; then \
 	    echo "ERROR: sanity tests were skipped (see the warnings above)" >&2; exit 1; fi
 
+# --offline: the collections are ours (make setup); .ansible-lint leaves plain `ansible-lint` online
+# so that in a fresh clone it installs this collection into .ansible by itself (see there).
 lint: setup ## ansible-lint (profile production, offline; runs yamllint too)
-	$(call say,lint: ansible-lint $(LINT_ARGS))
-	ansible-lint $(LINT_ARGS)
+	$(call say,lint: ansible-lint --offline $(LINT_ARGS))
+	ansible-lint --offline $(LINT_ARGS)
 
-changelog-lint: setup ## antsibull-changelog lint
+# The docsite from the source of truth (modules' DOCUMENTATION, the role's argument specs,
+# docs/*.md): antsibull-docs lint-collection-docs (strict), then the HTML, any warning fatal.
+.PHONY: docsite
+docsite: setup stage ## Docsite: antsibull-docs lint + HTML in .cache/docsite/build/html (scripts/docsite.sh)
+	$(call say,docsite: scripts/docsite.sh -> $(CACHE)/docsite/build/html)
+	scripts/docsite.sh $(STAGE)
+
+changelog-lint: setup stage ## antsibull-changelog lint; CHANGELOG.rst is what changelogs/changelog.yaml generates
 	$(call say,changelog-lint: antsibull-changelog lint)
 	antsibull-changelog lint
+	cd $(STAGE) && antsibull-changelog generate && diff -u $(ROOT)/CHANGELOG.rst CHANGELOG.rst \
+	    || { echo "ERROR: CHANGELOG.rst is not what changelogs/changelog.yaml generates: run antsibull-changelog generate" >&2; exit 1; }
 
 build: setup stage ## ansible-galaxy collection build into .cache/dist
 	$(call say,build: ansible-galaxy collection build -> $(DIST))
@@ -260,12 +305,30 @@ install-test: build ## Install the built tarball in a temporary path, check ansi
 	export ANSIBLE_COLLECTIONS_PATH="$$tmp" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false; \
 	ansible-galaxy collection install --offline --no-deps -p "$$tmp" "$$tarball"; \
 	ansible-galaxy collection list $(NAMESPACE).$(NAME) | grep -E '^$(NAMESPACE)\.$(NAME) '; \
-	if [ -f plugins/modules/$(INSTALL_TEST_MODULE).py ]; then \
-	    ansible-doc -t module $(NAMESPACE).$(NAME).$(INSTALL_TEST_MODULE) > "$$tmp/doc.txt"; head -n 5 "$$tmp/doc.txt"; \
-	    echo "install-test: ansible-doc found $(NAMESPACE).$(NAME).$(INSTALL_TEST_MODULE) in the installed tarball"; \
-	else \
-	    echo "WARNING: plugins/modules/$(INSTALL_TEST_MODULE).py does not exist yet: ansible-doc check skipped"; \
-	fi
+	ansible-doc -t module $(NAMESPACE).$(NAME).$(INSTALL_TEST_MODULE) > "$$tmp/doc.txt"; head -n 5 "$$tmp/doc.txt"; \
+	echo "install-test: ansible-doc found $(NAMESPACE).$(NAME).$(INSTALL_TEST_MODULE) in the installed tarball"
+
+# The execution environment (meta/execution-environment.yml: the collection's controller-side
+# dependencies, none). ansible-builder introspect reads that file from the installed tarball
+# (it fails when a file the metadata names is missing from it), then ansible-builder create
+# writes the build context of scripts/ee/execution-environment.yml (an EE with the tarball) to
+# .cache/ee/context; building the image needs the base image's registry (not done here).
+EE_DIR := $(ROOT)/$(CACHE)/ee
+ee: build ## Execution environment: ansible-builder introspect (installed tarball) and create (context in .cache/ee)
+	$(call say,ee: ansible-builder introspect + create -> $(EE_DIR)/context)
+	@tarball=$$(ls -t $(DIST)/$(NAMESPACE)-$(NAME)-*.tar.gz | head -n1); \
+	rm -rf $(EE_DIR); mkdir -p $(EE_DIR)/installed; \
+	ANSIBLE_COLLECTIONS_PATH=$(EE_DIR)/installed ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+	    ansible-galaxy collection install --offline --no-deps -p $(EE_DIR)/installed "$$tarball" >/dev/null; \
+	meta=$(EE_DIR)/installed/ansible_collections/$(NAMESPACE)/$(NAME)/meta/execution-environment.yml; \
+	[ -f "$$meta" ] || { echo "ERROR: meta/execution-environment.yml is not in $$tarball" >&2; exit 1; }; \
+	ansible-builder introspect --sanitize $(EE_DIR)/installed; \
+	cp scripts/ee/execution-environment.yml scripts/ee/requirements.yml $(EE_DIR)/; \
+	cp "$$tarball" $(EE_DIR)/$(NAMESPACE)-$(NAME).tar.gz; \
+	cd $(EE_DIR) && ansible-builder create -f execution-environment.yml -c context; \
+	cmp $(NAMESPACE)-$(NAME).tar.gz context/_build/collections/$(NAMESPACE)-$(NAME).tar.gz; \
+	grep -q 'ansible-galaxy collection install' context/Containerfile; \
+	echo "ee: $(EE_DIR)/context has the Containerfile and the tarball"
 
 # The oldest ansible-core we support (meta/runtime.yml), in its own venv.
 $(MIN_STAMP):
@@ -283,17 +346,13 @@ min-ansible: setup $(MIN_STAMP) ## Units, syntax check and audit --check with th
 	$(call say,min-ansible: $$($(VENV_MIN)/bin/ansible --version | sed -n 1p))
 	@$(call pytest,$(VENV_MIN)/bin/python,tests/unit)
 	@export PATH="$(ROOT)/$(VENV_MIN)/bin:$$PATH"; \
-	shopt -s nullglob; books=(playbooks/*.yml playbooks/*.yaml); \
-	if [ $${#books[@]} = 0 ]; then echo "WARNING: no playbooks yet: syntax check skipped"; \
-	else for b in "$${books[@]}"; do echo "syntax-check $$b"; ansible-playbook -i localhost, --syntax-check "$$b"; done; fi; \
-	if [ -f playbooks/audit.yml ]; then \
-	    mkdir -p $(CACHE)/audit; ansible-playbook $(LOCALHOST) $(AUDIT_FLAGS) $(AUDIT_ARGS) playbooks/audit.yml; \
-	else echo "WARNING: playbooks/audit.yml does not exist yet: audit skipped"; fi
+	for b in playbooks/*.yml; do echo "syntax-check $$b"; ansible-playbook -i localhost, --syntax-check "$$b"; done; \
+	mkdir -p $(CACHE)/audit; ansible-playbook $(LOCALHOST) $(AUDIT_FLAGS) $(AUDIT_ARGS) playbooks/audit.yml
 
 images: apt ## Molecule base images localhost/nfct-debian:SUITE (debootstrap; rebuilt when the script changes)
 	$(call say,images: localhost/nfct-debian:{$(IMAGE_SUITES)} (scripts/build-image.sh))
 	@if [ "$$(id -u)" != 0 ]; then echo "ERROR: building the images needs root (debootstrap)" >&2; exit 1; fi
-	scripts/build-image.sh $(IMAGE_SUITES)
+	@$(call locked,$(IMAGE_CACHE)/.lock,scripts/build-image.sh $(IMAGE_SUITES))
 
 # A failed or interrupted scenario is destroyed here too (`molecule test` destroys on failure,
 # not when it is interrupted), so no container is left behind.
@@ -333,7 +392,7 @@ containers: setup images build $(PROMTOOL) ## Container tests (tests/containers,
 # keyed on scripts/build-vm-image.sh's hash.
 vm-image: apt ## VM image of the `vm` scenario (debootstrap + linux-image-amd64; cached, rebuilt when the script changes)
 	$(call say,vm-image: scripts/build-vm-image.sh)
-	scripts/build-vm-image.sh
+	@$(call locked,$(VM_CACHE)/.lock,scripts/build-vm-image.sh)
 
 # destroy (scripts/vm.sh stop: monitor, then the PID) also runs when the scenario is interrupted.
 molecule-vm: setup vm-image ## molecule test -s vm (qemu VM, real reboots; ~10 min)
@@ -365,5 +424,5 @@ clean: ## Remove the sanity copy and built tarballs
 	$(call say,clean)
 	rm -rf $(CACHE)/sanity $(CACHE)/dist tests/output
 
-distclean: clean ## Also remove the venvs and every cache (next run rebuilds everything)
+distclean: clean ## Also remove the venvs and the checkout's caches (not NFCT_CACHE, ~/.cache/nfct-tuning)
 	rm -rf $(VENV) $(VENV_MIN) $(CACHE) .ansible

@@ -77,24 +77,24 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        _validation, p = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         allowed = set(_audit.KINDS) | set(_audit.HOST_KINDS)
-        bad = [k for k in p['fail_on'] if k not in allowed]
+        bad = [kind for kind in params['fail_on'] if kind not in allowed]
         if bad:
             result.update(failed=True, msg='fail_on: unknown kind(s) %s; allowed: %s'
                           % (', '.join(bad), ', '.join(sorted(allowed))))
             return result
-        hosts = p['hosts'] if p['hosts'] is not None else task_vars.get('ansible_play_hosts_all') or []
+        hosts = params['hosts'] if params['hosts'] is not None else task_vars.get('ansible_play_hosts_all') or []
         hostvars = task_vars.get('hostvars') or {}
-        results = dict((h, (hostvars.get(h) or {}).get(p['result_var'])) for h in hosts)
+        results = dict((host, (hostvars.get(host) or {}).get(params['result_var'])) for host in hosts)
         from ansible.release import __version__ as core_version
-        report = _audit_report.build(results, hosts, p['fail_on'], p['options'],
+        report = _audit_report.build(results, hosts, params['fail_on'], params['options'],
                                      {'collection_version': collection_version(), 'ansible_core_version': core_version})
         written = {}
-        renderers = (('json_path', lambda r: json.dumps(r, indent=1, sort_keys=True) + '\n'),
+        renderers = (('json_path', lambda built: json.dumps(built, indent=1, sort_keys=True) + '\n'),
                      ('junit_path', _audit_report.to_junit), ('html_path', _html))
         for option, render in renderers:
-            path = p[option]
+            path = params[option]
             if not path:
                 continue
             full = os.path.realpath(os.path.join(os.getcwd(), os.path.expanduser(path)))
@@ -110,9 +110,9 @@ class ActionModule(ActionBase):
             written[option] = full
         lines = _audit_report.summary_lines(report)
         if written:
-            order = [o for o in ('json_path', 'junit_path', 'html_path') if o in written]
-            lines.append('reports: %s' % ', '.join(written[o] for o in order))
-        failing = dict((h, report['hosts'][h]['failing_kinds']) for h in report['failing_hosts'])
+            order = [option_name for option_name in ('json_path', 'junit_path', 'html_path') if option_name in written]
+            lines.append('reports: %s' % ', '.join(written[option_name] for option_name in order))
+        failing = dict((host, report['hosts'][host]['failing_kinds']) for host in report['failing_hosts'])
         result.update(changed=False, counts=report['counts'], failed_run=report['failed'],
                       failing_hosts=report['failing_hosts'], failing=failing, written=written, lines=lines)
         return result

@@ -33,9 +33,9 @@ def boot_default(facts, short):
     """(value, source text) the kernel gives this key at boot when no file sets it, or (None, why)."""
     kernel = facts.get('kernel') or {}
     if short in ('max', 'buckets'):
-        kd = facts.get('kernel_default') or {}
-        if short in kd:
-            return kd[short], 'kernel default (%s)' % kd.get('reason', '')
+        kernel_default = facts.get('kernel_default') or {}
+        if short in kernel_default:
+            return kernel_default[short], 'kernel default (%s)' % kernel_default.get('reason', '')
         return None, 'kernel default unknown'
     defaults = _kernel.default_timeouts(kernel.get('version'))
     defaults.update(_kernel.default_flags(kernel.get('version')))
@@ -103,28 +103,28 @@ def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail
     applies = sysctl_d_applies(facts, owned_files, udev_rule_file)
     # our other boot files (modprobe.d hash size, the boot-order fix): what the boot of a loadable
     # nf_conntrack reads; when they differ the next boot differs (kind at_boot, host level)
-    files = [{'path': path, 'change': 'remove' if ch['after'] is None else 'create' if ch['before'] is None
-              else 'update'} for path, ch in sorted((plan.get('files') or {}).items()) if path != sysctl_file]
+    files = [{'path': path, 'change': 'remove' if change['after'] is None else 'create' if change['before'] is None
+              else 'update'} for path, change in sorted((plan.get('files') or {}).items()) if path != sysctl_file]
     keys = {}
     for short in _keys.sort_keys(list(rec.get('values') or {})):
         keys[short] = key_entry(facts, short, rec['values'][short], (plan.get('keys') or {}).get(short, {}), applies)
     host_kinds = []
-    nt = None
+    notrack_entry = None
     if notrack is not None:
-        nt = {'drifted': bool(notrack.get('drifted') or notrack.get('error')), 'report': notrack.get('report'),
-              'error': notrack.get('error'), 'lines': notrack.get('lines') or []}
-        if nt['drifted']:
+        notrack_entry = {'drifted': bool(notrack.get('drifted') or notrack.get('error')), 'report': notrack.get('report'),
+                         'error': notrack.get('error'), 'lines': notrack.get('lines') or []}
+        if notrack_entry['drifted']:
             host_kinds.append('notrack')
     if files:
         host_kinds.append('at_boot')
     if disabled is not None and not disabled['off']:
         host_kinds.append('reenabled')
-    drifting = sorted(set(k for v in keys.values() for k in v['kinds'] if k != 'unpersisted'))
+    drifting = sorted(set(k for per_key in keys.values() for k in per_key['kinds'] if k != 'unpersisted'))
     status = 'drifted' if drifting or host_kinds else 'in_sync'
-    every = set(k for v in keys.values() for k in v['kinds']) | set(host_kinds)
+    every = set(k for per_key in keys.values() for k in per_key['kinds']) | set(host_kinds)
     fails = sorted(k for k in every if k in fail_on)
-    st = facts.get('stats') or {}
-    mem = rec.get('memory') or {}
+    stats = facts.get('stats') or {}
+    memory = rec.get('memory') or {}
     entry = {
         'status': status, 'error': None, 'fails_run': bool(fails), 'failing_kinds': fails,
         'profile': rec.get('profile'),
@@ -133,9 +133,9 @@ def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail
         'conntrack': conntrack_kind(facts),
         'usage': {'count': facts.get('count'), 'max': facts.get('max'), 'ratio': facts.get('usage_ratio'),
                   'buckets': facts.get('buckets'), 'chain_length': facts.get('load_factor')},
-        'drops': dict((k, st.get(k)) for k in ('drop', 'early_drop', 'insert_failed', 'invalid', 'source')),
-        'memory': dict((k, mem.get(k)) for k in MEMORY_FIELDS),
-        'keys': keys, 'files': files, 'notrack': nt, 'warnings': list(rec.get('warnings') or []),
+        'drops': dict((k, stats.get(k)) for k in ('drop', 'early_drop', 'insert_failed', 'invalid', 'source')),
+        'memory': dict((k, memory.get(k)) for k in MEMORY_FIELDS),
+        'keys': keys, 'files': files, 'notrack': notrack_entry, 'warnings': list(rec.get('warnings') or []),
         'boot': {'sysctl_d_applies': applies[0], 'why': applies[1] or None},
     }
     if facts.get('breakdown') is not None:
@@ -157,39 +157,39 @@ def users_entry(report):
     return dict((k, report.get(k)) for k in USERS_FIELDS)
 
 
-def users_lines(u):
-    if u['can_disable']:
+def users_lines(users):
+    if users['can_disable']:
         head = '  users: can_disable (nothing found that needs conntrack%s)' % (
-            '; %d ignored' % len(u['ignored']) if u['ignored'] else '')
+            '; %d ignored' % len(users['ignored']) if users['ignored'] else '')
     else:
-        head = '  users: %d blocker(s): %s' % (len(u['blockers']), ', '.join(u['blockers']))
+        head = '  users: %d blocker(s): %s' % (len(users['blockers']), ', '.join(users['blockers']))
     out = [head]
-    for user in u['users']:
+    for user in users['users']:
         if user['blocking']:
             out.append('    %s: %s%s' % (user['id'], user['why'],
                                          (' (%s)' % user['evidence'][0]) if user['evidence'] else ''))
     return out
 
 
-def breakdown_lines(bd):
+def breakdown_lines(breakdown):
     """The breakdown of the facts, in a few readable lines."""
-    if not bd or bd.get('total') is None:
-        return ['  breakdown: %s' % ((bd or {}).get('error') or 'not available')]
+    if not breakdown or breakdown.get('total') is None:
+        return ['  breakdown: %s' % ((breakdown or {}).get('error') or 'not available')]
 
-    def counts(d):
-        return ', '.join('%s %s' % (k, v) for k, v in sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))) or '-'
+    def counts(by_name):
+        return ', '.join('%s %s' % (k, v) for k, v in sorted(by_name.items(), key=lambda kv: (-kv[1], kv[0]))) or '-'
 
     def top(items):
-        return ', '.join('%s (%s)' % (i['key'], i['count']) for i in items) or '-'
-    exact = '' if bd.get('top_exact') else ' (counts within %s)' % bd.get('top_max_error')
+        return ', '.join('%s (%s)' % (item['key'], item['count']) for item in items) or '-'
+    exact = '' if breakdown.get('top_exact') else ' (counts within %s)' % breakdown.get('top_max_error')
     head = '  breakdown of %d entries (%s): %s; %s' % (
-        bd['total'], bd.get('source'), counts(bd.get('l4') or {}), counts(bd.get('l3') or {}))
+        breakdown['total'], breakdown.get('source'), counts(breakdown.get('l4') or {}), counts(breakdown.get('l3') or {}))
     states = '    TCP states: %s; assured %s, unreplied %s' % (
-        counts(bd.get('tcp_states') or {}) or '-', bd.get('assured'), bd.get('unreplied'))
+        counts(breakdown.get('tcp_states') or {}) or '-', breakdown.get('assured'), breakdown.get('unreplied'))
     return [head, states,
-            '    top sources%s: %s' % (exact, top(bd.get('top_sources') or [])),
-            '    top destinations: %s' % top(bd.get('top_destinations') or []),
-            '    top destination ports: %s' % top(bd.get('top_destination_ports') or [])]
+            '    top sources%s: %s' % (exact, top(breakdown.get('top_sources') or [])),
+            '    top destinations: %s' % top(breakdown.get('top_destinations') or []),
+            '    top destination ports: %s' % top(breakdown.get('top_destination_ports') or [])]
 
 
 def conntrack_kind(facts):
@@ -233,45 +233,47 @@ def show(value, source=None):
 
 def lines(entry):
     """Readable lines for one host (no host name prefix)."""
-    u = entry['usage']
+    usage = entry['usage']
     out = ['%s, nf_conntrack %s, %s netns, profile %s: %s' % (
         entry['kernel'].get('release'), entry['conntrack'], entry['netns'], entry['profile'],
         'DRIFT' if entry['status'] == 'drifted' else 'in sync')]
-    if u.get('max'):
+    if usage.get('max'):
         out.append('usage %s / %s (%.1f%%), %s buckets; drops: drop=%s early_drop=%s insert_failed=%s' % (
-            u.get('count'), u.get('max'), 100.0 * (u.get('ratio') or 0), u.get('buckets'),
+            usage.get('count'), usage.get('max'), 100.0 * (usage.get('ratio') or 0), usage.get('buckets'),
             entry['drops'].get('drop'), entry['drops'].get('early_drop'), entry['drops'].get('insert_failed')))
-    for short, k in entry['keys'].items():
-        if k['readonly']:
+    for short, per_key in entry['keys'].items():
+        if per_key['readonly']:
             continue
-        if not k['kinds'] or k['kinds'] == ['unpersisted']:
+        if not per_key['kinds'] or per_key['kinds'] == ['unpersisted']:
             continue
-        boot = show(k['at_boot'], k['at_boot_source'])
-        where = '' if k['at_boot_source'] is None or k['at_boot_source'].startswith('kernel default') \
-            else ' from %s' % k['at_boot_source']
+        boot = show(per_key['at_boot'], per_key['at_boot_source'])
+        where = '' if per_key['at_boot_source'] is None or per_key['at_boot_source'].startswith('kernel default') \
+            else ' from %s' % per_key['at_boot_source']
         out.append('  %s: %s - desired %s, runtime %s, ours %s, at boot %s%s%s' % (
-            short, '+'.join(k['kinds']), k['desired'], show(k['runtime']), show(k['persisted']), boot, where,
-            ('; shadowed by %s' % ', '.join(k['shadowed_by'])) if k['shadowed_by'] else ''))
-    unp = [short for short, k in entry['keys'].items() if k['kinds'] == ['unpersisted']]
-    if unp:
-        out.append('  unpersisted (the kernel default is what is wanted; no file sets it): %s' % ', '.join(unp))
-    dis = entry.get('disabled')
-    if dis:
-        out.append('  disabled: %s' % ('conntrack is off, as meant' if dis['off'] else 'REENABLED - ' + dis['why']))
-    for f in entry.get('files') or []:
-        out.append('  at_boot: %s would be %sd (a boot file of ours)' % (f['path'], f['change']))
-    ro = [short for short, k in entry['keys'].items() if k['readonly']]
-    if ro:
-        out.append('  read-only here (global keys, set on the host): %s' % ', '.join(ro))
+            short, '+'.join(per_key['kinds']), per_key['desired'], show(per_key['runtime']), show(per_key['persisted']),
+            boot, where,
+            ('; shadowed by %s' % ', '.join(per_key['shadowed_by'])) if per_key['shadowed_by'] else ''))
+    unpersisted = [short for short, per_key in entry['keys'].items() if per_key['kinds'] == ['unpersisted']]
+    if unpersisted:
+        out.append('  unpersisted (the kernel default is what is wanted; no file sets it): %s' % ', '.join(unpersisted))
+    disabled = entry.get('disabled')
+    if disabled:
+        out.append('  disabled: %s'
+                   % ('conntrack is off, as meant' if disabled['off'] else 'REENABLED - ' + disabled['why']))
+    for boot_file in entry.get('files') or []:
+        out.append('  at_boot: %s would be %sd (a boot file of ours)' % (boot_file['path'], boot_file['change']))
+    readonly = [short for short, per_key in entry['keys'].items() if per_key['readonly']]
+    if readonly:
+        out.append('  read-only here (global keys, set on the host): %s' % ', '.join(readonly))
     if entry['boot'].get('why'):
         out.append('  boot: %s' % entry['boot']['why'])
-    nt = entry.get('notrack')
-    if nt:
-        if nt.get('error'):
-            out.append('  NOTRACK: ERROR %s' % nt['error'])
-        out.extend('  ' + line for line in nt.get('lines') or [])
-    for w in entry['warnings']:
-        out.append('  warning: %s' % w)
+    notrack = entry.get('notrack')
+    if notrack:
+        if notrack.get('error'):
+            out.append('  NOTRACK: ERROR %s' % notrack['error'])
+        out.extend('  ' + line for line in notrack.get('lines') or [])
+    for warning in entry['warnings']:
+        out.append('  warning: %s' % warning)
     if entry.get('users'):
         out.extend(users_lines(entry['users']))
     if 'breakdown' in entry:
@@ -287,15 +289,15 @@ def notrack_lines(report, host=None):
     if not report['drifted']:
         return [prefix + 'NOTRACK: in sync (%s)' % (report.get('backend') or 'absent')]
     out = [prefix + 'NOTRACK: DRIFT (backend %s, state %s)' % (report.get('backend') or '-', report.get('state'))]
-    rs, cp = report['ruleset'], report['companion']
-    ps = report.get('persistence') or {}
-    for label, items in (('missing rule', rs['missing']),
-                         ('extra rule', rs['extra']),
-                         ('ours in another backend (removed on apply)', rs['other_backends']),
-                         ('companion missing', cp['missing']),
-                         ('companion extra', cp['extra']),
-                         ('companion needed but refused', cp['refused']),
-                         ('persisted file differs', ps.get('files') or []),
-                         ('service not enabled', ps.get('services') or [])):
+    ruleset, companion = report['ruleset'], report['companion']
+    persistence = report.get('persistence') or {}
+    for label, items in (('missing rule', ruleset['missing']),
+                         ('extra rule', ruleset['extra']),
+                         ('ours in another backend (removed on apply)', ruleset['other_backends']),
+                         ('companion missing', companion['missing']),
+                         ('companion extra', companion['extra']),
+                         ('companion needed but refused', companion['refused']),
+                         ('persisted file differs', persistence.get('files') or []),
+                         ('service not enabled', persistence.get('services') or [])):
         out.extend('  %s: %s' % (label, item) for item in items)
     return out

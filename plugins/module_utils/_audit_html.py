@@ -251,7 +251,7 @@ def host_row(out, name, entry, hid, rank):
     usage = entry.get('usage') or {}
     ratio = _ratio(usage)
     total, title = _drops(entry.get('drops') or {})
-    count, mx = usage.get('count'), usage.get('max')
+    count, max_entries = usage.get('count'), usage.get('max')
     fails = ' fails' if entry.get('fails_run') else ''
     drift = entry.get('drift_count') or 0
     out.append(
@@ -268,7 +268,7 @@ def host_row(out, name, entry, hid, rank):
             rank, (' title="%s"' % escape(str(entry['error']))) if entry.get('error') else '', _badge(status), _flag(entry),
             _text(entry.get('profile')),
             repr(ratio) if ratio is not None else '-1', usage_bar(ratio),
-            count if isinstance(count, int) else -1, _num(count), _num(mx),
+            count if isinstance(count, int) else -1, _num(count), _num(max_entries),
             total if total is not None else -1, (' title="%s"' % escape(title)) if title else '',
             ('<span class="drops">%s</span>' % _num(total)) if total else '<span class="mute">%s</span>' % _num(total),
             drift, ('<b>%d</b>' % drift) if drift else '<span class="mute">0</span>'))
@@ -356,14 +356,14 @@ def host_detail(out, name, entry, hid, fail_on):
         for short, k in keys.items():
             _key_row(out, short, k or {}, fail_on)
         out.append('</tbody></table>')
-    nt = entry.get('notrack')
-    if nt is not None:
+    notrack = entry.get('notrack')
+    if notrack is not None:
         out.append('<h3>NOTRACK: %s</h3>' % (
-            '<span class="badge b-drifted">drifted</span>' if nt.get('drifted') else '<span class="badge b-in_sync">in sync</span>'))
-        if nt.get('error'):
-            out.append('<div class="error">%s</div>' % escape(str(nt['error'])))
-        if nt.get('lines'):
-            out.append('<pre class="lines">%s</pre>' % escape('\n'.join(str(x) for x in nt['lines'])))
+            '<span class="badge b-drifted">drifted</span>' if notrack.get('drifted') else '<span class="badge b-in_sync">in sync</span>'))
+        if notrack.get('error'):
+            out.append('<div class="error">%s</div>' % escape(str(notrack['error'])))
+        if notrack.get('lines'):
+            out.append('<pre class="lines">%s</pre>' % escape('\n'.join(str(x) for x in notrack['lines'])))
     warnings = entry.get('warnings') or []
     if warnings:
         out.append('<h3>warnings</h3><ul class="warnings">%s</ul>' % ''.join('<li>%s</li>' % escape(str(w)) for w in warnings))
@@ -395,7 +395,7 @@ def to_html(report):
             ('fail_on', _text(', '.join(str(x) for x in fail_on)))]
     meta.extend((escape(str(k)), _text(v)) for k, v in sorted(opts.items()) if k != 'fail_on')
     out.append('<header><h1>conntrack audit</h1><p class="meta">%s</p>' % ' &middot; '.join(
-        '%s <b>%s</b>' % m for m in meta))
+        '%s <b>%s</b>' % meta_item for meta_item in meta))
     if report.get('failed'):
         out.append('<div class="verdict fail">FAIL: %s of %s hosts fail the run</div>' % (
             _num(c.get('failing')), _num(c.get('hosts'))))

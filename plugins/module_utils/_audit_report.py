@@ -139,16 +139,16 @@ def to_junit(report):
             cases.append(_case(name, short, failure=('+'.join(failing), text) if failing else None,
                                skipped=('read-only here: %s' % k['readonly']) if k.get('readonly') else None,
                                out=('%s: %s' % ('+'.join(kinds), text)) if kinds and not failing else None))
-        nt = e.get('notrack')
-        if nt is not None:
-            text = '\n'.join(nt.get('lines') or []) + (('\n' + nt['error']) if nt.get('error') else '')
-            cases.append(_case(name, 'notrack', failure=('notrack', text) if nt.get('drifted') and 'notrack' in fail_on
-                               else None, out=text if nt.get('drifted') and 'notrack' not in fail_on else None))
-        dis = e.get('disabled')
-        if dis is not None:
-            text = 'conntrack is off, as meant' if dis['off'] else dis['why']
-            cases.append(_case(name, 'disabled', failure=('reenabled', text) if not dis['off'] and 'reenabled' in fail_on
-                               else None, out=text if not dis['off'] and 'reenabled' not in fail_on else None))
+        notrack = e.get('notrack')
+        if notrack is not None:
+            text = '\n'.join(notrack.get('lines') or []) + (('\n' + notrack['error']) if notrack.get('error') else '')
+            cases.append(_case(name, 'notrack', failure=('notrack', text) if notrack.get('drifted') and 'notrack' in fail_on
+                               else None, out=text if notrack.get('drifted') and 'notrack' not in fail_on else None))
+        disabled = e.get('disabled')
+        if disabled is not None:
+            text = 'conntrack is off, as meant' if disabled['off'] else disabled['why']
+            cases.append(_case(name, 'disabled', failure=('reenabled', text) if not disabled['off'] and 'reenabled' in fail_on
+                               else None, out=text if not disabled['off'] and 'reenabled' not in fail_on else None))
         n_fail = sum(1 for c in cases if '<failure' in c)
         n_skip = sum(1 for c in cases if '<skipped' in c)
         total += len(cases)

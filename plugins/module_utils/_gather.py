@@ -85,7 +85,7 @@ class Probes(object):
     def netlink_summary(self, summarize):
         """summarize(iter_entries()), restarted when the kernel interrupts the dump midway."""
         from ansible_collections.nfct.tuning.plugins.module_utils import _netlink
-        return _netlink._retry_dump(summarize)
+        return _netlink.retry_dump(summarize)
 
     def netns_inode(self, which):
         try:

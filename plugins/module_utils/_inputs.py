@@ -30,9 +30,9 @@ class ProfileError(ValueError):
 BUDGET_RANGE = (0.1, 50)
 # The average chain length at a full table: at most 8, the kernel's own factor when a hash size
 # is given; longer chains make every packet's lookup walk them.
-MAX_LOAD_FACTOR = 8
+MAX_LOAD_FACTOR = _kernel.EXPLICIT_FACTOR
 # A cap below this is smaller than the kernel's minimum table (1024 buckets, max = buckets).
-MIN_CAP = 1024
+MIN_CAP = _kernel.MIN_TABLE
 
 # sizing field -> (low, high, integer, why)
 SIZING_RANGES = {
@@ -253,10 +253,11 @@ def resolve_profile(name, extra=None):
         merged['notes'].extend(p['notes'])
         if p['description']:
             merged['description'] = p['description']
-    sz = merged['sizing']
-    if sz['cap'] is not None and sz['min'] > sz['cap']:
+    sizing = merged['sizing']
+    if sizing['cap'] is not None and sizing['min'] > sizing['cap']:
         raise ProfileError('profile %s: sizing.min %d is above sizing.cap %d (from %s and %s); the cap must be at '
-                           'least the minimum' % (name, sz['min'], sz['cap'], merged['origin'].get('min', 'defaults'),
+                           'least the minimum' % (name, sizing['min'], sizing['cap'],
+                                                  merged['origin'].get('min', 'defaults'),
                                                   merged['origin'].get('cap', 'defaults')))
     return merged
 

@@ -1,15 +1,82 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, nfct.tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The kernel's own rules for the conntrack table: default sizes per kernel era, bucket
-rounding, per-entry memory, default timeouts, the cost of a live resize. Pure data and
-functions, no policy: facts and the sizing engine both use them. docs/keys.md cites each.
+"""The kernel's own rules for the conntrack table, in one place: its sysctl interface (key names,
+kinds, scopes, allowed ranges, procfs / sysfs paths), default sizes per kernel era, bucket
+rounding, per-entry memory, default timeouts and flags, the cost of a live resize. Pure data and
+functions, no policy: facts, the sizing engine, the planners and the audit all use them (_keys.py
+builds the key vocabulary and validation on the tables here). docs/keys.md cites each.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 GIB = 1024 ** 3
+
+# ---------------------------------------------------------------- the sysctl interface
+
+SYSCTL_PREFIX = 'net.netfilter.nf_conntrack_'
+PROC_DIR = '/proc/sys/net/netfilter'
+# the module parameter that resizes the table (also writable where nf_conntrack_buckets is not)
+HASHSIZE_PATH = '/sys/module/nf_conntrack/parameters/hashsize'
+
+# Kernel limits behind the ranges (see docs/keys.md):
+#  - timeouts are seconds stored as jiffies in an int: INT_MAX / HZ with HZ up to 1000.
+#  - buckets: nf_ct_alloc_hashtable() refuses more than INT_MAX / sizeof(hlist_nulls_head).
+#  - max: the kernel takes an unsigned int; above 2**28 entries the table alone needs more
+#    than 64 GiB of unswappable kernel memory, which we treat as a typo rather than a plan.
+INT_MAX = 2147483647
+TIMEOUT_MAX = INT_MAX // 1000
+BUCKETS_MAX = INT_MAX // 8
+MAX_MAX = 2 ** 28
+
+# kind of key -> (minimum, maximum, what the range means)
+KEY_KINDS = {
+    'size': (1, MAX_MAX, 'entries'),
+    'buckets': (1, BUCKETS_MAX, 'hash buckets'),
+    'timeout': (1, TIMEOUT_MAX, 'seconds'),
+    'bool': (0, 1, '0 or 1'),
+    'u8': (0, 255, '0-255'),
+    'events': (0, 2, '0 off, 1 on, 2 auto'),
+    'readonly': (None, None, 'read-only'),
+}
+
+# short name -> (kind, scope). scope: 'global' keys are writable only from the initial
+# network namespace (read-only 0444 elsewhere since 5.13 / 5.4.120); 'netns' keys are per netns.
+KEYS = {
+    'max': ('size', 'global'),
+    'buckets': ('buckets', 'global'),
+    'expect_max': ('size', 'global'),
+    'count': ('readonly', 'netns'),
+    'acct': ('bool', 'netns'),
+    'checksum': ('bool', 'netns'),
+    'events': ('events', 'netns'),
+    'helper': ('bool', 'netns'),
+    'timestamp': ('bool', 'netns'),
+    'log_invalid': ('u8', 'netns'),
+    'tcp_be_liberal': ('bool', 'netns'),
+    'tcp_loose': ('bool', 'netns'),
+    'tcp_ignore_invalid_rst': ('bool', 'netns'),
+    'tcp_max_retrans': ('u8', 'netns'),
+    'dccp_loose': ('bool', 'netns'),
+}
+
+TIMEOUT_KEYS = (
+    'tcp_timeout_syn_sent', 'tcp_timeout_syn_recv', 'tcp_timeout_established',
+    'tcp_timeout_fin_wait', 'tcp_timeout_close_wait', 'tcp_timeout_last_ack',
+    'tcp_timeout_time_wait', 'tcp_timeout_close', 'tcp_timeout_max_retrans',
+    'tcp_timeout_unacknowledged',
+    'udp_timeout', 'udp_timeout_stream',
+    'icmp_timeout', 'icmpv6_timeout', 'generic_timeout',
+    'gre_timeout', 'gre_timeout_stream',
+    'sctp_timeout_closed', 'sctp_timeout_cookie_wait', 'sctp_timeout_cookie_echoed',
+    'sctp_timeout_established', 'sctp_timeout_shutdown_sent', 'sctp_timeout_shutdown_recd',
+    'sctp_timeout_shutdown_ack_sent', 'sctp_timeout_heartbeat_sent',
+    'dccp_timeout_request', 'dccp_timeout_respond', 'dccp_timeout_partopen',
+    'dccp_timeout_open', 'dccp_timeout_closereq', 'dccp_timeout_closing',
+    'dccp_timeout_timewait',
+)
+KEYS.update((timeout_key, ('timeout', 'netns')) for timeout_key in TIMEOUT_KEYS)
 
 # ---------------------------------------------------------------- default sizes per era
 
@@ -56,6 +123,8 @@ ERAS = (
 )
 # factor when a hash size is given at load time (module option or nf_conntrack.hashsize=)
 EXPLICIT_FACTOR = 8
+# the smallest table a current kernel makes by itself (5.15+: at least 1024 buckets, max = buckets)
+MIN_TABLE = ERAS[-1]['min_buckets']
 SRC_ROUND = 'kernel nf_ct_alloc_hashtable(): the table is rounded up to a whole page of bucket heads'
 
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, nfct.tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The conntrack sysctl keys this collection knows, their kinds and allowed ranges.
+"""The conntrack sysctl keys this collection knows: their spellings, write order and validation,
+on the kernel's tables of kinds, scopes and allowed ranges (_kernel.py).
 
 Pure data and pure functions; no I/O. Every user-supplied value goes through
 validate_value() so that an error always names the key and the allowed range.
@@ -13,67 +14,21 @@ __metaclass__ = type
 import math
 import re
 
-SYSCTL_PREFIX = 'net.netfilter.nf_conntrack_'
-PROC_DIR = '/proc/sys/net/netfilter'
+from ansible_collections.nfct.tuning.plugins.module_utils import _kernel
 
-# Kernel limits behind the ranges (see docs/keys.md):
-#  - timeouts are seconds stored as jiffies in an int: INT_MAX / HZ with HZ up to 1000.
-#  - buckets: nf_ct_alloc_hashtable() refuses more than INT_MAX / sizeof(hlist_nulls_head).
-#  - max: the kernel takes an unsigned int; above 2**28 entries the table alone needs more
-#    than 64 GiB of unswappable kernel memory, which we treat as a typo rather than a plan.
-INT_MAX = 2147483647
-TIMEOUT_MAX = INT_MAX // 1000
-BUCKETS_MAX = INT_MAX // 8
-MAX_MAX = 2 ** 28
-
+# The kernel's tables (names, limits, kinds and ranges, scopes): _kernel.py holds them, with
+# the kernel's other rules; the names below stay for the callers.
+SYSCTL_PREFIX = _kernel.SYSCTL_PREFIX
+PROC_DIR = _kernel.PROC_DIR
+INT_MAX = _kernel.INT_MAX
+TIMEOUT_MAX = _kernel.TIMEOUT_MAX
+BUCKETS_MAX = _kernel.BUCKETS_MAX
+MAX_MAX = _kernel.MAX_MAX
 # kind -> (minimum, maximum, what the range means)
-KINDS = {
-    'size': (1, MAX_MAX, 'entries'),
-    'buckets': (1, BUCKETS_MAX, 'hash buckets'),
-    'timeout': (1, TIMEOUT_MAX, 'seconds'),
-    'bool': (0, 1, '0 or 1'),
-    'u8': (0, 255, '0-255'),
-    'events': (0, 2, '0 off, 1 on, 2 auto'),
-    'readonly': (None, None, 'read-only'),
-}
-
-# short name -> (kind, scope). scope: 'global' keys are writable only from the initial
-# network namespace (read-only 0444 elsewhere since 5.13 / 5.4.120); 'netns' keys are per netns.
-KEYS = {
-    'max': ('size', 'global'),
-    'buckets': ('buckets', 'global'),
-    'expect_max': ('size', 'global'),
-    'count': ('readonly', 'netns'),
-    'acct': ('bool', 'netns'),
-    'checksum': ('bool', 'netns'),
-    'events': ('events', 'netns'),
-    'helper': ('bool', 'netns'),
-    'timestamp': ('bool', 'netns'),
-    'log_invalid': ('u8', 'netns'),
-    'tcp_be_liberal': ('bool', 'netns'),
-    'tcp_loose': ('bool', 'netns'),
-    'tcp_ignore_invalid_rst': ('bool', 'netns'),
-    'tcp_max_retrans': ('u8', 'netns'),
-    'dccp_loose': ('bool', 'netns'),
-}
-
-TIMEOUT_KEYS = (
-    'tcp_timeout_syn_sent', 'tcp_timeout_syn_recv', 'tcp_timeout_established',
-    'tcp_timeout_fin_wait', 'tcp_timeout_close_wait', 'tcp_timeout_last_ack',
-    'tcp_timeout_time_wait', 'tcp_timeout_close', 'tcp_timeout_max_retrans',
-    'tcp_timeout_unacknowledged',
-    'udp_timeout', 'udp_timeout_stream',
-    'icmp_timeout', 'icmpv6_timeout', 'generic_timeout',
-    'gre_timeout', 'gre_timeout_stream',
-    'sctp_timeout_closed', 'sctp_timeout_cookie_wait', 'sctp_timeout_cookie_echoed',
-    'sctp_timeout_established', 'sctp_timeout_shutdown_sent', 'sctp_timeout_shutdown_recd',
-    'sctp_timeout_shutdown_ack_sent', 'sctp_timeout_heartbeat_sent',
-    'dccp_timeout_request', 'dccp_timeout_respond', 'dccp_timeout_partopen',
-    'dccp_timeout_open', 'dccp_timeout_closereq', 'dccp_timeout_closing',
-    'dccp_timeout_timewait',
-)
-for _k in TIMEOUT_KEYS:
-    KEYS[_k] = ('timeout', 'netns')
+KINDS = _kernel.KEY_KINDS
+# short name -> (kind, scope)
+KEYS = _kernel.KEYS
+TIMEOUT_KEYS = _kernel.TIMEOUT_KEYS
 
 # The order keys are written in: sizes first (buckets before max so the table is resized
 # before it may fill), then alphabetical. Stable, so files and diffs are stable.

@@ -51,9 +51,9 @@ class Shim(object):
 
     def run_command(self, argv, data=None, binary_data=False, environ_update=None):
         env = dict(os.environ, **(environ_update or {}))
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        out, err = p.communicate(data.encode() if isinstance(data, str) else data)
-        return p.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        out, err = proc.communicate(data.encode() if isinstance(data, str) else data)
+        return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
 
     def warn(self, msg):
         self.warnings.append(msg)
@@ -64,19 +64,19 @@ class Shim(object):
 
 def guarded_breakdown(top, timeout, root=''):
     """The breakdown in a child process, killed after `timeout` seconds -> (breakdown, skipped)."""
-    r, w = os.pipe()
+    read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover (the child)
-        os.close(r)
+        os.close(read_fd)
         try:
-            bd = _gather._breakdown(root, _gather.Probes(), True, top, 'auto')
-            data = json.dumps(bd).encode()
+            breakdown = _gather._breakdown(root, _gather.Probes(), True, top, 'auto')
+            data = json.dumps(breakdown).encode()
         except Exception as e:  # report it: the parent writes the cheap metrics
             data = json.dumps({'error': str(e)}).encode()
-        with os.fdopen(w, 'wb') as f:
+        with os.fdopen(write_fd, 'wb') as f:
             f.write(data)
         os._exit(0)
-    os.close(w)
+    os.close(write_fd)
     chunks, deadline = [], time.monotonic() + timeout
     try:
         while True:
@@ -84,35 +84,35 @@ def guarded_breakdown(top, timeout, root=''):
             if left <= 0:
                 os.kill(pid, signal.SIGKILL)
                 return None, 'time'
-            ready, _w, _x = select.select([r], [], [], left)
+            ready, _w, _x = select.select([read_fd], [], [], left)
             if ready:
-                chunk = os.read(r, 1 << 16)
+                chunk = os.read(read_fd, 1 << 16)
                 if not chunk:
                     break
                 chunks.append(chunk)
     finally:
-        os.close(r)
+        os.close(read_fd)
         os.waitpid(pid, 0)
     try:
-        bd = json.loads(b''.join(chunks).decode())
+        breakdown = json.loads(b''.join(chunks).decode())
     except ValueError:
         return None, 'error'
-    if bd.get('error') or bd.get('total') is None:
+    if breakdown.get('error') or breakdown.get('total') is None:
         return None, 'error'
-    return bd, None
+    return breakdown, None
 
 
 def drift_keys(facts, desired, files, root=''):
     """The audit's per-key entries ({key: {'kinds'}}) for the tuned values."""
     params = dict(_settings.LAYER_DEFAULTS, **files)
     params.update(readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
-    current = dict((params[o], _settings.read_text(root + params[o])) for o in _settings.OWNED)
-    pl = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                        _persist.read_single(_persist.SYSCTL_CONF, root))
-    values = dict((k, {'recommended': v, 'reason': 'the value the role set', 'source': 'metrics.json'})
-                  for k, v in desired.items())
+    current = dict((params[option], _settings.read_text(root + params[option])) for option in _settings.OWNED)
+    settings_plan = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                                   _persist.read_single(_persist.SYSCTL_CONF, root))
+    values = dict((short, {'recommended': value, 'reason': 'the value the role set', 'source': 'metrics.json'})
+                  for short, value in desired.items())
     rec = {'values': values, 'profile': None, 'memory': {}, 'warnings': []}
-    entry = _audit.host_entry(facts, rec, pl, current, params['udev_rule_file'], None, (), params['sysctl_file'])
+    entry = _audit.host_entry(facts, rec, settings_plan, current, params['udev_rule_file'], None, (), params['sysctl_file'])
     return entry['keys']
 
 
@@ -120,51 +120,52 @@ def collect(cfg, root='', now=None):
     """Everything render() needs; never raises: a part that fails is left out and reported
     (parts[name] False, its error in errors), success 0 when the facts could not be read."""
     start = time.monotonic()
-    c = {'top': cfg['top'], 'desired': cfg['desired'], 'profile': cfg['recommend'].get('profile'),
-         'breakdown': None, 'breakdown_skipped': None if cfg['breakdown'] else 'off', 'success': False,
-         'parts': {}, 'errors': []}
+    collected = {'top': cfg['top'], 'desired': cfg['desired'], 'profile': cfg['recommend'].get('profile'),
+                 'breakdown': None, 'breakdown_skipped': None if cfg['breakdown'] else 'off', 'success': False,
+                 'parts': {}, 'errors': []}
 
-    def part(name, fn):
+    def part(name, compute):
         try:
-            value = fn()
-            c['parts'][name] = True
+            value = compute()
+            collected['parts'][name] = True
             return value
         except Exception as e:  # one part must not cost the others: reported per part
-            c['parts'][name] = False
-            c['errors'].append('%s: %s: %s' % (name, type(e).__name__, e))
+            collected['parts'][name] = False
+            collected['errors'].append('%s: %s: %s' % (name, type(e).__name__, e))
             return None
     facts = part('facts', lambda: _gather.gather(root=root))
     if facts:
-        c['facts'] = facts
-        c['success'] = True
+        collected['facts'] = facts
+        collected['success'] = True
         if cfg['breakdown'] and facts.get('available'):
             if (facts.get('count') or 0) > cfg['breakdown_max_entries']:
-                c['breakdown_skipped'] = 'size'
+                collected['breakdown_skipped'] = 'size'
             else:
-                c['breakdown'], c['breakdown_skipped'] = guarded_breakdown(cfg['top'], cfg['breakdown_timeout'], root)
+                collected['breakdown'], collected['breakdown_skipped'] = guarded_breakdown(
+                    cfg['top'], cfg['breakdown_timeout'], root)
         if cfg['desired']:
-            c['keys'] = part('drift', lambda: drift_keys(facts, cfg['desired'], cfg['files'], root))
-        rec = part('recommendation', lambda: recommendation(cfg, facts))
-        c['recommended_max'] = (rec or {}).get('max')
+            collected['keys'] = part('drift', lambda: drift_keys(facts, cfg['desired'], cfg['files'], root))
+        recommended = part('recommendation', lambda: recommendation(cfg, facts))
+        collected['recommended_max'] = (recommended or {}).get('max')
         if cfg['users']:
-            c['can_disable'] = part('users', lambda: can_disable(facts, root))
-    c['duration'] = time.monotonic() - start
-    c['timestamp'] = now if now is not None else time.time()
-    return c
+            collected['can_disable'] = part('users', lambda: can_disable(facts, root))
+    collected['duration'] = time.monotonic() - start
+    collected['timestamp'] = now if now is not None else time.time()
+    return collected
 
 
 def recommendation(cfg, facts):
-    rec, err = _recommend_args.compute(dict(cfg['recommend']), facts, platform.node())
-    if err:
-        raise ValueError(err)
-    return rec['recommended']
+    result, error = _recommend_args.compute(dict(cfg['recommend']), facts, platform.node())
+    if error:
+        raise ValueError(error)
+    return result['recommended']
 
 
 def can_disable(facts, root):
     from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_host, _users_host
     shim = Shim()
-    obs = _users_host.gather(shim, _notrack_host.HostIO(shim, root), (facts.get('kernel') or {}).get('release'))
-    return _users.analyze(obs)['can_disable']
+    observed = _users_host.gather(shim, _notrack_host.HostIO(shim, root), (facts.get('kernel') or {}).get('release'))
+    return _users.analyze(observed)['can_disable']
 
 
 def load_config(path):
@@ -188,14 +189,15 @@ def main(argv=None):
     except (IOError, OSError, ValueError) as e:
         sys.stderr.write('nfct-conntrack-metrics: cannot read %s: %s\n' % (config, e))
         return 2
-    c = collect(cfg)
+    collected = collect(cfg)
     try:
-        path = write(cfg, _metrics.render(c))
+        path = write(cfg, _metrics.render(collected))
     except (IOError, OSError) as e:
         sys.stderr.write('nfct-conntrack-metrics: cannot write into %s: %s\n' % (cfg['dir'], e))
         return 1
-    for err in c['errors']:
+    for err in collected['errors']:
         sys.stderr.write('nfct-conntrack-metrics: %s\n' % err)
     if '--verbose' in argv:
-        sys.stdout.write('%s: %.3f s, breakdown %s\n' % (path, c['duration'], c['breakdown_skipped'] or 'done'))
-    return 0 if c['success'] else 1
+        sys.stdout.write('%s: %.3f s, breakdown %s\n'
+                         % (path, collected['duration'], collected['breakdown_skipped'] or 'done'))
+    return 0 if collected['success'] else 1

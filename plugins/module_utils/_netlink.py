@@ -22,8 +22,22 @@ Public API:
   which ``ipv6_compressed=False`` reproduces.
 * ``parse_stats(data)`` / ``parse_entries(data)``: pure parsers of a buffer of
   concatenated netlink messages, for unit tests.
+* ``dump_breakdown(top, capacity, family)``: _breakdown.summarize() of one dump,
+  counted on raw values (the fast path); ``EntryDump(**kwargs)``: one dump as an
+  entry source, iterable (iter_entries) with a breakdown() method (dump_breakdown).
+* ``retry_dump(consume, attempts=DUMP_RESTARTS, **kwargs)``: consume(EntryDump(**kwargs)),
+  started over (up to ``attempts`` more times) when the dump was interrupted midway;
+  what _gather reads the table with.
 * ``NetlinkError``: ``errno`` is set when the kernel (or the socket layer)
   returned one.
+
+Decoding: one walk over the conntrack messages, ``_decode_entries``, serves both
+readers of a dump. It hands each entry out as raw values (address family, protocol
+and TCP state numbers, status bits, port and packed addresses) to callables of the
+caller: ``_count_entries_into`` (dump_breakdown) counts them as they are, and
+``_parse_entries_into`` (iter_entries, parse_entries) turns them into the entry tuples
+afterwards, one datagram at a time. The offsets of the entry layout it reads are
+written down once, above ``_ATTRS_AT``.
 
 Interrupted or overrun dumps: the kernel flags a dump whose table changed
 under it with NLM_F_DUMP_INTR, and a receive queue overrun gives ENOBUFS.
@@ -31,7 +45,7 @@ under it with NLM_F_DUMP_INTR, and a receive queue overrun gives ENOBUFS.
 happens before the first entry was handed to the caller; afterwards a restart
 would hand out duplicates, so it raises ``DumpInterrupted`` (a NetlinkError
 with errno EINTR or ENOBUFS) and the caller may start over (see
-``_retry_dump``). ``ctnetlink_stats`` buffers everything and simply retries.
+``retry_dump``). ``ctnetlink_stats`` buffers everything and simply retries.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -303,38 +317,82 @@ def parse_stats(data):
 
 # --------------------------------------------------------------------------
 # conntrack entries
-
-# Fast path. ctnetlink_fill_info() emits, for an entry in the default zone:
-#   CTA_TUPLE_ORIG, CTA_TUPLE_REPLY, CTA_STATUS, CTA_MARK, CTA_ID, CTA_USE,
-#   CTA_TIMEOUT, [CTA_PROTOINFO ...]
-# and lays the tuple nests out the same way every time. One precompiled Struct per
-# (family, ORIG length) reads ORIG, the REPLY header and CTA_STATUS in one call; the
-# fixed attribute headers it returns are compared as whole integers and any
-# difference (zones, other kernels, NAT with different tuple sizes...) sends the
-# message to the generic parser. Layout of CTA_TUPLE_ORIG (v4; v6 uses 16s, 44/20):
-#   0 ORIG hdr | 4 IP nest hdr(20) | 8 V4_SRC hdr(8) | 12 src | 16 V4_DST hdr | 20 dst
-#   24 PROTO nest hdr | 28 NUM hdr(5) | 32 num,pad | 36 SRC_PORT hdr | 40 sport,pad
-#   44 DST_PORT hdr(6) | 48 dport (big endian)
+#
+# One decoder, _decode_entries, walks the conntrack messages of a datagram for both users:
+# _count_entries_into (raw keys for the breakdown: dump_breakdown, the hot path of the
+# facts module) and _parse_entries_into (entry tuples: parse_entries, iter_entries). It
+# hands every entry out as raw values to three callables of the caller's and the messages
+# it does not recognise to a fourth one. Both users pass list appends (C calls, so the walk
+# costs what the two hand-specialised copies it replaced cost; a Python callback per entry
+# would add ~10 %); _parse_entries_into turns the raw values into tuples afterwards, once
+# per datagram, with the parts that depend on the raw key only cached (_ENTRY_PARTS). A
+# sink that counts as it goes (bounded counters...) fits in as objects with an append().
+#
+# The entry layout the fast path reads (the only place its offsets are written down).
+# ctnetlink_fill_info() emits, for an entry in the default zone:
+#   CTA_TUPLE_ORIG, CTA_TUPLE_REPLY, CTA_STATUS, CTA_MARK, CTA_ID, CTA_USE, CTA_TIMEOUT,
+#   [CTA_PROTOINFO ...]
+# and lays the tuple nests out the same way every time. One precompiled Struct per (family,
+# ORIG length) (_body_struct) reads ORIG, the REPLY header and CTA_STATUS in one call; the
+# fixed attribute headers it returns are compared as whole integers (the _*_HDR(S)
+# constants) and any difference (zones, other kernels, NAT with different tuple sizes...)
+# sends the message to the generic parser (_parse_entry_generic). Offsets from the start of
+# CTA_TUPLE_ORIG, which is the message's first attribute (_ATTRS_AT bytes into it: nlmsghdr
+# and nfgenmsg), IPv4 | IPv6; * marks what the Struct returns:
+#
+#    0 |  0   CTA_TUPLE_ORIG nest header            (read by _MSG_HEAD with the nlmsghdr)
+#    4 |  4   CTA_TUPLE_IP nest header (len 20|44)  * \ one 64-bit integer (_V4_IP_HDRS)
+#    8 |  8   CTA_IP_V4_SRC|V6_SRC header (8|20)    * /
+#   12 | 12   source address (4|16 bytes)           * packed, as add_src gets it
+#   16 | 28   CTA_IP_V4_DST|V6_DST header (8|20)    * (_V4_DST_HDR, _V6_DST_HDR)
+#   20 | 32   destination address                   * packed, as add_dst gets it
+#   24 | 48   CTA_TUPLE_PROTO nest header
+#   28 | 52   CTA_PROTO_NUM header (len 5)          * (_NUM_HDR)
+#   32 | 56   protocol number, 3 bytes padding      *
+#   36 | 60   CTA_PROTO_SRC_PORT header, port, pad  (ICMP: its id; not read)
+#   44 | 68   CTA_PROTO_DST_PORT header (len 6)     * (_DPORT_HDR; port protocols only)
+#   48 | 72   destination port (big endian)         * read in host order; _swap16_table()
+#   50 | 74   end of ORIG's fixed part (_ORIG_FIXED)
+#   al        CTA_TUPLE_REPLY header                * al = ORIG's length aligned to 4; REPLY
+#                                                     is as long as ORIG (checked on this header)
+#   2al       CTA_STATUS header (len 8)             * (_STATUS_HDR)
+#   2al + 7   low byte of the big-endian status     * (IPS_ASSURED, IPS_SEEN_REPLY are in it)
+#   2al + _PROTOINFO_AFTER_STATUS (or 8 more)       CTA_PROTOINFO of TCP, read by _PROTOINFO_TCP:
+#             header, CTA_PROTOINFO_TCP nest header, CTA_PROTOINFO_TCP_STATE header (len 5),
+#             the state; when neither offset has it, _tcp_state_walk() walks the attributes
+#             after CTA_STATUS.
+_ATTRS_AT = 20                              # nlmsghdr (16) + nfgenmsg (4)
 _MSG_HEAD = struct.Struct('=IHH8xB3xHH')   # nlmsg len/type/flags, nfgen family, 1st attr len/type
-_TUPLE_HEAD = {_AF_INET: ('=4xQ4sI4s4xIB3x8xIH', 50), _AF_INET6: ('=4xQ16sI16s4xIB3x8xIH', 74)}
+_MSG_HEAD_AT_LEAST = _MSG_HEAD.size         # 24: shorter messages are read by _NLMSG_LTF only
+
+
+def _orig_format(addr_len):
+    # the rows of the table above, from offset 0 to _ORIG_FIXED
+    return '=4xQ%dsI%ds4xIB3x8xIH' % (addr_len, addr_len)
+
+
+_ORIG_FORMATS = dict((fam, _orig_format(n)) for fam, n in ((_AF_INET, 4), (_AF_INET6, 16)))
+_ORIG_FIXED = dict((fam, struct.calcsize(fmt)) for fam, fmt in _ORIG_FORMATS.items())   # 50, 74
 _BODY_STRUCTS = {}
 
 
 def _body_struct(fam, olen):
-    """(Struct over CTA_TUPLE_ORIG, the CTA_TUPLE_REPLY header and CTA_STATUS, expected
-    CTA_TUPLE_REPLY header as an integer), or (None, None) when there is no fast layout."""
+    """(unpack_from of the Struct over CTA_TUPLE_ORIG, the CTA_TUPLE_REPLY header and
+    CTA_STATUS, its size, the expected CTA_TUPLE_REPLY header as an integer), or (None, 0,
+    None) when there is no fast layout. Cached per (family, ORIG length) in _BODY_STRUCTS
+    (at most 256 of them)."""
     key = (fam << 16) | olen
     body = _BODY_STRUCTS.get(key)
     if body is not None:
         return body
-    body = (None, None)
-    head = _TUPLE_HEAD.get(fam)
+    body = (None, 0, None)
+    fixed = _ORIG_FIXED.get(fam)
     al = (olen + 3) & ~3
-    if head is not None and al >= head[1] + 2 and olen < 0x10000:
-        # REPLY assumed as long as ORIG (checked on its header): REPLY hdr, skip, STATUS
-        # hdr, the low byte of the big-endian status word
-        body = (struct.Struct(head[0] + '%dxI%dxI3xB' % (al - head[1], al - 4)),
-                _hdr((olen, _REPLY_TYPE)))
+    if fixed is not None and al >= fixed + 2 and olen < 0x10000:
+        # the rest of ORIG, REPLY hdr, the rest of REPLY, STATUS hdr, 3 bytes, the low byte
+        # of the big-endian status word
+        st = struct.Struct(_ORIG_FORMATS[fam] + '%dxI%dxI3xB' % (al - fixed, al - 4))
+        body = (st.unpack_from, st.size, _hdr((olen, _REPLY_TYPE)))
     if len(_BODY_STRUCTS) < 256:
         _BODY_STRUCTS[key] = body
     return body
@@ -355,12 +413,14 @@ _STATUS_HDR = _hdr((8, CTA_STATUS))
 _STATE_HDR = _hdr((5, CTA_PROTOINFO_TCP_STATE))
 _ORIG_TYPE = NLA_F_NESTED | CTA_TUPLE_ORIG
 _REPLY_TYPE = NLA_F_NESTED | CTA_TUPLE_REPLY
-# CTA_PROTOINFO hdr, CTA_PROTOINFO_TCP nest hdr (skipped), TCP_STATE hdr, state
+# CTA_PROTOINFO hdr, CTA_PROTOINFO_TCP nest hdr (skipped), TCP_STATE hdr, state (13 bytes)
 _PROTOINFO_TCP = struct.Struct('=HH4xIB')
 # offset of CTA_PROTOINFO from the start of CTA_STATUS: STATUS, MARK, ID, USE, TIMEOUT
 # (8 bytes each; 6.x kernels), or one more 8-byte attribute before it on some builds; the
-# fast paths try both, then walk the attributes
+# decoder tries both, then walks the attributes
 _PROTOINFO_AFTER_STATUS = 5 * 8
+_IPPROTO_TCP = 6
+_STATUS_FLAGS = IPS_ASSURED | IPS_SEEN_REPLY     # what a raw key keeps of the status
 _SWAP16 = None
 
 
@@ -376,7 +436,7 @@ def _swap16_table():
 
 def _parse_entry_generic(data, off, mlen, l3, fmt6, cache4, cache6):
     """Full attribute walk of one conntrack message. Returns the entry tuple or None."""
-    top = _attr_dict(data, off + 20, off + mlen)
+    top = _attr_dict(data, off + _ATTRS_AT, off + mlen)
     orig = top.get(CTA_TUPLE_ORIG)
     if orig is None:
         return None
@@ -407,197 +467,82 @@ def _parse_entry_generic(data, off, mlen, l3, fmt6, cache4, cache6):
     if st is not None:
         status = _be_uint(data, st[0], st[1])
     state = None
-    if pnum == 6:
+    if pnum == _IPPROTO_TCP:
         pi = top.get(CTA_PROTOINFO)
         if pi is not None:
             tcp = _attr_dict(data, pi[0], pi[1]).get(CTA_PROTOINFO_TCP)
             if tcp is not None:
                 sd = _attr_dict(data, tcp[0], tcp[1]).get(CTA_PROTOINFO_TCP_STATE)
                 if sd is not None:
-                    s = data[sd[0]]
-                    state = TCP_STATES[s] if s < len(TCP_STATES) else str(s)
+                    state = _tcp_state_name(data[sd[0]])
     return (l3, L4_NAMES.get(pnum, 'unknown'), state, src, dst, dport,
             bool(status & IPS_ASSURED), not status & IPS_SEEN_REPLY)
 
 
-def _tcp_state(data, a, mend):
-    """TCP state name from the CTA_PROTOINFO found walking attributes from offset a, or None."""
+def _tcp_state_name(s):
+    """What /proc prints for TCP state number s."""
+    return TCP_STATES[s] if s < len(TCP_STATES) else str(s)
+
+
+def _tcp_state_walk(data, a, mend):
+    """TCP state number from the CTA_PROTOINFO found walking attributes from offset a, or None."""
     while a + 4 <= mend:
         alen, atype = _NLA.unpack_from(data, a)
         if alen < 4:
             return None
         if atype & NLA_TYPE_MASK == CTA_PROTOINFO:
-            if alen >= 13:
+            if alen >= _PROTOINFO_TCP.size:
                 shdr, s = _PROTOINFO_TCP.unpack_from(data, a)[2:4]
                 if shdr == _STATE_HDR:
-                    return TCP_STATES[s] if s < len(TCP_STATES) else str(s)
+                    return s
             return None
         a += (alen + 3) & ~3
     return None
 
 
-def _parse_entries_into(data, out, family=0, ipv6_compressed=True, caches=None, fast=True):
-    """Append the entries of the conntrack messages in data to out.
+def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=True):
+    """The one walk over the complete netlink messages of data (both users above).
 
-    Returns (done, interrupted). caches is a (v4, v6) pair of dicts from raw
-    address bytes to text, reused across calls. Raises NetlinkError on
-    NLMSG_ERROR (errno != 0), NLMSG_OVERRUN and malformed messages.
+    Per conntrack message (IPCTNL_MSG_CT_NEW or _GET) of the layout described above it
+    calls add_key((address family, protocol number, TCP state number or None, status &
+    (IPS_ASSURED | IPS_SEEN_REPLY), destination port or None)), the port being its two
+    big-endian bytes read as a host-order integer (_swap16_table() gives the port),
+    add_src(packed source address) and add_dst(packed destination address); for a
+    conntrack message of another layout, or for every one with fast=False,
+    add_other(data, offset, length, address family). Messages of another address family
+    than family (0: any) are skipped. The callables are the appends of lists in both
+    users; anything with the same signature can take their place (a sink that counts
+    directly, for example), at the cost of a Python call per entry.
+
+    Stops after NLMSG_DONE or an ACK, and before a message cut at the end of data.
+    Returns (offset, done, interrupted): offset is where the unconsumed bytes start
+    (past NLMSG_DONE when done; at the cut message otherwise, if any), interrupted tells
+    whether a message carried NLM_F_DUMP_INTR. Raises NetlinkError on NLMSG_ERROR (errno
+    != 0), NLMSG_OVERRUN (ENOBUFS), NLMSG_DONE carrying an error and a message shorter
+    than its header.
     """
-    if caches is None:
-        caches = ({}, {})
-    cache4, cache6 = caches
-    fmt4 = socket.inet_ntoa
-    fmt6 = _fmt_ipv6_compressed if ipv6_compressed else _fmt_ipv6_proc
-    swap = _swap16_table()
-    append = out.append
     head = _MSG_HEAD.unpack_from
     head_short = _NLMSG_LTF.unpack_from
+    head_size = _MSG_HEAD_AT_LEAST
     bodies = _BODY_STRUCTS
     body_struct = _body_struct
     pinfo = _PROTOINFO_TCP.unpack_from
-    l4names = L4_NAMES
+    pinfo_size = _PROTOINFO_TCP.size
     port_protos = PORT_PROTOS
-    tcp_states = TCP_STATES
-    n_states = len(tcp_states)
-    tcp_state = _tcp_state
-    generic = _parse_entry_generic
+    tcp_state_walk = _tcp_state_walk
     ct_new, ct_get = _MSG_CT_NEW, _MSG_CT_GET
     V4_IP_HDRS, V4_DST_HDR, V6_IP_HDRS, V6_DST_HDR = _V4_IP_HDRS, _V4_DST_HDR, _V6_IP_HDRS, _V6_DST_HDR
     NUM_HDR, DPORT_HDR, STATUS_HDR, STATE_HDR = _NUM_HDR, _DPORT_HDR, _STATUS_HDR, _STATE_HDR
-    ORIG_TYPE = _ORIG_TYPE
+    ORIG_TYPE = _ORIG_TYPE if fast else -1      # -1: no message takes the fast path
+    AF_INET, TCP, PROTOINFO, TYPE_MASK = _AF_INET, _IPPROTO_TCP, CTA_PROTOINFO, NLA_TYPE_MASK
+    ATTRS_AT, FLAGS = _ATTRS_AT, _STATUS_FLAGS
     PI_AFTER = _PROTOINFO_AFTER_STATUS
     PI_AFTER_ZONE = _PROTOINFO_AFTER_STATUS + 8
     done = intr = False
     off = 0
     end = len(data)
     while off + 16 <= end:
-        if off + 24 <= end:
-            mlen, mtype, mflags, fam, olen, otype = head(data, off)
-        else:
-            mlen, mtype, mflags = head_short(data, off)
-            fam = olen = otype = 0
-        if mlen < 16 or off + mlen > end:
-            raise NetlinkError('malformed netlink message at offset %d (len %d)' % (off, mlen))
-        if mflags & NLM_F_DUMP_INTR:
-            intr = True
-        if mtype == ct_new or mtype == ct_get:
-            if family and fam != family:
-                off += (mlen + 3) & ~3
-                continue
-            ent = None
-            if fast and otype == ORIG_TYPE:
-                body = bodies.get((fam << 16) | olen)
-                if body is None:
-                    body = body_struct(fam, olen)
-                body, reply_hdr = body
-                a = off + 20
-                mend = off + mlen
-                if body is not None and a + body.size <= mend:
-                    iphdrs, rs, dhdr, rd, numhdr, pnum, h3, dp, rhdr, shdr, st = body.unpack_from(data, a)
-                    if fam == 2:
-                        ok = iphdrs == V4_IP_HDRS and dhdr == V4_DST_HDR
-                        cache = cache4
-                        fmt = fmt4
-                        l3 = 'ipv4'
-                    else:
-                        ok = iphdrs == V6_IP_HDRS and dhdr == V6_DST_HDR
-                        cache = cache6
-                        fmt = fmt6
-                        l3 = 'ipv6'
-                    if ok and numhdr == NUM_HDR and shdr == STATUS_HDR and rhdr == reply_hdr:
-                        state = dport = None
-                        if pnum in port_protos:
-                            if h3 == DPORT_HDR:
-                                dport = swap[dp]
-                            else:
-                                ok = False
-                            if pnum == 6 and ok:
-                                # status attribute ends at a + 2 * aligned(olen) + 8
-                                b = a + 2 * ((olen + 3) & ~3)
-                                for p in (b + PI_AFTER, b + PI_AFTER_ZONE):
-                                    if p + 13 <= mend:
-                                        ptype, shdr, s = pinfo(data, p)[1:4]
-                                        if ptype & 0x3fff == 4 and shdr == STATE_HDR:
-                                            state = tcp_states[s] if s < n_states else str(s)
-                                            break
-                                if state is None:
-                                    state = tcp_state(data, b + 8, mend)
-                                    ok = state is not None
-                        if ok:
-                            src = cache.get(rs)
-                            if src is None:
-                                if len(cache) > 65536:
-                                    cache.clear()
-                                src = cache[rs] = fmt(rs)
-                            dst = cache.get(rd)
-                            if dst is None:
-                                dst = cache[rd] = fmt(rd)
-                            ent = (l3, l4names.get(pnum, 'unknown'), state, src, dst, dport,
-                                   st & 4 != 0, st & 2 == 0)
-            if ent is None:
-                ent = generic(data, off, mlen, _L3_NAMES.get(fam, 'unknown'), fmt6, cache4, cache6)
-            if ent is not None:
-                append(ent)
-        elif mtype == NLMSG_DONE:
-            _check_done(data, off, mlen)
-            done = True
-            break
-        elif mtype == NLMSG_ERROR:
-            _check_error(data, off, mlen)   # raises unless it is an ACK
-            done = True
-            break
-        elif mtype == NLMSG_OVERRUN:
-            raise _error(_errno.ENOBUFS, 'ctnetlink dump')
-        off += (mlen + 3) & ~3
-    return done, intr
-
-
-def parse_entries(data, family=0, ipv6_compressed=True, fast=True):
-    """Parse a buffer of concatenated ctnetlink messages into a list of entry tuples.
-
-    Raises NetlinkError for NLMSG_ERROR with a non-zero errno, and
-    DumpInterrupted when a message carries NLM_F_DUMP_INTR.
-    """
-    out = []
-    done, intr = _parse_entries_into(data, out, family, ipv6_compressed, None, fast)
-    if intr:
-        raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR)', _errno.EINTR)
-    return out
-
-
-def _count_entries_into(data, sink, family=0):
-    """The breakdown's fast path over the complete messages of data.
-
-    Per conntrack entry it appends to the lists of sink = (pairs, srcs, dsts, others):
-    a raw key (address family, protocol number, TCP state number or None, status &
-    (ASSURED | SEEN_REPLY), destination port in network order or None), the packed
-    source and destination addresses, and for a message of another layout the entry
-    tuple of _parse_entry_generic. The caller counts the lists with Counter (see
-    dump_breakdown); _breakdown_keys() converts the raw keys. Same checks as
-    _parse_entries_into; a message cut at the end of data is left for the next call.
-
-    Returns (offset, done, interrupted), offset being where the unconsumed bytes start.
-    """
-    pairs, srcs, dsts, others = sink
-    add_pair, add_src, add_dst = pairs.append, srcs.append, dsts.append
-    head = _MSG_HEAD.unpack_from
-    head_short = _NLMSG_LTF.unpack_from
-    bodies = _BODY_STRUCTS
-    body_struct = _body_struct
-    pinfo = _PROTOINFO_TCP.unpack_from
-    port_protos = PORT_PROTOS
-    tcp_state_walk = _tcp_state
-    ct_new, ct_get = _MSG_CT_NEW, _MSG_CT_GET
-    V4_IP_HDRS, V4_DST_HDR, V6_IP_HDRS, V6_DST_HDR = _V4_IP_HDRS, _V4_DST_HDR, _V6_IP_HDRS, _V6_DST_HDR
-    NUM_HDR, DPORT_HDR, STATUS_HDR, STATE_HDR = _NUM_HDR, _DPORT_HDR, _STATUS_HDR, _STATE_HDR
-    ORIG_TYPE = _ORIG_TYPE
-    PI_AFTER = _PROTOINFO_AFTER_STATUS
-    PI_AFTER_ZONE = _PROTOINFO_AFTER_STATUS + 8
-    done = intr = False
-    off = 0
-    end = len(data)
-    while off + 16 <= end:
-        if off + 24 <= end:
+        if off + head_size <= end:
             mlen, mtype, mflags, fam, olen, otype = head(data, off)
         else:
             mlen, mtype, mflags = head_short(data, off)
@@ -617,12 +562,12 @@ def _count_entries_into(data, sink, family=0):
                 body = bodies.get((fam << 16) | olen)
                 if body is None:
                     body = body_struct(fam, olen)
-                body, reply_hdr = body
-                a = off + 20
+                unpack, size, reply_hdr = body
+                a = off + ATTRS_AT
                 mend = off + mlen
-                if body is not None and a + body.size <= mend:
-                    iphdrs, rs, dhdr, rd, numhdr, pnum, h3, dp, rhdr, shdr, st = body.unpack_from(data, a)
-                    if fam == 2:
+                if a + size <= mend and unpack is not None:
+                    iphdrs, rs, dhdr, rd, numhdr, pnum, h3, dp, rhdr, shdr, st = unpack(data, a)
+                    if fam == AF_INET:
                         ok = iphdrs == V4_IP_HDRS and dhdr == V4_DST_HDR
                     else:
                         ok = iphdrs == V6_IP_HDRS and dhdr == V6_DST_HDR
@@ -631,38 +576,34 @@ def _count_entries_into(data, sink, family=0):
                         if pnum in port_protos:
                             if h3 != DPORT_HDR:
                                 ok = False
-                            elif pnum == 6:
+                            elif pnum == TCP:
+                                # CTA_STATUS starts at a + 2 * aligned(olen)
                                 b = a + 2 * ((olen + 3) & ~3)
                                 p = b + PI_AFTER
-                                if p + 13 <= mend:
+                                if p + pinfo_size <= mend:
                                     ptype, shdr, state = pinfo(data, p)[1:4]
-                                    if ptype & 0x3fff != 4 or shdr != STATE_HDR:
+                                    if ptype & TYPE_MASK != PROTOINFO or shdr != STATE_HDR:
                                         state = None
                                 if state is None:
                                     p = b + PI_AFTER_ZONE
-                                    if p + 13 <= mend:
+                                    if p + pinfo_size <= mend:
                                         ptype, shdr, state = pinfo(data, p)[1:4]
-                                        if ptype & 0x3fff != 4 or shdr != STATE_HDR:
+                                        if ptype & TYPE_MASK != PROTOINFO or shdr != STATE_HDR:
                                             state = None
                                 if state is None:
-                                    name = tcp_state_walk(data, b + 8, mend)
-                                    if name is None:
-                                        ok = False
-                                    else:
-                                        state = TCP_STATES.index(name) if name in TCP_STATES else int(name)
+                                    # the attributes after CTA_STATUS (8 bytes)
+                                    state = tcp_state_walk(data, b + 8, mend)
+                                    ok = state is not None
                         else:
                             dp = None
                         if ok:
-                            add_pair((fam, pnum, state, st & 6, dp))
+                            add_key((fam, pnum, state, st & FLAGS, dp))
                             add_src(rs)
                             add_dst(rd)
                     else:
                         ok = False
             if not ok:
-                ent = _parse_entry_generic(data, off, mlen, _L3_NAMES.get(fam, 'unknown'),
-                                           _fmt_ipv6_compressed, {}, {})
-                if ent is not None:
-                    others.append(ent)
+                add_other(data, off, mlen, fam)
         elif mtype == NLMSG_DONE:
             _check_done(data, off, mlen)
             done = True
@@ -677,6 +618,130 @@ def _count_entries_into(data, sink, family=0):
             raise _error(_errno.ENOBUFS, 'ctnetlink dump')
         off += (mlen + 3) & ~3
     return off, done, intr
+
+
+# The parts of an entry tuple that depend on its raw key only: raw key -> (l3, l4, state,
+# dport, assured, unreplied, is IPv6). Bounded (cleared past _ENTRY_PARTS_MAX keys).
+_ENTRY_PARTS = {}
+_ENTRY_PARTS_MAX = 4096
+
+
+def _entry_parts(key):
+    fam, pnum, state, flags, dport = key
+    if state is not None:
+        state = _tcp_state_name(state)
+    if dport is not None:
+        dport = _swap16_table()[dport]
+    parts = (_L3_NAMES.get(fam, 'unknown'), L4_NAMES.get(pnum, 'unknown'), state, dport,
+             flags & IPS_ASSURED != 0, flags & IPS_SEEN_REPLY == 0, fam != _AF_INET)
+    if len(_ENTRY_PARTS) >= _ENTRY_PARTS_MAX:
+        _ENTRY_PARTS.clear()
+    _ENTRY_PARTS[key] = parts
+    return parts
+
+
+def _format_entries(keys, addrs, append, caches, fmt6):
+    """append() the entry tuple of each raw key of _decode_entries and its two addresses
+    (source, destination, one after the other in addrs); empties keys and addrs."""
+    cache4, cache6 = caches
+    fmt4 = socket.inet_ntoa
+    parts_of = _ENTRY_PARTS.get
+    new_parts = _entry_parts
+    it = iter(addrs)
+    for key, rs, rd in zip(keys, it, it):   # zip takes rs, then rd from it
+        parts = parts_of(key)
+        if parts is None:
+            parts = new_parts(key)
+        l3, l4, state, dport, assured, unreplied, v6 = parts
+        if v6:
+            cache = cache6
+            fmt = fmt6
+        else:
+            cache = cache4
+            fmt = fmt4
+        src = cache.get(rs)
+        if src is None:
+            if len(cache) > 65536:
+                cache.clear()
+            src = cache[rs] = fmt(rs)
+        dst = cache.get(rd)
+        if dst is None:
+            dst = cache[rd] = fmt(rd)
+        append((l3, l4, state, src, dst, dport, assured, unreplied))
+    del keys[:], addrs[:]
+
+
+def _parse_entries_into(data, out, family=0, ipv6_compressed=True, caches=None, fast=True):
+    """Append the entries of the conntrack messages in data to out, in their order.
+
+    Returns (done, interrupted). caches is a (v4, v6) pair of dicts from raw
+    address bytes to text, reused across calls. Raises NetlinkError on
+    NLMSG_ERROR (errno != 0), NLMSG_OVERRUN and malformed messages (a message cut
+    at the end of data is one). fast=False reads every message with the generic
+    parser (the reference of the tests).
+    """
+    if caches is None:
+        caches = ({}, {})
+    fmt6 = _fmt_ipv6_compressed if ipv6_compressed else _fmt_ipv6_proc
+    keys, addrs = [], []
+    append = out.append
+
+    def other(data, off, mlen, fam):
+        if keys:   # the entries before this one first: out keeps the order of the dump
+            _format_entries(keys, addrs, append, caches, fmt6)
+        ent = _parse_entry_generic(data, off, mlen, _L3_NAMES.get(fam, 'unknown'), fmt6,
+                                   caches[0], caches[1])
+        if ent is not None:
+            append(ent)
+
+    try:
+        off, done, intr = _decode_entries(data, keys.append, addrs.append, addrs.append, other,
+                                          family, fast)
+    finally:
+        _format_entries(keys, addrs, append, caches, fmt6)
+    if not done and off + 16 <= len(data):
+        raise NetlinkError('malformed netlink message at offset %d (len %d)'
+                           % (off, _NLMSG_LTF.unpack_from(data, off)[0]))
+    return done, intr
+
+
+def parse_entries(data, family=0, ipv6_compressed=True, fast=True):
+    """Parse a buffer of concatenated ctnetlink messages into a list of entry tuples.
+
+    Raises NetlinkError for NLMSG_ERROR with a non-zero errno, and
+    DumpInterrupted when a message carries NLM_F_DUMP_INTR.
+    """
+    out = []
+    done, intr = _parse_entries_into(data, out, family, ipv6_compressed, None, fast)
+    if intr:
+        raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR)', _errno.EINTR)
+    return out
+
+
+def _count_entries_into(data, sink, family=0):
+    """The breakdown's fast path over the complete messages of data.
+
+    Per conntrack entry it appends to the lists of sink = (pairs, srcs, dsts, others)
+    what _decode_entries hands out: the raw key (address family, protocol number, TCP
+    state number or None, status & (ASSURED | SEEN_REPLY), destination port as read or
+    None), the packed source and destination addresses, and for a message of another
+    layout the entry tuple of _parse_entry_generic. The caller counts the lists with
+    Counter (see dump_breakdown); _breakdown_group/_addr/_port convert the raw keys.
+    Any object with an append() can stand for a list (a counter that bounds its keys,
+    say). A message cut at the end of data is left for the next call.
+
+    Returns (offset, done, interrupted), offset being where the unconsumed bytes start.
+    """
+    pairs, srcs, dsts, others = sink
+    add = others.append
+
+    def other(data, off, mlen, fam):
+        ent = _parse_entry_generic(data, off, mlen, _L3_NAMES.get(fam, 'unknown'),
+                                   _fmt_ipv6_compressed, {}, {})
+        if ent is not None:
+            add(ent)
+
+    return _decode_entries(data, pairs.append, srcs.append, dsts.append, other, family)
 
 
 def _breakdown_split(key):
@@ -913,7 +978,7 @@ def dump_breakdown(top=10, capacity=None, family=0):
 
     The dump runs in a forked reader process (the kernel fills the messages inside its
     recv() calls) while this process counts them with _count_entries_into. Raises
-    DumpInterrupted when the table changed during the dump (retry: _retry_dump) and
+    DumpInterrupted when the table changed during the dump (retry: retry_dump) and
     NetlinkError for the other failures, as iter_entries does.
     """
     from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd
@@ -975,11 +1040,12 @@ class EntryDump(object):
         return dump_breakdown(top, capacity, self.kwargs.get('family', 0))
 
 
-def _retry_dump(consume, attempts=DUMP_RESTARTS, **kwargs):
-    """Run consume(EntryDump(**kwargs)) again when the dump was interrupted midway.
+def retry_dump(consume, attempts=DUMP_RESTARTS, **kwargs):
+    """consume(EntryDump(**kwargs)), run again (up to attempts more times) when the dump
+    was interrupted midway; raises the last DumpInterrupted when every attempt was.
 
     consume iterates the dump (iter_entries) or, being _breakdown.summarize, asks it
-    for its breakdown (dump_breakdown)."""
+    for its breakdown (dump_breakdown). Public: _gather reads the table with it."""
     for i in range(attempts + 1):
         try:
             return consume(EntryDump(**kwargs))

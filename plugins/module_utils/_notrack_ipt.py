@@ -296,10 +296,10 @@ def render_restore(model, desired_raw, companion_wanted, companion_ok, skip=()):
     companion_wanted: built-in filter chains that need the jump to our companion chain.
     companion_ok: built-in chains whose current companion jump is effective (kept)."""
     out = []
-    rs = raw_state(model, desired_raw)
-    if not rs['in_sync'] and 'raw' not in skip:
+    raw = raw_state(model, desired_raw)
+    if not raw['in_sync'] and 'raw' not in skip:
         sec = ['*raw']
-        for cname, i, line in rs['jumps']:
+        for cname, i, line in raw['jumps']:
             d = _delete(line)
             if d:
                 sec.append(d)
@@ -310,26 +310,26 @@ def render_restore(model, desired_raw, companion_wanted, companion_ok, skip=()):
             for hook in _notrack.NFT_CHAINS:
                 sec.append('-I %s 1 -j %s' % (_notrack.IPT_BUILTIN[hook], _notrack.IPT_CHAINS[hook]))
         else:
-            for chain in sorted(rs['chains']):
+            for chain in sorted(raw['chains']):
                 sec += ['-F %s' % chain, '-X %s' % chain]
         out += sec + ['COMMIT']
-    cs = companion_state(model)
+    companions = companion_state(model)
     wanted = [b for b in COMPANION_BUILTINS if b in companion_wanted]
     fsec = []
-    chain_ok = cs['chain'] == [_notrack.IPT_COMPANION_RULE]
-    for b in sorted(cs['jumps']):
-        keep = b in wanted and b in companion_ok and len(cs['jumps'][b]) == 1
+    chain_ok = companions['chain'] == [_notrack.IPT_COMPANION_RULE]
+    for b in sorted(companions['jumps']):
+        keep = b in wanted and b in companion_ok and len(companions['jumps'][b]) == 1
         if not keep:
-            for _i, line in cs['jumps'][b]:
+            for _i, line in companions['jumps'][b]:
                 fsec.append(_delete(line))
     if wanted:
         if not chain_ok:
             fsec.append(':%s - [0:0]' % _notrack.IPT_COMPANION)
             fsec.append(_notrack.IPT_COMPANION_RULE)
         for b in wanted:
-            if not (b in companion_ok and len(cs['jumps'].get(b, [])) == 1):
+            if not (b in companion_ok and len(companions['jumps'].get(b, [])) == 1):
                 fsec.append('-I %s 1 -j %s' % (b, _notrack.IPT_COMPANION))
-    elif cs['chain'] is not None:
+    elif companions['chain'] is not None:
         fsec += ['-F %s' % _notrack.IPT_COMPANION, '-X %s' % _notrack.IPT_COMPANION]
     if fsec and 'filter' not in skip:
         out += ['*filter'] + fsec + ['COMMIT']

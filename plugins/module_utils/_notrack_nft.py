@@ -110,10 +110,10 @@ def our_rule_key(chain, expr):
                 continue
             if 'match' not in e or verdict:
                 return None
-            m = e['match']
-            if m.get('op') != '==':
+            match = e['match']
+            if match.get('op') != '==':
                 return None
-            left, right = m['left'], m['right']
+            left, right = match['left'], match['right']
             if 'meta' in left:
                 key = left['meta'].get('key')
                 if key == 'nfproto' and right in _notrack.FAMILIES:
@@ -243,10 +243,10 @@ def _protos(vals):
     return out
 
 
-def to_match(m):
+def to_match(match):
     """An nft JSON match -> the safety model's match."""
-    op = m.get('op')
-    left, right = m.get('left') or {}, m.get('right')
+    op = match.get('op')
+    left, right = match.get('left') or {}, match.get('right')
     if op not in ('==', '!=', 'in'):
         return {'field': 'unknown', 'neg': False}
     neg = op == '!='
@@ -295,10 +295,10 @@ def to_rule(rule):
     verdict, target, vmap = 'continue', None, None
     for e in rule['expr']:
         if 'match' in e:
-            mm = to_match(e['match'])
-            matches.append(mm)
-            if mm['field'] == 'l4proto' and mm.get('family'):
-                matches.append({'field': 'nfproto', 'neg': False, 'values': set([mm['family']])})
+            match = to_match(e['match'])
+            matches.append(match)
+            if match['field'] == 'l4proto' and match.get('family'):
+                matches.append({'field': 'nfproto', 'neg': False, 'values': set([match['family']])})
             continue
         if any(k in e for k in ('limit', 'quota', 'meter', 'xt', 'synproxy')):
             matches.append({'field': 'unknown', 'neg': False})
@@ -375,9 +375,9 @@ def rule_text(expr):
     parts = []
     for e in expr:
         if 'match' in e:
-            m = e['match']
-            op = '' if m.get('op') in ('==', 'in') else '%s ' % m.get('op')
-            parts.append('%s %s%s' % (_expr_text(m.get('left')), op, _expr_text(m.get('right'))))
+            match = e['match']
+            op = '' if match.get('op') in ('==', 'in') else '%s ' % match.get('op')
+            parts.append('%s %s%s' % (_expr_text(match.get('left')), op, _expr_text(match.get('right'))))
         elif 'counter' in e:
             parts.append('counter')
         elif 'vmap' in e:

@@ -97,29 +97,29 @@ def _net_relation(cls_net, values):
     return None if maybe else False
 
 
-def eval_match(m, cls, hook, tracked, family):
+def eval_match(match, cls, hook, tracked, family):
     """One match against a class at a hook -> True, False or None (unknown).
     family: the class's effective family in this chain ('ipv4', 'ipv6' or None)."""
-    f = m['field']
+    f = match['field']
     res = None
     if f in ('iif', 'oif'):
         known = _iface(cls, hook, f)
-        if known is None or m.get('values') is None:
+        if known is None or match.get('values') is None:
             return None
-        res = any(_name_match(p, known) for p in m['values'])
+        res = any(_name_match(p, known) for p in match['values'])
     elif f == 'l4proto':
-        if cls.get('proto') is None or m.get('values') is None:
+        if cls.get('proto') is None or match.get('values') is None:
             return None
-        res = cls['proto'] in m['values']
+        res = cls['proto'] in match['values']
     elif f in ('sport', 'dport', 'anyport'):
-        req = m.get('proto')
+        req = match.get('proto')
         if req is not None and cls.get('proto') is not None and cls['proto'] not in req:
             return False  # the port match implies its protocol, negated or not
-        if m.get('values') is None:
+        if match.get('values') is None:
             return None
         ports = [cls.get('sport'), cls.get('dport')] if f == 'anyport' else [cls.get(f)]
         known = [p for p in ports if p is not None]
-        hit = any(lo <= p <= hi for p in known for lo, hi in m['values'])
+        hit = any(lo <= p <= hi for p in known for lo, hi in match['values'])
         if hit:
             res = True
         elif len(known) == len(ports):
@@ -129,21 +129,21 @@ def eval_match(m, cls, hook, tracked, family):
         if req is not None and cls.get('proto') is None:
             return None
     elif f in ('saddr', 'daddr'):
-        if m.get('family') and family and m['family'] != family:
+        if match.get('family') and family and match['family'] != family:
             return False  # the address match implies its family, negated or not
-        if m.get('values') is None:
+        if match.get('values') is None:
             return None
-        res = _net_relation(cls.get(f), m['values'])
+        res = _net_relation(cls.get(f), match['values'])
         if res is None:
             return None
     elif f == 'nfproto':
-        if family is None or m.get('values') is None:
+        if family is None or match.get('values') is None:
             return None
-        res = family in m['values']
+        res = family in match['values']
     elif f == 'ct_state':
-        if m.get('values') is None:
+        if match.get('values') is None:
             return None
-        states = set(m['values'])
+        states = set(match['values'])
         if not tracked:
             res = 'untracked' in states
         elif TRACKED <= states:
@@ -157,40 +157,40 @@ def eval_match(m, cls, hook, tracked, family):
         return None if tracked else False
     else:
         return None
-    return (not res) if m.get('neg') else res
+    return (not res) if match.get('neg') else res
 
 
-def _is_ct(m):
-    return m['field'] in ('ct_state', 'ct_other')
+def _is_ct(match):
+    return match['field'] in ('ct_state', 'ct_other')
 
 
 def _ct_dependent(rule, cls, hook, family):
     """Does this rule's outcome depend on conntrack for this class (tracked vs untracked)?"""
-    ct = [m for m in rule['matches'] if _is_ct(m)]
+    ct_matches = [match for match in rule['matches'] if _is_ct(match)]
     key = (rule.get('vmap') or {}).get('key')
     if key is not None and _is_ct(key):
-        ct.append(key)
-    if not ct:
+        ct_matches.append(key)
+    if not ct_matches:
         return False
-    if _and(eval_match(m, cls, hook, True, family) for m in rule['matches'] if not _is_ct(m)) is False:
+    if _and(eval_match(match, cls, hook, True, family) for match in rule['matches'] if not _is_ct(match)) is False:
         return False
-    for m in ct:
-        u = eval_match(m, cls, hook, False, family)
-        t = eval_match(m, cls, hook, True, family)
-        if t is None or t != u:
+    for match in ct_matches:
+        if_untracked = eval_match(match, cls, hook, False, family)
+        if_tracked = eval_match(match, cls, hook, True, family)
+        if if_tracked is None or if_tracked != if_untracked:
             return True
-        if key is m:
+        if key is match:
             return True
     return False
 
 
 def _vmap_outcomes(rule, cls, hook, family, tracked):
     """[(certain, verdict, target)] for a verdict map; certain=None when it may apply."""
-    vm = rule['vmap']
-    key = vm.get('key')
+    vmap = rule['vmap']
+    key = vmap.get('key')
     out = []
     any_certain = False
-    for values, verdict, target in vm.get('entries') or []:
+    for values, verdict, target in vmap.get('entries') or []:
         if key is not None and key['field'] == 'ct_state' and values is not None:
             m = dict(key, values=values, neg=False)
             r = eval_match(m, cls, hook, tracked, family)

@@ -23,6 +23,10 @@ from ansible_collections.nfct.tuning.plugins.module_utils import _persist
 
 MANAGED_MARK = 'Managed by nfct.tuning'
 
+# the path options of the files conntrack_settings owns (also checked by conntrack_recommend, on
+# the controller too, and by conntrack_audit and conntrack_metrics)
+SETTINGS_FILES = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file', 'disable_file')
+
 # option -> (directories, file name pattern, what reads it, may the file be shared with others)
 RULES = {
     'sysctl_file': (_persist.SYSCTL_DIRS, r'^[^./][^/]*\.conf$', 'systemd-sysctl', False),

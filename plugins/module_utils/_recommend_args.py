@@ -8,10 +8,11 @@ the controller from already gathered facts)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _notrack, _paths, _settings, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _notrack, _paths, _sizing
 
 # the files conntrack_settings owns: their paths are checked here too, before anything changes
-OWNED_FILES = _settings.OWNED
+# (_paths, not the settings planner: this module also runs on the controller)
+OWNED_FILES = _paths.SETTINGS_FILES
 
 # the options of the sizing engine (also conntrack_audit's)
 ENGINE_SPEC = dict(

@@ -8,14 +8,14 @@ the module does the I/O behind one check-mode gate."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _kernel, _keys, _persist
+from ansible_collections.nfct.tuning.plugins.module_utils import _kernel, _keys, _paths, _persist
 
 SYSCTL_FILE = '/etc/sysctl.d/90-conntrack.conf'
 MODPROBE_FILE = '/etc/modprobe.d/nfct-tuning.conf'
 MODULES_LOAD_FILE = '/etc/modules-load.d/nfct-tuning.conf'
 UDEV_RULE_FILE = '/etc/udev/rules.d/90-nfct-tuning.rules'
 DISABLE_FILE = '/etc/modprobe.d/nfct-tuning-disable.conf'
-OWNED = ('sysctl_file', 'modprobe_file', 'modules_load_file', 'udev_rule_file', 'disable_file')
+OWNED = _paths.SETTINGS_FILES
 STATES = ('present', 'absent', 'disabled')
 
 # the options that say where and how the desired state lives (conntrack_settings and conntrack_audit)
@@ -100,15 +100,15 @@ def at_boot(listing, conf, path, new_text):
     directory, name = path.rsplit('/', 1)
     replaced = []
     found = False
-    for d, files in listing:
+    for dir_path, files in listing:
         files = dict(files)
-        if d.rstrip('/') == directory:
+        if dir_path.rstrip('/') == directory:
             found = True
             if new_text is None:
                 files.pop(name, None)
             else:
                 files[name] = {'content': new_text, 'real': path, 'masked': False}
-        replaced.append((d, files))
+        replaced.append((dir_path, files))
     if not found and new_text is not None:
         replaced.insert(0, (directory, {name: {'content': new_text, 'real': path, 'masked': False}}))
     return _persist.sysctl_layers(replaced, conf)['effective']
@@ -163,8 +163,8 @@ def safety(ctx):
         errors.append('max: %d is below the live count %d; lowering it would drop new connections at once '
                       '(set force: true to do it anyway)' % (desired['max'], count))
     ram = facts.get('ram_bytes') or 0
-    mem = facts.get('memory') or {}
-    objsize = mem.get('entry_bytes') or mem.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE
+    memory = facts.get('memory') or {}
+    objsize = memory.get('entry_bytes') or memory.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE
     budget_pct = params.get('memory_budget_percent')
     buckets = ctx['expect'].get('buckets') or facts.get('buckets') or 0
     need = _kernel.table_bytes(desired['max'], buckets, objsize, ctx['pointer'])
@@ -190,20 +190,20 @@ def runtime_writes(ctx):
     for short in _keys.sort_keys(list(desired)):
         if not ctx['present'] or not params.get('runtime', True):
             break
-        cur = sysctls.get(short)
+        live = sysctls.get(short)
         if not available:
             skipped[short] = 'nf_conntrack is not loaded: runtime not applied (persisted only)'
             continue
-        if cur is None:
+        if live is None:
             skipped[short] = 'this kernel has no net.netfilter.nf_conntrack_%s' % short
             continue
-        if cur == expect[short]:
+        if live == expect[short]:
             continue
         if short in ctx['writable']:
-            runtime.append({'key': short, 'path': _keys.proc_path(short), 'before': cur, 'value': desired[short],
+            runtime.append({'key': short, 'path': _keys.proc_path(short), 'before': live, 'value': desired[short],
                             'expect': expect[short]})
         elif short == 'buckets' and ctx['hashsize'].get('writable'):
-            runtime.append({'key': short, 'path': '/sys/module/nf_conntrack/parameters/hashsize', 'before': cur,
+            runtime.append({'key': short, 'path': _kernel.HASHSIZE_PATH, 'before': live,
                             'value': desired[short], 'expect': expect[short], 'via': 'hashsize'})
         else:
             skipped[short] = ctx['readonly'].get(short, 'not writable from here')
@@ -223,12 +223,12 @@ def owned_files(ctx, skipped):
     files = {}
     sysctl_path = params['sysctl_file']
     persist_keys = {}
-    for short, v in desired.items():
+    for short, value in desired.items():
         # a global key that is read-only here (container) would never apply at this system's boot
         if _keys.KEYS[short][1] == 'global' and ctx['facts'].get('netns', {}).get('initial') is False:
             skipped.setdefault(short, ctx['readonly'].get(short, 'global key outside the initial network namespace'))
             continue
-        persist_keys[short] = v
+        persist_keys[short] = value
     new_sysctl = None
     if present and params.get('persist', True):
         new_sysctl = render_sysctl(persist_keys) if persist_keys else None
@@ -239,13 +239,13 @@ def owned_files(ctx, skipped):
     as_module = layers == 'always' or (layers == 'auto' and ctx['module_type'] == 'module')
     module_paths = (params['modprobe_file'], params['modules_load_file'], params['udev_rule_file'])
     if as_module and present and params.get('persist', True):
-        mp_path, ml_path, udev_path = module_paths
+        modprobe_path, modules_load_path, udev_path = module_paths
         # the module option applies when the module loads, wherever this runs from
-        files[mp_path] = render_modprobe(desired['buckets']) if 'buckets' in desired else None
-        fix = params.get('boot_fix', 'auto')
-        files[ml_path] = render_modules_load() if fix in ('auto', 'modules-load') else None
+        files[modprobe_path] = render_modprobe(desired['buckets']) if 'buckets' in desired else None
+        boot_fix = params.get('boot_fix', 'auto')
+        files[modules_load_path] = render_modules_load() if boot_fix in ('auto', 'modules-load') else None
         files[udev_path] = render_udev(params.get('sysctl_bin') or '/usr/lib/systemd/systemd-sysctl') \
-            if fix == 'udev' else None
+            if boot_fix == 'udev' else None
     elif (as_module and not present) or layers == 'never' or not present:
         for path in module_paths:
             files[path] = None
@@ -267,20 +267,20 @@ def key_report(ctx, runtime, skipped, files, new_sysctl, current_files, listing,
     after_boot = at_boot(listing, conf, sysctl_path, new_sysctl if sysctl_path in files else current_files.get(sysctl_path))
     ours_before = parse_managed_sysctl(current_files.get(sysctl_path))
     ours_after = parse_managed_sysctl(files.get(sysctl_path, current_files.get(sysctl_path)))
-    runtime_after = dict((w['key'], w['expect']) for w in runtime)
+    runtime_after = dict((write['key'], write['expect']) for write in runtime)
     keys = {}
     for short in _keys.sort_keys(list(desired)):
-        ab = after_boot.get(short) or {}
+        boot_entry = after_boot.get(short) or {}
         shadow = []
-        for setter in ab.get('set_by', []):
-            if setter['file'] != sysctl_path and _after(setter['file'], sysctl_path, ab['set_by']):
+        for setter in boot_entry.get('set_by', []):
+            if setter['file'] != sysctl_path and _after(setter['file'], sysctl_path, boot_entry['set_by']):
                 shadow.append(setter['file'])
         keys[short] = {
             'key': _keys.sysctl_name(short), 'desired': desired[short], 'expected': ctx['expect'][short],
             'runtime_before': sysctls.get(short), 'runtime_after': runtime_after.get(short, sysctls.get(short)),
             'persisted_before': ours_before.get(short), 'persisted_after': ours_after.get(short),
             'at_boot_before': _int((before_boot.get(short) or {}).get('value')),
-            'at_boot_after': _int(ab.get('value')), 'at_boot_file': ab.get('file'),
+            'at_boot_after': _int(boot_entry.get('value')), 'at_boot_file': boot_entry.get('file'),
             'at_boot_file_before': (before_boot.get(short) or {}).get('file'),
             'shadowed_by': shadow,
             'writable': short in ctx['writable'] or (short == 'buckets' and bool(ctx['hashsize'].get('writable'))),
@@ -289,7 +289,7 @@ def key_report(ctx, runtime, skipped, files, new_sysctl, current_files, listing,
             keys[short]['not_applied'] = skipped[short]
         if shadow and present:
             warnings.append('%s: %s sets it after %s, so at boot it will be %s, not %d'
-                            % (short, shadow[-1], sysctl_path, ab.get('value'), desired[short]))
+                            % (short, shadow[-1], sysctl_path, boot_entry.get('value'), desired[short]))
     return keys, warnings
 
 
@@ -302,55 +302,57 @@ def drift_report(keys, changes, sysctl_path, persist=True):
     """
     out = {}
     drifted = False
-    for short, k in keys.items():
+    for short, per_key in keys.items():
         kinds = []
-        if 'not_applied' not in k and k['runtime_before'] is not None and k['runtime_before'] != k['expected']:
+        live = per_key['runtime_before']
+        if 'not_applied' not in per_key and live is not None and live != per_key['expected']:
             kinds.append('runtime')
-        if persist and not (k.get('not_applied') and k['persisted_after'] is None):
-            if k['persisted_before'] != k['desired']:
+        if persist and not (per_key.get('not_applied') and per_key['persisted_after'] is None):
+            if per_key['persisted_before'] != per_key['desired']:
                 kinds.append('persisted')
-            if k['at_boot_before'] != k['desired']:
+            if per_key['at_boot_before'] != per_key['desired']:
                 kinds.append('at_boot')
-            if k['shadowed_by']:
+            if per_key['shadowed_by']:
                 kinds.append('shadowed')
-        entry = {'kinds': kinds, 'desired': k['desired'], 'runtime': k['runtime_before'],
-                 'persisted': k['persisted_before'], 'at_boot': k['at_boot_before'],
-                 'at_boot_file': k['at_boot_file_before'], 'shadowed_by': k['shadowed_by']}
-        if k.get('not_applied'):
-            entry['readonly'] = k['not_applied']
+        entry = {'kinds': kinds, 'desired': per_key['desired'], 'runtime': per_key['runtime_before'],
+                 'persisted': per_key['persisted_before'], 'at_boot': per_key['at_boot_before'],
+                 'at_boot_file': per_key['at_boot_file_before'], 'shadowed_by': per_key['shadowed_by']}
+        if per_key.get('not_applied'):
+            entry['readonly'] = per_key['not_applied']
         if kinds:
             drifted = True
         out[short] = entry
-    files = sorted(p for p in changes if p != sysctl_path)
+    files = sorted(path for path in changes if path != sysctl_path)
     if files:
         drifted = True
     return {'drifted': drifted, 'keys': out, 'files': files}
 
 
 def _after(path, ours, setters):
-    files = [s['file'] for s in setters]
+    files = [setter['file'] for setter in setters]
     return ours not in files or files.index(path) > files.index(ours)
 
 
-def _int(v):
-    if v is None:
+def _int(value):
+    if value is None:
         return None
     try:
-        return int(v)
+        return int(value)
     except (TypeError, ValueError):
-        return v
+        return value
 
 
-def diff_of(pl):
+def diff_of(settings_plan):
     """The diff of a plan: every file as it would be written, then the runtime values that change."""
     diff = []
-    for path in sorted(pl['files']):
-        ch = pl['files'][path]
-        diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
-                     'after_header': path if ch['after'] is not None else '/dev/null',
-                     'before': ch['before'] or '', 'after': ch['after'] or ''})
-    if pl['runtime']:
-        diff.append({'before_header': 'runtime (/proc/sys/net/netfilter)', 'after_header': 'runtime (/proc/sys/net/netfilter)',
-                     'before': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['before']) for w in pl['runtime']),
-                     'after': ''.join('%s = %s\n' % (_keys.sysctl_name(w['key']), w['expect']) for w in pl['runtime'])})
+    for path in sorted(settings_plan['files']):
+        change = settings_plan['files'][path]
+        diff.append({'before_header': path if change['before'] is not None else '/dev/null',
+                     'after_header': path if change['after'] is not None else '/dev/null',
+                     'before': change['before'] or '', 'after': change['after'] or ''})
+    writes = settings_plan['runtime']
+    if writes:
+        diff.append({'before_header': 'runtime (%s)' % _kernel.PROC_DIR, 'after_header': 'runtime (%s)' % _kernel.PROC_DIR,
+                     'before': ''.join('%s = %s\n' % (_keys.sysctl_name(write['key']), write['before']) for write in writes),
+                     'after': ''.join('%s = %s\n' % (_keys.sysctl_name(write['key']), write['expect']) for write in writes)})
     return diff

@@ -64,8 +64,8 @@ def host_model(facts):
                                 or not all(isinstance(x, int) and not isinstance(x, bool) for x in release[:2])):
         raise ProfileError('facts.kernel.version: expected [major, minor, ...], got %r' % (release,))
     ram = _inputs.fact_int(facts, 'ram_bytes', 0, 1 << 50, 0)
-    mem = facts.get('memory') or {}
-    objsize = _inputs.number(mem.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE, 'facts.memory.object_size',
+    memory = facts.get('memory') or {}
+    objsize = _inputs.number(memory.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE, 'facts.memory.object_size',
                              64, 4096)
     sysctls = facts.get('sysctls') or {}
     if not isinstance(sysctls, dict):
@@ -77,7 +77,7 @@ def host_model(facts):
         'count': _inputs.fact_int(facts, 'count', 0, 1 << 40, 0),
         'max': _inputs.fact_int(facts, 'max', 0, 1 << 40, 0),
         'buckets': _inputs.fact_int(facts, 'buckets', 0, 1 << 40, 0),
-        'object_size': objsize, 'object_source': mem.get('object_size_source') or 'fallback',
+        'object_size': objsize, 'object_source': memory.get('object_size_source') or 'fallback',
         'sysctls': sysctls, 'writable': set(facts.get('writable') or []),
         'readonly': facts.get('readonly') or {}, 'hashsize': facts.get('hashsize') or {},
         'stats': facts.get('stats') or {},
@@ -107,16 +107,17 @@ def _lost_at_boot(facts, kd_load):
 
 def assume_loaded(facts):
     """Facts of a not-loaded module completed with what the kernel will set when it loads."""
-    f = copy.deepcopy(facts)
-    kernel = f.get('kernel') or {}
-    kd = f.get('kernel_default') or _kernel.kernel_default(f['ram_bytes'], kernel.get('pointer_size') or 8,
-                                                           kernel.get('version'), kernel.get('page_size') or 4096)
-    f['kernel_default'] = kd
+    loaded = copy.deepcopy(facts)
+    kernel = loaded.get('kernel') or {}
+    kernel_default = loaded.get('kernel_default') or _kernel.kernel_default(
+        loaded['ram_bytes'], kernel.get('pointer_size') or 8, kernel.get('version'), kernel.get('page_size') or 4096)
+    loaded['kernel_default'] = kernel_default
     sysctls = _kernel.default_timeouts(kernel.get('version'))
-    sysctls.update({'max': kd['max'], 'buckets': kd['buckets'], 'count': 0})
-    f.update(available=True, count=0, max=kd['max'], buckets=kd['buckets'], sysctls=sysctls, writable=[],
-             readonly=dict((k, 'nf_conntrack is not loaded') for k in sysctls))
-    return f
+    sysctls.update({'max': kernel_default['max'], 'buckets': kernel_default['buckets'], 'count': 0})
+    loaded.update(available=True, count=0, max=kernel_default['max'], buckets=kernel_default['buckets'], sysctls=sysctls,
+                  writable=[],
+                  readonly=dict((k, 'nf_conntrack is not loaded') for k in sysctls))
+    return loaded
 
 
 # ---------------------------------------------------------------- steps
@@ -124,19 +125,19 @@ def assume_loaded(facts):
 def step_budget(host, prof, opts):
     """The memory budget: bytes, bytes per entry (with the extension area when it applies) and
     how many entries fit."""
-    sz = prof['sizing']
+    sizing = prof['sizing']
     if opts['budget'] is None:
-        pct, src = sz['memory_budget_percent'], 'profile %s sizing.memory_budget_percent' % prof['name']
+        percent, source = sizing['memory_budget_percent'], 'profile %s sizing.memory_budget_percent' % prof['name']
     else:
-        pct, src = opts['budget'], 'memory_budget_percent'
-    ext = _kernel.extension_reasons(host['sysctls'], prof['nat'])
-    per_entry = _kernel.entry_bytes(host['object_size'], ext)
-    lf = sz['load_factor']
-    total = int(host['ram'] * pct / 100.0)
+        percent, source = opts['budget'], 'memory_budget_percent'
+    extension = _kernel.extension_reasons(host['sysctls'], prof['nat'])
+    per_entry = _kernel.entry_bytes(host['object_size'], extension)
+    load_factor = sizing['load_factor']
+    total = int(host['ram'] * percent / 100.0)
     # entries + ceil(entries / lf) bucket heads (+ one page of rounding) must fit
-    fit = max(0, int((total - 2 * host['page']) // (per_entry + float(host['pointer']) / lf)))
-    return {'percent': pct, 'source': src, 'bytes': total, 'per_entry': per_entry, 'extension': ext,
-            'fit': (fit // ROUND_MAX) * ROUND_MAX, 'load_factor': lf}
+    fit = max(0, int((total - 2 * host['page']) // (per_entry + float(host['pointer']) / load_factor)))
+    return {'percent': percent, 'source': source, 'bytes': total, 'per_entry': per_entry, 'extension': extension,
+            'fit': (fit // ROUND_MAX) * ROUND_MAX, 'load_factor': load_factor}
 
 
 def table_cost(host, budget, entries, buckets=None):
@@ -171,72 +172,75 @@ def step_kube_proxy(host, prof, cfg):
         return {'stated': None, 'plans': []}
     plans = []
     for minor in _KP_LINES:
-        c = dict(_kubeproxy.DEFAULT_CONFIG, version=(1, minor))
-        plans.append(_kubeproxy.plan(c, host['cpus']))
+        config = dict(_kubeproxy.DEFAULT_CONFIG, version=(1, minor))
+        plans.append(_kubeproxy.plan(config, host['cpus']))
     return {'stated': None, 'plans': plans}
 
 
-def _base_max(host, prof, kp):
+def _base_max(host, prof, kube_proxy_step):
     """The profile's rule for max (or kube-proxy's value on a profile that follows it)."""
-    sz = prof['sizing']
+    sizing = prof['sizing']
 
     def src(k):
         return prof['sources'].get(k) or SIZING_SOURCES.get(k) or 'profile %s' % prof['name']
 
-    if prof['kube_proxy'] and kp['plans'] and kp['plans'][-1]['max']:
-        p = kp['plans'][-1]
-        if kp['stated'] == 'version':
-            return p['max'], 'what kube-proxy %s sets: %s' % (p['version'], p['formula']), p['source']
-        return p['max'], ('what kube-proxy sets (newest line %s, kube_proxy not stated): %s'
-                          % (p['line'], p['formula'])), p['source']
-    cands = []
-    if sz['use_kernel_default']:
+    if prof['kube_proxy'] and kube_proxy_step['plans'] and kube_proxy_step['plans'][-1]['max']:
+        kube_plan = kube_proxy_step['plans'][-1]
+        if kube_proxy_step['stated'] == 'version':
+            return (kube_plan['max'], 'what kube-proxy %s sets: %s' % (kube_plan['version'], kube_plan['formula']),
+                    kube_plan['source'])
+        return kube_plan['max'], ('what kube-proxy sets (newest line %s, kube_proxy not stated): %s'
+                                  % (kube_plan['line'], kube_plan['formula'])), kube_plan['source']
+    candidates = []
+    if sizing['use_kernel_default']:
         modern = _kernel.kernel_default(host['ram'], host['pointer'], (6, 0), host['page'])
-        cands.append((modern['max'], 'kernel >= 5.15 default for %d MiB RAM (%s)' % (host['ram'] // 1048576,
-                                                                                     modern['reason']),
-                      modern['source']))
-    if sz['per_gib_ram']:
-        cands.append((int(sz['per_gib_ram'] * host['ram'] // GIB),
-                      '%d per GiB of RAM x %.1f GiB' % (sz['per_gib_ram'], host['ram'] / float(GIB)), src('per_gib_ram')))
-    if sz['per_cpu']:
-        cands.append((int(sz['per_cpu'] * host['cpus']), '%d per CPU x %d CPUs' % (sz['per_cpu'], host['cpus']),
-                      src('per_cpu')))
-    if sz['min']:
-        cands.append((int(sz['min']), 'profile minimum %d' % sz['min'], src('min')))
-    if not cands:
-        kd = host['kd']
-        cands.append((kd['max'], 'kernel default (%s)' % kd['reason'], kd['source']))
-    value, why, source = max(cands, key=lambda c: c[0])
-    if prof['kube_proxy'] and kp['stated'] == 'version':
+        candidates.append((modern['max'], 'kernel >= 5.15 default for %d MiB RAM (%s)' % (host['ram'] // 1048576,
+                                                                                          modern['reason']),
+                           modern['source']))
+    if sizing['per_gib_ram']:
+        candidates.append((int(sizing['per_gib_ram'] * host['ram'] // GIB),
+                           '%d per GiB of RAM x %.1f GiB' % (sizing['per_gib_ram'], host['ram'] / float(GIB)),
+                           src('per_gib_ram')))
+    if sizing['per_cpu']:
+        candidates.append((int(sizing['per_cpu'] * host['cpus']), '%d per CPU x %d CPUs' % (sizing['per_cpu'], host['cpus']),
+                           src('per_cpu')))
+    if sizing['min']:
+        candidates.append((int(sizing['min']), 'profile minimum %d' % sizing['min'], src('min')))
+    if not candidates:
+        kernel_default = host['kd']
+        candidates.append((kernel_default['max'], 'kernel default (%s)' % kernel_default['reason'],
+                           kernel_default['source']))
+    value, why, source = max(candidates, key=lambda candidate: candidate[0])
+    if prof['kube_proxy'] and kube_proxy_step['stated'] == 'version':
         why = 'kube-proxy leaves max alone (maxPerCore 0): the profile\'s own rule, ' + why
-    elif prof['kube_proxy'] and kp['stated'] == 'absent':
+    elif prof['kube_proxy'] and kube_proxy_step['stated'] == 'absent':
         why = 'no kube-proxy (kube_proxy: absent): the profile\'s own rule, ' + why
-    if sz['cap'] is not None and value > sz['cap']:
-        return int(sz['cap']), '%s, capped at %d' % (why, sz['cap']), src('cap')
+    if sizing['cap'] is not None and value > sizing['cap']:
+        return int(sizing['cap']), '%s, capped at %d' % (why, sizing['cap']), src('cap')
     return value, why, source
 
 
-def step_max(host, prof, opts, budget, kp):
+def step_max(host, prof, opts, budget, kube_proxy_step):
     """max: the profile's rule, the stated peak, the live count, the budget, overrides, only_raise."""
-    sz = prof['sizing']
-    ovr = opts['overrides']
+    sizing = prof['sizing']
+    overrides = opts['overrides']
     steps, warnings = [], []
-    value, why, source = _base_max(host, prof, kp)
-    kube_value = value if (prof['kube_proxy'] and kp['plans'] and kp['plans'][-1]['max']) else None
+    value, why, source = _base_max(host, prof, kube_proxy_step)
+    kube_value = value if (prof['kube_proxy'] and kube_proxy_step['plans'] and kube_proxy_step['plans'][-1]['max']) else None
     steps.append(why)
     need_peak = need_live = 0
     if opts['expected_peak']:
-        need_peak = int(math.ceil(opts['expected_peak'] * sz['peak_headroom']))
+        need_peak = int(math.ceil(opts['expected_peak'] * sizing['peak_headroom']))
         if need_peak > value:
             value, source = need_peak, 'expected_peak input; headroom from profile %s' % prof['name']
-            steps.append('expected_peak %d x headroom %g = %d' % (opts['expected_peak'], sz['peak_headroom'], need_peak))
+            steps.append('expected_peak %d x headroom %g = %d' % (opts['expected_peak'], sizing['peak_headroom'], need_peak))
     if host['count']:
-        need_live = int(math.ceil(host['count'] / float(sz['target_usage'])))
+        need_live = int(math.ceil(host['count'] / float(sizing['target_usage'])))
         if need_live > value:
             value, source = need_live, 'profile %s sizing.target_usage %g: %s' % (
-                prof['name'], sz['target_usage'], prof['sources'].get('target_usage') or SIZING_SOURCES['target_usage'])
+                prof['name'], sizing['target_usage'], prof['sources'].get('target_usage') or SIZING_SOURCES['target_usage'])
             steps.append('live count %d must stay at most %d%% of max: at least %d'
-                         % (host['count'], int(round(sz['target_usage'] * 100)), need_live))
+                         % (host['count'], int(round(sizing['target_usage'] * 100)), need_live))
     value = _up(value)
     need = _up(max(need_peak, need_live, 1))
     if value > _keys.MAX_MAX:
@@ -247,9 +251,9 @@ def step_max(host, prof, opts, budget, kp):
     cost = table_cost(host, budget, value)
     if host['ram'] and value > budget['fit']:
         if need_live >= need_peak:
-            what = 'the live count %d at target_usage %d%%' % (host['count'], int(round(sz['target_usage'] * 100)))
+            what = 'the live count %d at target_usage %d%%' % (host['count'], int(round(sizing['target_usage'] * 100)))
         else:
-            what = 'expected_peak %d x headroom %g' % (opts['expected_peak'] or 0, sz['peak_headroom'])
+            what = 'expected_peak %d x headroom %g' % (opts['expected_peak'] or 0, sizing['peak_headroom'])
         if kube_value and value == _up(kube_value) and kube_value > budget['fit'] and kube_value >= need:
             need, what = _up(kube_value), 'kube-proxy\'s own value (it sets it whatever our budget)'
         if need > budget['fit']:
@@ -285,26 +289,28 @@ def step_max(host, prof, opts, budget, kp):
                                 'budget)' % (_fmt(budget['percent']), floor))
 
     # an explicit max
-    if 'max' in ovr:
-        o = ovr['max']
-        if host['count'] and o < need_live:
+    if 'max' in overrides:
+        override = overrides['max']
+        if host['count'] and override < need_live:
             raise ProfileError('overrides.max: %d would put the live count %d at %d%% of max, above the profile\'s '
                                'target_usage %d%%; the lowest allowed here is %d'
-                               % (o, host['count'], int(100.0 * host['count'] / o), int(round(sz['target_usage'] * 100)),
+                               % (override, host['count'], int(100.0 * host['count'] / override),
+                                  int(round(sizing['target_usage'] * 100)),
                                   need_live))
-        if need_peak and o < need_peak:
+        if need_peak and override < need_peak:
             raise ProfileError('overrides.max: %d is below expected_peak %d x headroom %g = %d; raise it or drop '
-                               'expected_peak' % (o, opts['expected_peak'], sz['peak_headroom'], need_peak))
-        ocost = table_cost(host, budget, o)
-        if host['ram'] and o > budget['fit']:
+                               'expected_peak' % (override, opts['expected_peak'], sizing['peak_headroom'], need_peak))
+        override_cost = table_cost(host, budget, override)
+        if host['ram'] and override > budget['fit']:
             msg = ('overrides.max: %d entries need %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM '
-                   '(%s). %s' % (o, _mib(ocost), budget['per_entry'], _ext_text(budget), _fmt(budget['percent']),
-                                 _mib(budget['bytes']), budget_advice(host, budget, o)))
+                   '(%s). %s' % (override, _mib(override_cost), budget['per_entry'], _ext_text(budget),
+                                 _fmt(budget['percent']),
+                                 _mib(budget['bytes']), budget_advice(host, budget, override)))
             if not opts['force']:
                 raise ProfileError(msg + '; or set force: true')
             warnings.append('force: ' + msg)
-        value, source = o, 'overrides.max'
-        steps.append('override %d' % o)
+        value, source = override, 'overrides.max'
+        steps.append('override %d' % override)
 
     # only_raise
     lost = host['lost'].get('max')
@@ -331,52 +337,53 @@ def step_max(host, prof, opts, budget, kp):
 
 def step_buckets(host, prof, opts, max_value):
     """buckets: max / load factor, rounded like the kernel; overrides checked; only_raise."""
-    lf = prof['sizing']['load_factor']
-    ovr = opts['overrides']
+    load_factor = prof['sizing']['load_factor']
+    overrides = opts['overrides']
     steps, warnings = [], []
-    raw = -(-max_value // lf)
-    b = _kernel.round_buckets(raw, host['page'], host['pointer'])
+    unrounded = -(-max_value // load_factor)
+    buckets = _kernel.round_buckets(unrounded, host['page'], host['pointer'])
     steps.append('max / load factor %d = %d, rounded up to %d (whole page of %d-byte heads)'
-                 % (lf, raw, b, host['pointer']))
+                 % (load_factor, unrounded, buckets, host['pointer']))
     source = '%s; load factor from %s' % (_kernel.SRC_ROUND, prof['sources'].get('load_factor')
                                           or SIZING_SOURCES['load_factor'])
-    if 'buckets' in ovr:
-        o = ovr['buckets']
-        ob = _kernel.round_buckets(o, host['page'], host['pointer'])
-        chain = float(max_value) / ob
+    if 'buckets' in overrides:
+        override = overrides['buckets']
+        override_rounded = _kernel.round_buckets(override, host['page'], host['pointer'])
+        chain = float(max_value) / override_rounded
         if chain > _inputs.MAX_LOAD_FACTOR:
             least = _kernel.round_buckets(-(-max_value // _inputs.MAX_LOAD_FACTOR), host['page'], host['pointer'])
             msg = ('overrides.buckets: %d (the kernel rounds it to %d) gives an average chain of %.0f entries per bucket '
                    'when the table of max %d is full; allowed: at least %d buckets (chain <= %d, the kernel\'s own '
-                   'factor with an explicit hash size)' % (o, ob, chain, max_value, least, _inputs.MAX_LOAD_FACTOR))
+                   'factor with an explicit hash size)'
+                   % (override, override_rounded, chain, max_value, least, _inputs.MAX_LOAD_FACTOR))
             if not opts['force']:
                 raise ProfileError(msg + ', or force: true')
             warnings.append('force: ' + msg)
-        elif chain > lf:
+        elif chain > load_factor:
             warnings.append('overrides.buckets: %d buckets give an average chain of %.1f at a full table, above the '
-                            'profile\'s load factor %d' % (ob, chain, lf))
-        b, source = ob, 'overrides.buckets; ' + _kernel.SRC_ROUND
-        steps.append('override %d, rounded up to %d as the kernel will' % (o, ob))
+                            'profile\'s load factor %d' % (override_rounded, chain, load_factor))
+        buckets, source = override_rounded, 'overrides.buckets; ' + _kernel.SRC_ROUND
+        steps.append('override %d, rounded up to %d as the kernel will' % (override, override_rounded))
     lost = host['lost'].get('buckets')
     if opts['only_raise']:
         floor, why_floor = host['buckets'], 'the live value %d' % host['buckets']
         if lost is not None and lost > floor:
             floor, why_floor = _kernel.round_buckets(lost, host['page'], host['pointer']), 'the persisted value the boot lost'
-        if floor > b:
-            b, source = floor, 'only_raise'
+        if floor > buckets:
+            buckets, source = floor, 'only_raise'
             steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
     # the cost of resizing the live table
-    if b != host['buckets'] and host['count'] and ('buckets' in host['writable'] or host['hashsize'].get('writable')):
+    if buckets != host['buckets'] and host['count'] and ('buckets' in host['writable'] or host['hashsize'].get('writable')):
         secs = _kernel.resize_seconds(host['count'])
         if secs >= RESIZE_WARN_SECONDS:
             warnings.append('buckets %d -> %d: a live resize rehashes all %d entries under the global conntrack lock '
                             'with softirqs off, about %.1f s on our measurements (%s); apply it in a quiet window, '
                             'or persist only (runtime: false) and let the next boot size the table'
-                            % (host['buckets'], b, host['count'], secs, _kernel.SRC_RESIZE))
-    return {'value': b, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings}
+                            % (host['buckets'], buckets, host['count'], secs, _kernel.SRC_RESIZE))
+    return {'value': buckets, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings}
 
 
-def step_profile_values(host, prof, opts, kp):
+def step_profile_values(host, prof, opts, kube_proxy_step):
     """Timeouts and flags: the profile's, kube-proxy's own when stated, then overrides."""
     out = {}
     defaults = _kernel.default_timeouts(host['release'])
@@ -386,10 +393,10 @@ def step_profile_values(host, prof, opts, kp):
             value = defaults[short]
             reason = '%s (kernel default %d kept)' % (reason, value)
         out[short] = (value, reason, entry['source'])
-    if prof['kube_proxy'] and kp['stated'] == 'version':
-        p = kp['plans'][0]
-        for short, v in sorted(p['timeouts'].items()):
-            out[short] = (v, 'what kube-proxy %s sets' % p['version'],
+    if prof['kube_proxy'] and kube_proxy_step['stated'] == 'version':
+        kube_plan = kube_proxy_step['plans'][0]
+        for short, v in sorted(kube_plan['timeouts'].items()):
+            out[short] = (v, 'what kube-proxy %s sets' % kube_plan['version'],
                           'kube_proxy.%s' % ('tcp_established_timeout' if 'established' in short else
                                              'tcp_close_wait_timeout'))
     for short, v in sorted(opts['overrides'].items()):
@@ -398,9 +405,9 @@ def step_profile_values(host, prof, opts, kp):
     return out
 
 
-def kube_proxy_warnings(kp, recommended):
+def kube_proxy_warnings(kube_proxy_step, recommended):
     """Where kube-proxy would undo a recommended value on its next start."""
-    if not kp['plans']:
+    if not kube_proxy_step['plans']:
         return []
     out = []
     keys = ['max', 'buckets'] + sorted(k for k in recommended if k.startswith('tcp_timeout_'))
@@ -408,27 +415,29 @@ def kube_proxy_warnings(kp, recommended):
         if short not in recommended:
             continue
         fights = []
-        for p in kp['plans']:
-            w = _kubeproxy.would_write(p, short, recommended[short])
-            if w is not None:
-                fights.append((p, w))
+        for kube_plan in kube_proxy_step['plans']:
+            written = _kubeproxy.would_write(kube_plan, short, recommended[short])
+            if written is not None:
+                fights.append((kube_plan, written))
         if not fights:
             continue
         field = {'max': 'conntrack.maxPerCore: 0', 'buckets': 'conntrack.maxPerCore: 0',
                  'tcp_timeout_established': 'conntrack.tcpEstablishedTimeout: 0s',
                  'tcp_timeout_close_wait': 'conntrack.tcpCloseWaitTimeout: 0s'}.get(short)
         how = ('set %s in kube-proxy\'s configuration (it then leaves this key alone)' % field) if field else ''
-        if kp['stated'] == 'version':
-            p, w = fights[0]
-            mode = 'only when it is lower' if (p['max_mode'] if short == 'max' else p['timeouts_mode']) == 'raise' \
+        if kube_proxy_step['stated'] == 'version':
+            kube_plan, written = fights[0]
+            plan_mode = kube_plan['max_mode'] if short == 'max' else kube_plan['timeouts_mode']
+            mode = 'only when it is lower' if plan_mode == 'raise' \
                 else 'whenever it differs'
             if short == 'buckets':
                 mode = 'when it is below max/4'
             out.append('kube-proxy %s (line %s) sets %s to %d %s: it would undo the recommended %d on its next start. '
                        'Let the two agree (only_raise: false, no override), or %s'
-                       % (p['version'], p['line'], _keys.sysctl_name(short), w, mode, recommended[short], how))
+                       % (kube_plan['version'], kube_plan['line'], _keys.sysctl_name(short), written, mode,
+                          recommended[short], how))
         else:
-            lines = ', '.join('%s -> %d' % (p['line'], w) for p, w in fights)
+            lines = ', '.join('%s -> %d' % (kube_plan['line'], written) for kube_plan, written in fights)
             out.append('kube_proxy is not stated: kube-proxy would change %s from the recommended %d on its next start '
                        'in these release lines: %s. State kube_proxy (its version, or absent) for an exact answer, or %s'
                        % (_keys.sysctl_name(short), recommended[short], lines, how))
@@ -451,9 +460,9 @@ def step_memory(host, budget, max_value, buckets):
 
 
 def health_warnings(host, prof, opts, values, memory):
-    sz = prof['sizing']
+    sizing = prof['sizing']
     out = []
-    count, cur_max, cur_b = host['count'], host['max'], host['buckets']
+    count, cur_max, cur_buckets = host['count'], host['max'], host['buckets']
     if host['ram'] and not memory['within_budget']:
         out.append('recommended table needs %s, more than the budget of %s%% of RAM (%s)%s'
                    % (_mib(memory['bytes_at_recommended_max']), _fmt(memory['budget_percent']),
@@ -461,26 +470,27 @@ def health_warnings(host, prof, opts, values, memory):
                       ': it keeps values the host already has (only_raise)' if opts['only_raise'] else ''))
     if cur_max and count >= cur_max:
         out.append('table full: live count %d has reached max %d; new connections are being dropped' % (count, cur_max))
-    elif cur_max and count > cur_max * sz['alert_usage']:
+    elif cur_max and count > cur_max * sizing['alert_usage']:
         out.append('usage %.0f%% of max is above the alert threshold %.0f%%'
-                   % (100.0 * count / cur_max, 100 * sz['alert_usage']))
-    if cur_b and count / float(cur_b) > sz['load_factor']:
+                   % (100.0 * count / cur_max, 100 * sizing['alert_usage']))
+    if cur_buckets and count / float(cur_buckets) > sizing['load_factor']:
         out.append('average chain length %.2f (count/buckets) is longer than the profile target %d'
-                   % (count / float(cur_b), sz['load_factor']))
-    st = host['stats']
-    if st.get('drop') or st.get('early_drop'):
-        out.append('the table has been full since boot: drop=%s early_drop=%s' % (st.get('drop', 0), st.get('early_drop', 0)))
+                   % (count / float(cur_buckets), sizing['load_factor']))
+    stats = host['stats']
+    if stats.get('drop') or stats.get('early_drop'):
+        out.append('the table has been full since boot: drop=%s early_drop=%s'
+                   % (stats.get('drop', 0), stats.get('early_drop', 0)))
     try:
-        ins_failed = int(st.get('insert_failed') or 0)
+        insert_failed = int(stats.get('insert_failed') or 0)
     except (TypeError, ValueError):
-        ins_failed = 0
+        insert_failed = 0
     prev = opts['previous_stats']
     grew = None
     if prev and prev.get('insert_failed') is not None:
-        grew = ins_failed > prev['insert_failed']
-    if ins_failed and (grew or (grew is None and prof['nat'])):
+        grew = insert_failed > prev['insert_failed']
+    if insert_failed and (grew or (grew is None and prof['nat'])):
         out.append('insert_failed=%d%s on a NAT host: the SNAT source-port race (1 s / 3 s connect delays); '
-                   'mitigate with --random-fully on MASQUERADE/SNAT rules' % (ins_failed, ' and growing' if grew else ''))
+                   'mitigate with --random-fully on MASQUERADE/SNAT rules' % (insert_failed, ' and growing' if grew else ''))
     not_here = [k for k in ('max', 'buckets') if values[k]['change'] and k not in host['writable']]
     if not_here and not host['assumed']:
         out.append('%s cannot be changed from here (%s); set them on the host (initial network namespace)'
@@ -497,8 +507,8 @@ def _fmt(x):
 def _ext_text(budget):
     if not budget['extension']:
         return ''
-    obj = budget['per_entry'] - _kernel.EXTENSION_BYTES
-    return ' (%d B object + %d B extension: %s)' % (obj, _kernel.EXTENSION_BYTES, ', '.join(budget['extension']))
+    object_bytes = budget['per_entry'] - _kernel.EXTENSION_BYTES
+    return ' (%d B object + %d B extension: %s)' % (object_bytes, _kernel.EXTENSION_BYTES, ', '.join(budget['extension']))
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -515,7 +525,7 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
     opts = _inputs.options(overrides, memory_budget_percent, expected_peak, only_raise, force, previous_stats)
     prof = _inputs.resolve_profile(profile, profiles)
     try:
-        kp_cfg = _kubeproxy.normalize(kube_proxy)
+        kube_proxy_config = _kubeproxy.normalize(kube_proxy)
     except _kubeproxy.KubeProxyError as e:
         raise ProfileError(str(e))
     host = host_model(facts)
@@ -525,31 +535,32 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
                 'warnings': ['nf_conntrack is not available on this host (absent, or not visible here): nothing to '
                              'size']}
     budget = step_budget(host, prof, opts)
-    kp = step_kube_proxy(host, prof, kp_cfg)
-    mx = step_max(host, prof, opts, budget, kp)
-    bk = step_buckets(host, prof, opts, mx['value'])
+    kube_proxy_step = step_kube_proxy(host, prof, kube_proxy_config)
+    max_step = step_max(host, prof, opts, budget, kube_proxy_step)
+    buckets_step = step_buckets(host, prof, opts, max_step['value'])
     values = {}
 
     def put(short, recommended, reason, source, current=None, steps=None):
-        cur = current if current is not None else host['sysctls'].get(short)
-        values[short] = {'key': _keys.sysctl_name(short), 'current': cur, 'recommended': recommended,
-                         'change': cur != recommended, 'reason': reason, 'source': source,
+        live = current if current is not None else host['sysctls'].get(short)
+        values[short] = {'key': _keys.sysctl_name(short), 'current': live, 'recommended': recommended,
+                         'change': live != recommended, 'reason': reason, 'source': source,
                          'scope': _keys.KEYS[short][1], 'writable': short in host['writable']}
         if steps is not None:
             values[short]['steps'] = steps
 
-    put('max', mx['value'], mx['reason'], mx['source'], host['max'], mx['steps'])
-    put('buckets', bk['value'], bk['reason'], bk['source'], host['buckets'], bk['steps'])
-    for short, (v, reason, source) in sorted(step_profile_values(host, prof, opts, kp).items()):
+    put('max', max_step['value'], max_step['reason'], max_step['source'], host['max'], max_step['steps'])
+    put('buckets', buckets_step['value'], buckets_step['reason'], buckets_step['source'], host['buckets'],
+        buckets_step['steps'])
+    for short, (v, reason, source) in sorted(step_profile_values(host, prof, opts, kube_proxy_step).items()):
         put(short, v, reason, source)
     recommended = dict((k, v['recommended']) for k, v in values.items())
-    memory = step_memory(host, budget, mx['value'], bk['value'])
+    memory = step_memory(host, budget, max_step['value'], buckets_step['value'])
     warnings = []
     if host['assumed']:
         warnings.append('nf_conntrack is a module that is not loaded: current values are what the kernel will pick '
                         'when it loads (%s); persist now, apply at load (load_module to load it now)'
                         % host['kd_load']['reason'])
-    warnings += mx['warnings'] + bk['warnings'] + kube_proxy_warnings(kp, recommended)
+    warnings += max_step['warnings'] + buckets_step['warnings'] + kube_proxy_warnings(kube_proxy_step, recommended)
     warnings += health_warnings(host, prof, opts, values, memory)
     return {
         'assumed_not_loaded': host['assumed'],
@@ -559,18 +570,19 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         'sysctl': dict((_keys.sysctl_name(k), v) for k, v in recommended.items()),
         'order': _keys.sort_keys(list(recommended)),
         'memory': memory, 'kernel_default': host['kd_load'] or host['kd'], 'notrack': copy.deepcopy(prof['notrack']),
-        'kube_proxy': _kube_proxy_summary(kp),
+        'kube_proxy': _kube_proxy_summary(kube_proxy_step),
         'warnings': warnings, 'notes': prof['notes'],
     }
 
 
-def _kube_proxy_summary(kp):
-    if kp['stated'] == 'absent':
+def _kube_proxy_summary(kube_proxy_step):
+    if kube_proxy_step['stated'] == 'absent':
         return {'stated': 'absent'}
-    if not kp['plans']:
+    if not kube_proxy_step['plans']:
         return None
     fields = ('version', 'line', 'max', 'max_mode', 'cap', 'hashsize_floor', 'timeouts', 'formula', 'source')
-    return {'stated': kp['stated'], 'lines': [dict((k, p[k]) for k in fields) for p in kp['plans']]}
+    return {'stated': kube_proxy_step['stated'],
+            'lines': [dict((k, kube_plan[k]) for k in fields) for kube_plan in kube_proxy_step['plans']]}
 
 
 def report_lines(host, facts, rec):
@@ -578,7 +590,7 @@ def report_lines(host, facts, rec):
     lines = []
     if not facts or not facts.get('available'):
         return ['%s: nf_conntrack not available (%s)' % (host, (facts or {}).get('module', {}).get('evidence', 'unknown'))]
-    st = facts.get('stats') or {}
+    stats = facts.get('stats') or {}
     lines.append('%s: %s kernel %s, nf_conntrack %s, %s netns, profile %s' % (
         host, facts['kernel'].get('arch'), facts['kernel'].get('release'), facts['module'].get('type'),
         'initial' if facts['netns'].get('initial') else 'non-initial', rec.get('profile')))
@@ -587,15 +599,16 @@ def report_lines(host, facts, rec):
         facts.get('count'), facts.get('max'), 100.0 * (facts.get('usage_ratio') or 0), facts.get('buckets'),
         facts.get('load_factor') or 0, mem.get('bytes_now', 0) // 1024, mem.get('entry_bytes')))
     lines.append('drops since boot: drop=%s early_drop=%s insert_failed=%s invalid=%s (source: %s)' % (
-        st.get('drop'), st.get('early_drop'), st.get('insert_failed'), st.get('invalid'), st.get('source')))
+        stats.get('drop'), stats.get('early_drop'), stats.get('insert_failed'), stats.get('invalid'), stats.get('source')))
     for short in _keys.sort_keys(list(rec.get('values', {}))):
-        v = rec['values'][short]
-        mark = '->' if v['change'] else '=='
-        ro = '' if v['writable'] else ' [read-only here]'
+        value = rec['values'][short]
+        mark = '->' if value['change'] else '=='
+        readonly_mark = '' if value['writable'] else ' [read-only here]'
         lines.append('  %-26s %10s %s %-10s %s [%s]%s'
-                     % (short, v['current'], mark, v['recommended'], v['reason'], v['source'], ro))
-    for w in rec.get('warnings', []):
-        lines.append('WARNING: %s' % w)
-    for ex in rec.get('notrack', []):
-        lines.append('suggested NOTRACK exemption: %s' % ', '.join('%s=%s' % kv for kv in sorted(ex.items())))
+                     % (short, value['current'], mark, value['recommended'], value['reason'], value['source'],
+                        readonly_mark))
+    for warning in rec.get('warnings', []):
+        lines.append('WARNING: %s' % warning)
+    for exemption in rec.get('notrack', []):
+        lines.append('suggested NOTRACK exemption: %s' % ', '.join('%s=%s' % kv for kv in sorted(exemption.items())))
     return lines

@@ -316,10 +316,10 @@ def kube_proxy_mode(procs, rules, obs):
     """kube-proxy's mode from its command line, else from what it left: nft tables, IPVS
     services, iptables chains."""
     for p in procs:
-        for i, a in enumerate(p.get('args') or []):
-            if a.startswith('--proxy-mode='):
-                return a.split('=', 1)[1] + ' (--proxy-mode)'
-            if a == '--proxy-mode' and i + 1 < len(p['args']):
+        for i, arg in enumerate(p.get('args') or []):
+            if arg.startswith('--proxy-mode='):
+                return arg.split('=', 1)[1] + ' (--proxy-mode)'
+            if arg == '--proxy-mode' and i + 1 < len(p['args']):
                 return p['args'][i + 1] + ' (--proxy-mode)'
     if any(r.startswith('nftables ') for r in rules):
         return 'nftables (its nft tables)'
@@ -417,9 +417,9 @@ def module_users(obs, others, findings):
     ours = any(f['ours'] for f in findings)
     users = []
     for name in order:
-        m = mods.get(name) or {}
-        holders = sorted(m.get('holders') or [])
-        refcnt = m.get('refcnt')
+        module_info = mods.get(name) or {}
+        holders = sorted(module_info.get('holders') or [])
+        refcnt = module_info.get('refcnt')
         extra = (refcnt - len(holders)) if refcnt is not None else None
         what = MODULES.get(name) or ('conntrack helper' if HELPER_RE.match(name) else
                                      ('conntrack core' if name == ROOT_MODULE else 'holds nf_conntrack'))
@@ -470,10 +470,10 @@ def loaded_by(mods, order):
     """Modules with references of their own (rules, sockets): what keeps nf_conntrack loaded."""
     out = []
     for name in order:
-        m = mods.get(name) or {}
-        holders = m.get('holders') or []
-        if m.get('refcnt') is not None and m['refcnt'] - len(holders) > 0 and name != ROOT_MODULE:
-            refs = m['refcnt'] - len(holders)
+        module_info = mods.get(name) or {}
+        holders = module_info.get('holders') or []
+        if module_info.get('refcnt') is not None and module_info['refcnt'] - len(holders) > 0 and name != ROOT_MODULE:
+            refs = module_info['refcnt'] - len(holders)
             out.append('%s (%s): %d reference(s)' % (name, MODULES.get(name, 'holds nf_conntrack'), refs))
     return out
 

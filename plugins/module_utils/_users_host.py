@@ -14,7 +14,7 @@ import os
 import platform
 import re
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _notrack_host, _users
+from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _keys, _notrack_host, _users
 
 LEGACY_NAMES = {'ipv4': '/proc/net/ip_tables_names', 'ipv6': '/proc/net/ip6_tables_names'}
 CONTAINER_MARKERS = ('/run/.containerenv', '/.dockerenv')
@@ -64,7 +64,7 @@ def kernel(io, release):
 def initial_netns(io):
     """True in the host's initial network namespace, False in another one (a container)."""
     try:
-        mode = os.stat(io.root + '/proc/sys/net/netfilter/nf_conntrack_max').st_mode
+        mode = os.stat(_keys.proc_path('max', io.root)).st_mode
         return bool(mode & 0o222)
     except (IOError, OSError):
         pass
@@ -89,7 +89,7 @@ def processes(io):
             continue
         args = []
         if comm in _users.PROCESS_NAMES or comm.startswith(('kube', 'calico', 'cilium', 'ovs', 'ulogd')):
-            args = [a for a in (io.read('/proc/%d/cmdline' % pid) or '').split('\0') if a]
+            args = [arg for arg in (io.read('/proc/%d/cmdline' % pid) or '').split('\0') if arg]
         out.append({'pid': pid, 'comm': comm, 'args': args,
                     'netns': _ns_inode(_readlink(io, '/proc/%d/ns/net' % pid))})
     return out

@@ -17,8 +17,12 @@ description:
     precedence, the modprobe.d or command line hash size, the kernel's own default for this RAM and kernel era, the
     boot order of a loadable nf_conntrack); with O(notrack) it also compares the NOTRACK exemptions. One module
     execution per host, which is what the audit playbook runs.
-  - Never changes anything, in check mode or not. C(changed) is true when applying the desired state
-    (M(nfct.tuning.conntrack_settings), the role) would change something, so that C(--check --diff) shows it.
+  - Never changes anything, in check mode or not - it writes no file and takes no lock. C(changed) is true when
+    applying the desired state (M(nfct.tuning.conntrack_settings), M(nfct.tuning.conntrack_notrack), the role)
+    would change something - a runtime value, one of the role's files, the NOTRACK rules - so that
+    C(--check --diff) shows it. A host whose values are the kernel's defaults is in sync and still C(changed) (the
+    role would write its file).
+  - Bad input fails before anything is read, naming the option and what is allowed.
   - Kinds of drift per key - C(runtime), C(at_boot), C(shadowed), C(unpersisted) (the desired value is the kernel
     default and no file sets it; informational); per host - C(notrack). RV(audit) C(fails_run) says whether the host
     fails the run for O(fail_on). See docs/audit.md.
@@ -144,26 +148,38 @@ options:
     type: list
     elements: str
     default: [runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed]
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_linux
+  - nfct.tuning.attributes.facts
 attributes:
   check_mode:
-    description: Read-only in any mode.
     support: full
+    details:
+      - Read-only in any mode; meant to run with C(--check).
   diff_mode:
-    description: Shows each owned file's and the live values' before and after, as applying would change them.
     support: full
-  platform:
-    description: Linux hosts.
-    platforms: posix
+    details:
+      - Shows each owned file's and the live values' before and after, as applying would change them.
+  facts:
     support: full
 requirements:
-  - Python 3 on the host (standard library only).
-  - With O(notrack) - C(nft) or C(iptables-save)/C(ip6tables-save) (either flavour).
+  - Python 3.7 or later on the host (standard library only)
+  - Root for a complete audit (C(/proc/slabinfo), the rulesets, other processes for O(users)); without it the
+    unreadable parts are reported as such
+  - With O(notrack) - C(nft), or C(iptables-save)/C(ip6tables-save) of either flavour, and C(systemctl) for the
+    loading services
+  - With O(users) - what M(nfct.tuning.conntrack_users) reads with (C(nft), C(iptables-save), C(systemctl),
+    C(nsenter); what is missing is not read)
+  - Optional - C(conntrack) (conntrack-tools), as for M(nfct.tuning.conntrack_facts)
 notes:
   - The report over all hosts (JSON, JUnit, HTML) is written by M(nfct.tuning.conntrack_audit_report) on the
     controller; the C(audit) entry point of the role and the C(nfct.tuning.audit) playbook run both.
 seealso:
   - module: nfct.tuning.conntrack_audit_report
   - module: nfct.tuning.conntrack_settings
+  - ref: ansible_collections.nfct.tuning.docsite.audit
+    description: The drift audit - kinds of drift, the report, failing a run.
 '''
 
 EXAMPLES = r'''
@@ -184,7 +200,7 @@ audit:
     - The host's entry of the audit report (schema v1, docs/audit.md) - C(status) (in_sync, drifted), C(fails_run),
       C(failing_kinds), C(profile), C(kernel), C(netns), C(conntrack), C(usage), C(drops), C(memory), C(keys) (per key
       C(desired), C(runtime), C(persisted), C(at_boot), C(at_boot_source), C(kinds), C(shadowed_by), C(readonly),
-      C(reason), C(source)), C(notrack), C(warnings), C(boot), C(lines) (readable), and with O(users) C(users)
+      C(reason), C(source)), C(files), C(notrack), C(warnings), C(boot), C(lines) (readable), and with O(users) C(users)
       (C(can_disable), C(blockers), C(ignored), C(kernel), C(loaded), C(scope), C(users), C(ours), C(loaded_by) as
       returned by M(nfct.tuning.conntrack_users)).
   type: dict
@@ -272,11 +288,11 @@ def notrack_audit(module, p, interfaces):
         facts, paths = _notrack_host.gather(module, io, params, tools)
     except _notrack_host.HostError as e:
         return {'drifted': True, 'report': None, 'lines': [], 'error': str(e)}
-    pl = _notrack_plan.plan(dict(params, paths=paths), exemptions, facts)
-    rep = pl['drift_report']
-    error = '; '.join(pl['errors']) or None
-    return {'drifted': bool(rep and rep.get('drifted')) or bool(error), 'report': rep,
-            'lines': _audit.notrack_lines(rep) if rep else [], 'error': error}
+    notrack_plan = _notrack_plan.plan(dict(params, paths=paths), exemptions, facts)
+    drift_report = notrack_plan['drift_report']
+    error = '; '.join(notrack_plan['errors']) or None
+    return {'drifted': bool(drift_report and drift_report.get('drifted')) or bool(error), 'report': drift_report,
+            'lines': _audit.notrack_lines(drift_report) if drift_report else [], 'error': error}
 
 
 def run(module, root='', probes=None):
@@ -301,14 +317,14 @@ def run(module, root='', probes=None):
     desired = rec['recommended']
     params = dict(p, readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
     current = dict((p[o], _settings.read_text(root + p[o])) for o in OWNED)
-    pl = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                        _persist.read_single(_persist.SYSCTL_CONF, root))
-    nt = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
-    entry = _audit.host_entry(facts, rec, pl, current, p['udev_rule_file'], nt, p['fail_on'], p['sysctl_file'], users)
+    settings_plan = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                                   _persist.read_single(_persist.SYSCTL_CONF, root))
+    notrack_result = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
+    entry = _audit.host_entry(facts, rec, settings_plan, current, p['udev_rule_file'], notrack_result, p['fail_on'], p['sysctl_file'], users)
     result['audit'] = entry
-    result['changed'] = bool(pl['runtime'] or pl['files']) or bool(nt and nt['drifted'])
+    result['changed'] = bool(settings_plan['runtime'] or settings_plan['files']) or bool(notrack_result and notrack_result['drifted'])
     if module._diff:
-        result['diff'] = _settings.diff_of(pl)
+        result['diff'] = _settings.diff_of(settings_plan)
     module.exit_json(**result)
 
 
@@ -317,15 +333,15 @@ def audit_disabled(module, p, facts, rec, users, root, result):
     disabling leaves them?"""
     params = dict(p, readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
     current = dict((p[o], _settings.read_text(root + p[o])) for o in OWNED)
-    pl = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                        _persist.read_single(_persist.SYSCTL_CONF, root))
+    settings_plan = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                                   _persist.read_single(_persist.SYSCTL_CONF, root))
     off, why = _disable.disabled_state(facts, users, current[p['disable_file']])
-    entry = _audit.host_entry(facts, dict(rec, values={}), pl, current, p['udev_rule_file'], None, p['fail_on'],
+    entry = _audit.host_entry(facts, dict(rec, values={}), settings_plan, current, p['udev_rule_file'], None, p['fail_on'],
                               p['sysctl_file'], users, disabled={'off': off, 'why': why})
     result['audit'] = entry
-    result['changed'] = bool(pl['files']) or not off
+    result['changed'] = bool(settings_plan['files']) or not off
     if module._diff:
-        result['diff'] = _settings.diff_of(pl)
+        result['diff'] = _settings.diff_of(settings_plan)
     module.exit_json(**result)
 
 

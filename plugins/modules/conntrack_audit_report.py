@@ -12,13 +12,15 @@ module: conntrack_audit_report
 short_description: Write the fleet conntrack audit report (JSON, JUnit XML, HTML) on the controller
 version_added: 0.1.0
 description:
-  - Collects the registered M(nfct.tuning.conntrack_audit) result of every host of the play - also of the hosts that
-    were unreachable or whose audit failed - into one report (schema v1, C(schemas/conntrack-audit-report-v1.schema.json)
+  - Collects the registered M(nfct.tuning.conntrack_audit) result of every host of the play from C(hostvars) - also
+    of the hosts that were unreachable, whose audit failed or that never ran it, with their error - into one
+    report (schema v1, C(schemas/conntrack-audit-report-v1.schema.json)
     in the collection), and writes it as JSON, JUnit XML (one testsuite per host, one testcase per key, plus
     reachability and NOTRACK) and a self-contained HTML page (no external resources).
   - An action that runs on the controller only; it never connects to the hosts. The files are written also in check
     mode (they describe the run; no host changes). Relative paths are relative to the folder C(ansible-playbook) runs
-    in; a path inside the installed collection is refused.
+    in; a path inside the installed collection is refused (the reports describe a run and never belong in the
+    collection). Each file is written atomically (a temporary file in the same folder, fsync, rename).
   - Returns the readable summary and whether the run should fail for O(fail_on); the C(audit) entry point of the
     role prints the summary and fails the play when it should.
 author:
@@ -47,7 +49,7 @@ options:
   fail_on:
     description:
       - The kinds that fail the run - any of V(runtime), V(at_boot), V(shadowed), V(unpersisted) (per key), V(notrack),
-        V(unreachable), V(failed) (per host).
+        V(reenabled), V(unreachable), V(failed) (per host).
     type: list
     elements: str
     default: [runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed]
@@ -55,19 +57,33 @@ options:
     description: Extra settings of the run to record in the report's C(options).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_controller
+  - nfct.tuning.attributes.action
 attributes:
   check_mode:
-    description: Writes the report files on the controller in check mode too; no host is touched.
     support: full
+    details:
+      - Writes the report files on the controller in check mode too (they describe the run); no host is touched.
   diff_mode:
-    description: Nothing to show.
     support: none
-  platform:
-    description: Runs on the controller.
-    platforms: posix
+    details:
+      - Returns no diff; the report files are new each run.
+  action:
     support: full
+    details:
+      - An action plugin only - nothing runs on the hosts. Use it once per play (C(run_once=true)).
+  async:
+    support: none
+requirements:
+  - Nothing on the hosts; on the controller only what ansible-core needs (Python standard library)
 seealso:
   - module: nfct.tuning.conntrack_audit
+  - ref: ansible_collections.nfct.tuning.docsite.audit
+    description: The drift audit - kinds of drift, the report, failing a run.
+  - ref: ansible_collections.nfct.tuning.docsite.fleet
+    description: The audit of a fleet and its cost.
 '''
 
 EXAMPLES = r'''

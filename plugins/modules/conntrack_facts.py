@@ -56,14 +56,46 @@ options:
     type: str
     choices: [auto, procfs, ctnetlink]
     default: auto
-extends_documentation_fragment: []
-attributes: {}
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_linux
+  - nfct.tuning.attributes.read_only
+  - nfct.tuning.attributes.facts
+attributes:
+  facts:
+    support: full
+requirements:
+  - Python 3.7 or later on the host (standard library only; ctnetlink is spoken over a raw netlink socket)
+  - Linux with C(/proc) and C(/sys) mounted
+  - Optional - C(conntrack) (conntrack-tools) for O(stats_source=conntrack-cli), and as the last resort of V(auto)
+    when neither C(/proc/net/stat/nf_conntrack) nor ctnetlink answers
 notes:
-  - Supports check mode; it only reads.
   - Run as root for the object size (C(/proc/slabinfo) is root-only) and to see which keys are writable.
   - In a container with its own network namespace, C(max), C(buckets) and C(expect_max) are reported read-only.
+  - "How the module tells built-in from loadable - C(/sys/module/nf_conntrack/initstate) exists only for a loaded
+    loadable module; built-in code has C(/sys/module/nf_conntrack) without it; C(modules.builtin) and C(modules.dep)
+    otherwise. Outside the initial network namespace - our netns differs from PID 1's, or C(nf_conntrack_max) has
+    mode 0444 (the kernel's own tell)."
+  - "What I(at boot) means - files from C(/etc/sysctl.d), C(/run/sysctl.d), C(/usr/local/lib/sysctl.d),
+    C(/usr/lib/sysctl.d) and C(/lib/sysctl.d) are merged by file name (the first directory in that order wins; a
+    symlink to C(/dev/null) or an empty file masks), applied in lexical order of the names, later wins;
+    C(/etc/sysctl.conf) last unless it was already reached through a symlink such as Debian's
+    C(/etc/sysctl.d/99-sysctl.conf). So a C(99-*.conf), C(90-dev-sec.conf) or C(/etc/sysctl.conf) that sets a key
+    overrides C(90-conntrack.conf); C(persisted.at_boot.KEY.set_by) shows it."
+  - "Breakdown - entries are parsed by key, not by column position (UDP and ICMP lines have no state column).
+    IPv6 addresses are reported in compressed form from both sources. Memory is bounded - the per-address and
+    per-port counters keep at most 131072 keys each; past that they are pruned to the largest (lossy counting),
+    C(top_exact) becomes false and C(top_max_error) bounds the undercount. Without C(/proc/net/nf_conntrack)
+    (kernels without CONFIG_NF_CONNTRACK_PROCFS) the table is read through a ctnetlink dump."
+  - "Counters - the columns of C(/proc/net/stat/nf_conntrack) are read by header name (older kernels had
+    C(searched) and C(delete_list), newer ones C(clashres) and C(chainlength)); C(entries) repeats on every CPU
+    row and is not summed. Without the file the module asks ctnetlink (C(IPCTNL_MSG_CT_GET_STATS_CPU)), then runs
+    C(conntrack -S) (C(LANG=C))."
 seealso:
   - module: nfct.tuning.conntrack_recommend
+  - module: nfct.tuning.conntrack_audit
+  - ref: ansible_collections.nfct.tuning.docsite.keys
+    description: The keys, their ranges and what the kernel does with them.
 '''
 
 EXAMPLES = r'''
@@ -87,7 +119,7 @@ ansible_facts:
   type: dict
   contains:
     conntrack:
-      description: Connection-tracking facts. See docs/modules/conntrack_facts.md for every field.
+      description: Connection-tracking facts.
       returned: always
       type: dict
       contains:
@@ -102,7 +134,7 @@ ansible_facts:
           returned: always
           sample: {"type": "builtin", "loaded": true, "evidence": "/sys/module/nf_conntrack exists without initstate"}
         kernel:
-          description: Release, version triple, architecture, pointer size and page size.
+          description: C(release), C(version) (V([major, minor, patch])), C(arch), C(pointer_size) and C(page_size).
           type: dict
           returned: always
         ram_bytes:
@@ -113,13 +145,19 @@ ansible_facts:
           description: Number of CPUs.
           type: int
           returned: always
+        euid:
+          description: The effective user id the module ran as.
+          type: int
+          returned: always
         metrics_installed:
           description: Whether M(nfct.tuning.conntrack_metrics) installed its timer here (the role removes it when
             C(conntrack_metrics) is false).
           type: bool
           returned: always
         netns:
-          description: C(initial) (true, false or null when unknown) and the evidence used.
+          description:
+            - C(initial) (true, false or null when unknown) and C(evidence) - our netns differs from PID 1's, or
+              C(nf_conntrack_max) has mode 0444.
           type: dict
           returned: always
         count:
@@ -160,25 +198,28 @@ ansible_facts:
           elements: str
           returned: always
         readonly:
-          description: Short name -> reason for every known key that cannot be written from here.
+          description:
+            - Short name -> reason for every known key that cannot be written from here (a global key outside the
+              initial netns, the file mode, not root, C(/proc/sys) mounted read-only).
           type: dict
           returned: always
         hashsize:
-          description: The C(hashsize) module parameter, whether it is writable here and why not.
+          description: The C(hashsize) module parameter, C(writable) here and C(reason) when not.
           type: dict
           returned: always
         stats:
           description:
             - Counters summed over CPUs - found, invalid, insert, insert_failed, drop, early_drop, icmp_error,
-              search_restart, clash_resolve, chaintoolong - and C(source) (procfs, ctnetlink, conntrack-cli, none).
+              search_restart, clash_resolve, chaintoolong - C(entries), and C(source) (procfs, ctnetlink,
+              conntrack-cli, none) with C(fallback_reasons) and C(errors) saying why an earlier source was not used.
           type: dict
           returned: always
         memory:
           description:
             - C(object_size) (slab bytes per object, with its share of the slab's pages; 384 when /proc/slabinfo cannot
               be read) and its source, C(extension) (why this host's entries carry the 128-byte extension area -
-              accounting, timestamps, events=1; empty when they do not), C(entry_bytes), bucket head size, bytes used
-              now and at max.
+              C(acct), C(timestamp), C(events=1); empty when they do not), C(entry_bytes), C(bucket_size),
+              C(bytes_now) and C(bytes_at_max) (see docs/keys.md).
           type: dict
           returned: always
         interfaces:
@@ -186,18 +227,28 @@ ansible_facts:
           type: list
           elements: str
         kernel_default:
-          description: The buckets and max the kernel picks for this RAM, with the reason and source of the rule.
+          description:
+            - The buckets and max the kernel picks for this RAM, with the factor, the reason and the source of the rule
+              (an explicit hash size at load time means factor 8).
           type: dict
           returned: always
         persisted:
           description:
-            - C(sysctl_files) (files setting conntrack keys, in boot order), C(at_boot) (per key the value effective at
-              next boot, its file and every file that sets it), C(modprobe), C(modules_load) and C(cmdline).
+            - C(sysctl_files) - every sysctl.d or sysctl.conf file that sets a conntrack key, in the order the boot
+              applies them; C(sysctl_applied_files) - every file the boot applies, in order.
+            - C(at_boot) - per key the value effective at next boot, its C(file) and C(line), and C(set_by) (every
+              file that sets it, in order; the last one wins).
+            - C(modprobe) - C(options nf_conntrack ...) and other directives in modprobe.d, the effective C(params),
+              C(hashsize), C(blacklisted).
+            - C(modules_load) - modules-load.d (and Debian's C(/etc/modules)) entries that load nf_conntrack at boot.
+            - C(cmdline) - C(nf_conntrack.hashsize=) on the running kernel's command line and in
+              C(/etc/default/grub).
           type: dict
           returned: always
         breakdown:
           description:
-            - Per L3/L4 protocol and TCP state counts, assured, unreplied, top lists, C(top_exact) and C(source).
+            - C(total), C(l3), C(l4), C(tcp_states), C(assured), C(unreplied), C(top_sources),
+              C(top_destinations), C(top_destination_ports), C(top_exact), C(top_max_error) and C(source).
           type: dict
           returned: when O(breakdown=true)
 '''

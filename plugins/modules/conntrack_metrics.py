@@ -90,23 +90,34 @@ options:
     description: Seconds to wait for another nfct.tuning run on the same host, 0-86400.
     type: raw
     default: 300
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_linux
 attributes:
   check_mode:
-    description: Reports what would be installed, changed or removed, and changes nothing.
     support: full
+    details:
+      - Reports what would be installed, changed or removed, and changes nothing.
   diff_mode:
-    description: The configuration, the units and the launcher before and after (the module_utils are listed by name).
     support: full
+    details:
+      - The configuration, the units and the launcher before and after (the module_utils are listed by name).
   platform:
-    description: Linux hosts with systemd.
-    support: full
-    platforms: posix
+    details:
+      - Linux hosts with systemd.
 requirements:
-  - Python 3 on the host (standard library only), systemd, node_exporter with the textfile collector.
+  - Python 3.7 or later on the host (standard library only), for the module and for the writer it installs
+  - Root - the files go to C(/usr/local/lib), C(/etc) and C(/etc/systemd/system)
+  - systemd - C(systemctl) (C(daemon-reload), C(enable --now), C(disable --now)) and its timers
+  - node_exporter with the textfile collector, reading O(dir) (not installed by this module)
+  - At each run of the writer, as for M(nfct.tuning.conntrack_users) with O(users) - C(nft), C(iptables-save),
+    C(systemctl), C(nsenter) (what is missing is not read)
 notes:
   - The writer needs root (it reads C(/proc/net/nf_conntrack) and the rulesets); the unit runs as root.
 seealso:
   - module: nfct.tuning.conntrack_facts
+  - ref: ansible_collections.nfct.tuning.docsite.monitoring
+    description: The metrics, the alert rules and node_exporter.
 '''
 
 EXAMPLES = r'''
@@ -237,8 +248,8 @@ def unit_state(module):
         return None, {}
     rc, out, _err = module.run_command([systemctl, 'show', '--property=UnitFileState,ActiveState',
                                         _metrics_install.TIMER], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
-    st = dict(line.split('=', 1) for line in (out or '').splitlines() if '=' in line)
-    return systemctl, st
+    unit = dict(line.split('=', 1) for line in (out or '').splitlines() if '=' in line)
+    return systemctl, unit
 
 
 def run(module):
@@ -257,7 +268,7 @@ def run(module):
 
 
 def apply(module, p, output, result):
-    systemctl, st = unit_state(module)
+    systemctl, unit = unit_state(module)
     if p['state'] == 'present':
         if systemctl is None:
             module.fail_json(msg='systemd is not running here: the metrics writer is run by a systemd timer. Run %s '
@@ -271,14 +282,14 @@ def apply(module, p, output, result):
         changes.update(temp_files())
         actions = (['daemon-reload'] if units_changed else []) + (
             ['enable --now %s' % _metrics_install.TIMER]
-            if st.get('UnitFileState') != 'enabled' or st.get('ActiveState') != 'active' else [])
+            if unit.get('UnitFileState') != 'enabled' or unit.get('ActiveState') != 'active' else [])
     else:
         ours = installed_lib_files() + [_metrics_install.CONFIG, output] + [
             '%s/%s' % (_metrics_install.UNIT_DIR, u) for u in (_metrics_install.SERVICE, _metrics_install.TIMER)]
         changes = dict((path, {'before': read(path), 'after': None}) for path in ours if os.path.lexists(path))
         actions = []
-        if systemctl and st.get('UnitFileState') not in (None, '', 'not-found') and st.get('LoadState') != 'not-found':
-            if st.get('UnitFileState') == 'enabled' or st.get('ActiveState') == 'active':
+        if systemctl and unit.get('UnitFileState') not in (None, '', 'not-found') and unit.get('LoadState') != 'not-found':
+            if unit.get('UnitFileState') == 'enabled' or unit.get('ActiveState') == 'active':
                 actions.append('disable --now %s' % _metrics_install.TIMER)
         if systemctl and any(path.startswith(_metrics_install.UNIT_DIR) for path in changes):
             actions.append('daemon-reload')

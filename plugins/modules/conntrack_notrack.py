@@ -160,26 +160,51 @@ options:
         shared with M(nfct.tuning.conntrack_settings)); then the run fails and changes nothing.
     type: raw
     default: 300
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_linux
 attributes:
   check_mode:
-    description: Reads the live rulesets, files and services, computes the whole change and reports it (and the drift); changes nothing.
     support: full
+    details:
+      - Reads the live rulesets, files and services, computes the whole change and reports it (and the drift);
+        changes nothing.
   diff_mode:
-    description: Shows our objects in each live ruleset before and after, and each persisted file before and after.
     support: full
+    details:
+      - Shows our objects in each live ruleset before and after (nft syntax, or iptables-save lines), and each
+        persisted file before and after.
+requirements:
+  - Python 3.7 or later on the host (standard library only)
+  - Root, or CAP_NET_ADMIN (rulesets) and write access to the persisted files under C(/etc)
+  - "nftables - C(nft) (C(nft -j list ruleset), C(nft -c -f) and C(nft -f))"
+  - "iptables - C(iptables-legacy-save)/C(-restore) and C(ip6tables-legacy-save)/C(-restore) or their C(-nft)
+    variants, or plain C(iptables-save)/C(iptables-restore) (and ip6tables) of the flavour C(iptables -V) reports;
+    C(iptables-restore --noflush) and C(--test)"
+  - All installed frameworks are read (the firewall safety analysis covers nftables, iptables-nft and
+    iptables-legacy), even when only one is written
+  - Optional - C(ip) (iproute2) for the interface of the SSH client, C(sshd -T) for the SSH ports, C(systemctl) to
+    enable the loading service (C(nftables.service), C(netfilter-persistent.service) or C(iptables.service) and
+    C(ip6tables.service), from the packages nftables, iptables-persistent or iptables-services)
 notes:
   - Untracked packets are not NATed; a warning says so when NAT rules exist.
   - The companion accepts every untracked packet before the chain's stateful rules, so an exemption wider than the
     services the firewall allows also widens what it accepts.
-  - Requires root (or CAP_NET_ADMIN) on the managed host.
   - "All or nothing: every transaction is validated before the first is applied; when a later step, the read-back or
     the persistence fails, the steps already applied are undone and the files restored; RV(left_applied) lists
     anything that could not be put back (the task then fails saying so)."
   - The file paths must be where the boot reads them - O(nftables_file) a C(NAME.nft) in C(/etc/nftables.d) or
     C(/etc/nftables), O(nftables_conf) in C(/etc), C(/etc/sysconfig) or C(/etc/nftables), the iptables rules files in
     C(/etc/iptables) or C(/etc/sysconfig); symlinks and directories are refused.
+  - The rule forms per exemption, the objects it owns, the decision table of O(backend=auto), the firewall safety
+    analysis and the persistence are explained in docs/notrack.md.
 seealso:
   - module: nfct.tuning.conntrack_settings
+  - module: nfct.tuning.conntrack_users
+  - ref: ansible_collections.nfct.tuning.docsite.notrack
+    description: How NOTRACK exemptions are applied, kept safe for a stateful firewall, and persisted.
+  - ref: ansible_collections.nfct.tuning.docsite.safety
+    description: Every safety guarantee and the test behind it.
 '''
 
 EXAMPLES = r'''
@@ -213,7 +238,11 @@ EXAMPLES = r'''
 
 RETURN = r'''
 drift:
-  description: True when the live ruleset, the companion or the persisted layers differ from the desired state (also in check mode).
+  description:
+    - True when the live ruleset, the companion or the persisted layers differ from the desired state, also in
+      check mode - what the audit and the drift checks read (RV(drift_report) says what differs).
+    - The same as C(changed) except that a temporary file left by a killed run (RV(stale_removed)) makes the run
+      C(changed) but is not drift.
   type: bool
   returned: always
 drift_report:
@@ -345,22 +374,22 @@ def write_order(changes, paths):
     """The order to write the files in so that a crash between two never leaves a ruleset the boot
     cannot load: our nft file before the system ruleset that includes it, and after it when
     both go (the include line removed first)."""
-    nf, conf = paths['nftables_file'], paths['nftables_conf']
-    removing = nf in changes and changes[nf]['after'] is None
-    first = [conf, nf] if removing else [nf, conf]
-    return [p for p in first if p in changes] + sorted(p for p in changes if p not in (nf, conf))
+    nft_file, conf = paths['nftables_file'], paths['nftables_conf']
+    removing = nft_file in changes and changes[nft_file]['after'] is None
+    first = [conf, nft_file] if removing else [nft_file, conf]
+    return [p for p in first if p in changes] + sorted(p for p in changes if p not in (nft_file, conf))
 
 
 def write_files(module, io, changes, backup, result, paths):
     _files.apply_changes(module, changes, backup, result['backup_files'], io.root, order=write_order(changes, paths))
 
 
-def validate_persisted(io, tools, pl, paths):
+def validate_persisted(io, tools, plan, paths):
     """Would the persisted rulesets load at boot? -> list of errors."""
     errors = []
-    changed = pl['files']
-    conf, nf = paths['nftables_conf'], paths['nftables_file']
-    if tools['nftables'] and (conf in changed or nf in changed) and io.read(conf) is not None and io.read(nf) is not None:
+    changed = plan['files']
+    conf, nft_file = paths['nftables_conf'], paths['nftables_file']
+    if tools['nftables'] and (conf in changed or nft_file in changed) and io.read(conf) is not None and io.read(nft_file) is not None:
         rc, out, err = io.cmd([tools['nftables'], '-c', '-f', io.root + conf])
         if rc != 0:
             errors.append('%s would not load at boot with our include (nft -c -f): %s' % (conf, (err or out).strip()))
@@ -433,33 +462,33 @@ def apply(module, io, p, exemptions, result):
     except _notrack_host.HostError as e:
         module.fail_json(msg=str(e), **result)
     params = dict(p, paths=paths)
-    pl = _notrack_plan.plan(params, exemptions, facts)
-    result.update(backend=pl['backend'], drift_report=pl['drift_report'], firewall=pl['analysis'],
-                  rules=[{'chain': r['chain'], 'rule': _notrack.render_nft_rule(r), 'items': r['items']} for r in pl['rules']],
-                  control_connection=dict(facts['control'], conflicts=[w for _i, w in pl['control_conflicts']]),
-                  commands=[{'framework': s['framework'], 'family': s['family'], 'script': s['script']} for s in pl['steps']],
-                  files_changed=sorted(pl['files']), services_enabled=list(pl['services']))
+    plan = _notrack_plan.plan(params, exemptions, facts)
+    result.update(backend=plan['backend'], drift_report=plan['drift_report'], firewall=plan['analysis'],
+                  rules=[{'chain': r['chain'], 'rule': _notrack.render_nft_rule(r), 'items': r['items']} for r in plan['rules']],
+                  control_connection=dict(facts['control'], conflicts=[w for _i, w in plan['control_conflicts']]),
+                  commands=[{'framework': s['framework'], 'family': s['family'], 'script': s['script']} for s in plan['steps']],
+                  files_changed=sorted(plan['files']), services_enabled=list(plan['services']))
     result['control_connection'].pop('interfaces', None)
-    errors = list(pl['errors'])
+    errors = list(plan['errors'])
     for option, path in sorted(paths.items()):
-        if path in pl['files']:
+        if path in plan['files']:
             _adopt, err = _paths.check_file(option, path, io.root, _paths.ADOPTABLE.get(option))
             if err:
                 errors.append(err)
     if errors:
         module.fail_json(msg='; '.join(errors), **result)
-    for w in pl['warnings']:
+    for w in plan['warnings']:
         module.warn(w)
-    result['messages'] = pl['warnings']
+    result['messages'] = plan['warnings']
     stale = _files.find_stale([os.path.dirname(f) for f in paths.values() if f], io.root)
-    result['drift'] = bool(pl['steps'] or pl['files'] or pl['services'])
+    result['drift'] = bool(plan['steps'] or plan['files'] or plan['services'])
     changed = result['drift'] or bool(stale)
     result['changed'] = changed
     result['stale_removed'] = stale
     if module._diff:
-        diff = list(pl['diff'])
-        for path in sorted(pl['files']):
-            ch = pl['files'][path]
+        diff = list(plan['diff'])
+        for path in sorted(plan['files']):
+            ch = plan['files'][path]
             diff.append({'before_header': path if ch['before'] is not None else '/dev/null',
                          'after_header': path if ch['after'] is not None else '/dev/null',
                          'before': ch['before'] or '', 'after': ch['after'] or ''})
@@ -471,14 +500,14 @@ def apply(module, io, p, exemptions, result):
 
     result['stale_removed'] = _files.clean_stale(stale, io.root)
 
-    for s in pl['steps']:
+    for s in plan['steps']:
         rc, out, err = io.cmd(step_argv(tools, s, test=True), data=s['script'].encode())
         if rc != 0:
             result['changed'] = False
             module.fail_json(msg='%s %s: the transaction does not validate, nothing was changed: %s\n%s'
                              % (s['framework'], s['family'], (err or out).strip(), s['script']), **result)
     done = []
-    for s in pl['steps']:
+    for s in plan['steps']:
         rc, out, err = io.cmd(step_argv(tools, s), data=s['script'].encode())
         if rc != 0:
             rollback_and_fail(module, io, tools, done, result, '%s %s: applying failed: %s'
@@ -495,18 +524,18 @@ def apply(module, io, p, exemptions, result):
         rollback_and_fail(module, io, tools, done, result, 'after applying, the live ruleset still differs: %s'
                           % (again['errors'] or [s['script'] for s in again['steps']]))
     _files.fault_point('before-files')
-    if pl['files']:
+    if plan['files']:
         try:
-            write_files(module, io, pl['files'], p['backup'], result, paths)
+            write_files(module, io, plan['files'], p['backup'], result, paths)
         except _files.ApplyError as e:
             rollback_and_fail(module, io, tools, done, result, 'persistence: %s' % e, e.left)
-        errors = validate_persisted(io, tools, pl, paths)
+        errors = validate_persisted(io, tools, plan, paths)
         if errors:
-            left = _files.restore(module, pl['files'], write_order(pl['files'], paths), io.root)
+            left = _files.restore(module, plan['files'], write_order(plan['files'], paths), io.root)
             rollback_and_fail(module, io, tools, done, result, 'persistence: %s; the files were restored%s'
                               % ('; '.join(errors), (' except %s' % ', '.join(left)) if left else ''), left)
     systemctl = io.which('systemctl')
-    for u in pl['services']:
+    for u in plan['services']:
         rc, out, err = io.cmd([systemctl, 'enable', u])
         if rc != 0:
             module.fail_json(msg='systemctl enable %s failed: %s (the rules are applied and persisted; enable it to '

@@ -105,11 +105,51 @@ options:
       - Paths of the files M(nfct.tuning.conntrack_settings) will own (C(sysctl_file), C(modprobe_file),
         C(modules_load_file), C(udev_rule_file)), checked here with the same rules, before anything changes.
     type: dict
-attributes: {}
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_linux
+  - nfct.tuning.attributes.facts
+  - nfct.tuning.attributes.action
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It changes nothing; the result is the same in check mode.
+  diff_mode:
+    support: N/A
+    details:
+      - It changes nothing.
+  facts:
+    support: partial
+    details:
+      - Returns C(ansible_facts.conntrack) only when it had to gather them itself (no facts gathered earlier).
+  action:
+    support: full
+    details:
+      - The action plugin computes the recommendation on the controller (RV(computed_on=controller)); the module
+        file behind it also works on its own and then computes on the host (RV(computed_on=host)).
+  async:
+    support: none
+requirements:
+  - Nothing on the host when C(ansible_facts.conntrack) was gathered earlier in the play (or O(facts) is given)
+  - Otherwise what M(nfct.tuning.conntrack_facts) needs - it runs once on the host first
 notes:
-  - Supports check mode; it changes nothing.
+  - "Bad input fails the task before anything is computed, with a message naming the option or profile field and its
+    allowed range - an unknown profile (the message lists the valid ones), an unknown override key (lists the known
+    keys), zero, negative, non-integer, NaN, infinite or too large values, a budget outside 0.1-50, a malformed user
+    profile (every field is checked; C(nat: \"false\") is false; a cap below the minimum is refused), a user profile
+    named like a built-in one without C(extends) or C(replace), a bad O(kube_proxy). docs/keys.md has every range."
+  - "It also refuses, naming the budget that would work, what it cannot recommend within the memory budget - a
+    stated O(expected_peak), the live count's headroom (C(count / target_usage)), an C(overrides.max), or
+    kube-proxy's own value on a V(kubernetes_node) host; and a bucket override that gives chains longer than 8 at a
+    full table. O(force=true) turns each of these into a warning."
 seealso:
   - module: nfct.tuning.conntrack_facts
+  - module: nfct.tuning.conntrack_settings
+  - ref: ansible_collections.nfct.tuning.docsite.profiles
+    description: The built-in workload profiles and how to write your own.
+  - ref: ansible_collections.nfct.tuning.docsite.keys
+    description: The keys, their ranges and what the kernel does with them.
 '''
 
 EXAMPLES = r'''
@@ -152,7 +192,8 @@ profile:
 values:
   description:
     - Per short key - C(key) (full sysctl name), C(current), C(recommended), C(change), C(reason), C(source),
-      C(scope) (global or netns) and C(writable) (from here).
+      C(scope) (global or netns) and C(writable) (from here, per the facts).
+    - C(values.max.steps) lists every rule of the engine that moved max.
   type: dict
   returned: always
 recommended:
@@ -173,7 +214,7 @@ memory:
   description:
     - C(object_size) (slab bytes per object) and its source, C(extension) (why entries carry the 128-byte extension
       area; empty when they do not), C(entry_bytes), bytes now, at the current and at the recommended max, the
-      budget and whether the recommendation is within it.
+      budget and whether the recommendation is within it (C(within_budget)).
   type: dict
   returned: always
 kube_proxy:
@@ -194,7 +235,12 @@ notrack:
   returned: always
 warnings:
   description:
-    - Budget exceeded, table full, long chains, insert_failed on NAT hosts, read-only keys.
+    - The memory budget (limited, or a budget below the kernel's own default kept), values kept by O(only_raise)
+      after a boot that lost them, every value O(force) let through, where kube-proxy would undo a recommended
+      value on its next start (and how to stop it), the cost of a live resize of a big table, a full table, usage
+      above the alert level, chains longer than the profile's load factor, drops since boot, C(insert_failed) on a
+      NAT profile (or growing since O(previous_stats)) with the C(--random-fully) hint, global keys that cannot be
+      changed from here.
     - Ansible shows each one as a C([WARNING]) line and leaves the key out of the registered result when the list
       is empty; RV(warning_messages) holds the same list and is always there.
   type: list
@@ -219,6 +265,15 @@ computed_on:
   description: V(controller) when the action plugin computed it, V(host) when the module did.
   type: str
   returned: always
+ansible_facts:
+  description: The conntrack facts the action gathered itself, as M(nfct.tuning.conntrack_facts) returns them.
+  type: dict
+  returned: when no facts were gathered earlier in the play and O(facts) was not given
+  contains:
+    conntrack:
+      description: See M(nfct.tuning.conntrack_facts).
+      type: dict
+      returned: always
 '''
 
 import platform

@@ -165,18 +165,53 @@ notes:
     everything already changed is put back and RV(left_applied) lists what could not be. Files are written to a
     temporary file, fsync'ed, renamed and the directory fsync'ed; a temporary file left by a killed run is removed
     by the next one, even when nothing else differs, and counts as a change (RV(stale_removed))."
-  - Never touches sysctl.d files other than its own; when another file overrides a key at boot it says so in
-    RV(keys) (C(shadowed_by)) and in a warning.
+  - Never touches sysctl.d files other than its own; when another file overrides a key at boot (a C(99-*.conf),
+    C(90-dev-sec.conf), C(/etc/sysctl.conf)) it says so in RV(keys) (C(shadowed_by)) and in a warning that names
+    the value the boot will really give.
+  - "The layers - runtime, each key written to C(/proc/sys/net/netfilter/nf_conntrack_*) in the order buckets, max,
+    expect_max, then alphabetical, and read back expecting the kernel's rounding (a page of bucket heads);
+    O(sysctl_file) always (global keys left out in a non-initial netns, where they can never apply);
+    O(modprobe_file) (C(options nf_conntrack hashsize=N)) for a loadable module with buckets set;
+    O(modules_load_file) (C(nf_conntrack), so the module loads before systemd-sysctl and the sysctl.d keys apply at
+    boot) for a loadable module with O(boot_fix=auto) or V(modules-load); O(udev_rule_file) (re-runs
+    C(systemd-sysctl --prefix=/net/netfilter) when the module appears, see sysctl.d(5)) with O(boot_fix=udev);
+    the kernel command line only as RV(cmdline_hint), never edited."
+  - Input is validated first - an unknown key or a value outside its range (docs/keys.md has every range) fails before anything is read or written.
+  - A file already at one of the owned paths that this module did not write (no C(# Managed by nfct.tuning) header)
+    is taken over, with a backup, only when it holds nothing but what it would write there; the paths must be where
+    the boot reads them (C(/etc/passwd) or C(/opt/x.conf) is refused by name).
+  - A O(settings) C(max) larger than the live and the persisted one is checked against O(memory_budget_percent);
+    keeping what the host already has is never refused.
+  - docs/safety.md lists the guarantees and the tests behind them.
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_linux
 attributes:
   check_mode:
-    description: Computes the whole plan and reports it; writes nothing (not even the lock file).
     support: full
+    details:
+      - Computes the whole plan and reports it; writes nothing (not even the lock file).
   diff_mode:
-    description: Shows each owned file's before and after, and the runtime values before and after.
     support: full
+    details:
+      - Shows each owned file's before and after, and the runtime values before and after.
+requirements:
+  - Python 3.7 or later on the host (standard library only)
+  - Root (writing C(/proc/sys/net/netfilter) needs CAP_NET_ADMIN, and the files are under C(/etc))
+  - C(modprobe) (kmod) when it loads or unloads nf_conntrack - O(load_module=true), O(state=present) after
+    O(state=disabled), and O(state=disabled) on a module kernel
+  - With O(state=disabled), the tools M(nfct.tuning.conntrack_users) reads the users with (C(nft), C(iptables-save),
+    C(systemctl), C(nsenter); what is missing is not read)
+  - For O(boot_fix=udev) at boot - systemd-udevd and systemd-sysctl
 seealso:
   - module: nfct.tuning.conntrack_facts
   - module: nfct.tuning.conntrack_recommend
+  - ref: ansible_collections.nfct.tuning.docsite.keys
+    description: The keys, their ranges and what the kernel does with them.
+  - ref: ansible_collections.nfct.tuning.docsite.safety
+    description: Every safety guarantee and the test behind it.
+  - ref: ansible_collections.nfct.tuning.docsite.disable
+    description: Turning connection tracking off - the kinds of users and how to remove them.
 '''
 
 EXAMPLES = r'''
@@ -245,8 +280,11 @@ drift_report:
   type: dict
   returned: always
 drift:
-  description: True when anything differs from the desired state, also in check mode (the same as changed, except
-    that a temporary file left by a killed run makes the run changed but is not drift).
+  description:
+    - True when a runtime value or an owned file differs from the desired state, also in check mode - what the
+      audit and the drift checks read.
+    - The same as C(changed) except that a temporary file left by a killed run (RV(stale_removed)) makes the run
+      C(changed) but is not drift.
   type: bool
   returned: always
 adopted:
@@ -402,48 +440,48 @@ def apply(module, desired, root, probes, result):
     current = dict((p[o], _read(root + p[o])) for o in OWNED)
     listing = _persist.read_listing(_persist.SYSCTL_DIRS, root)
     conf = _persist.read_single(_persist.SYSCTL_CONF, root)
-    pl = _settings.plan(facts, desired, params, current, listing, conf)
-    host_errors, adopt = check_owned(p, pl['files'], root)
-    result.update(keys=pl['keys'], not_applied=pl['skipped'], drift_report=pl['drift'], adopted=adopt)
-    if pl['cmdline_hint']:
-        result['cmdline_hint'] = pl['cmdline_hint']
-    if pl['errors'] or host_errors:
-        module.fail_json(msg='; '.join(pl['errors'] + host_errors), **result)
-    warnings = list(pl['warnings'])
+    plan = _settings.plan(facts, desired, params, current, listing, conf)
+    host_errors, adopt = check_owned(p, plan['files'], root)
+    result.update(keys=plan['keys'], not_applied=plan['skipped'], drift_report=plan['drift'], adopted=adopt)
+    if plan['cmdline_hint']:
+        result['cmdline_hint'] = plan['cmdline_hint']
+    if plan['errors'] or host_errors:
+        module.fail_json(msg='; '.join(plan['errors'] + host_errors), **result)
+    warnings = list(plan['warnings'])
     warnings += ['%s holds only conntrack settings but was not written by nfct.tuning: it is taken over (its content '
                  'is backed up)' % path for path in adopt]
     for w in warnings:
         module.warn(w)
     result['messages'] = warnings
     stale = _files.find_stale([os.path.dirname(p[o]) for o in OWNED], root)
-    result['drift'] = bool(pl['runtime'] or pl['files'])
+    result['drift'] = bool(plan['runtime'] or plan['files'])
     changed = result['drift'] or bool(stale)
     result['changed'] = changed
     result['stale_removed'] = stale
-    result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in pl['runtime']]
-    result['files_changed'] = sorted(pl['files'])
-    result['summary'] = summary(pl, module.check_mode, stale)
+    result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in plan['runtime']]
+    result['files_changed'] = sorted(plan['files'])
+    result['summary'] = summary(plan, module.check_mode, stale)
     if module._diff:
-        result['diff'] = diff_of(pl)
+        result['diff'] = diff_of(plan)
 
     # ------------------------------------------------------------ the one gate
     if module.check_mode or not changed:
         module.exit_json(**result)
 
     result['stale_removed'] = _files.clean_stale(stale, root)
-    done = write_runtime(module, pl['runtime'], root, result)
+    done = write_runtime(module, plan['runtime'], root, result)
     _files.fault_point('before-files')
     try:
         # an adopted file is always backed up: its content was not ours
-        _files.apply_changes(module, pl['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
+        _files.apply_changes(module, plan['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
     except _files.ApplyError as e:
         left = restore_runtime(root, done)
         result['changed'] = bool(e.left or left)
         module.fail_json(msg='writing the files failed (%s); %s' % (e, undo_summary(len(done), left, e.left)),
                          left_applied=e.left + left, **result)
     # read the files back: what we meant is what is there
-    for path in sorted(pl['files']):
-        if _read(root + path) != pl['files'][path]['after']:
+    for path in sorted(plan['files']):
+        if _read(root + path) != plan['files'][path]['after']:
             module.fail_json(msg='%s: content read back differs from what was written' % path, **result)
     if p['verify']:
         verify(module, desired, params, root, probes, result)
@@ -454,10 +492,10 @@ def verify(module, desired, params, root, probes, result):
     """Read the host again, still under the lock, and plan again: nothing may remain to change."""
     facts = _gather.gather(root=root, probes=probes)
     current = dict((params[o], _read(root + params[o])) for o in OWNED)
-    pl = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                        _persist.read_single(_persist.SYSCTL_CONF, root))
-    left = ['%s (runtime %s, wanted %s)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in pl['runtime']]
-    left += ['%s differs' % path for path in sorted(pl['files'])]
+    plan = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                          _persist.read_single(_persist.SYSCTL_CONF, root))
+    left = ['%s (runtime %s, wanted %s)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in plan['runtime']]
+    left += ['%s differs' % path for path in sorted(plan['files'])]
     result['verified'] = not left
     if left:
         module.fail_json(msg='verify: after applying, the host still differs from the desired state: %s'
@@ -510,31 +548,31 @@ def disable(module, facts, root, probes, result):
     result['users'] = dict((k, users[k]) for k in keep)
     params = dict(p, sysctl_bin=sysctl_bin(root))
     current = dict((p[o], _read(root + p[o])) for o in OWNED)
-    pl = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                        _persist.read_single(_persist.SYSCTL_CONF, root))
-    dp = _disable.plan(facts, users, pl['files'], p['builtin_mode'], check=module.check_mode)
-    host_errors, adopt = check_owned(p, dp['files'], root)
-    errors = dp['errors'] + host_errors
+    plan = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
+                          _persist.read_single(_persist.SYSCTL_CONF, root))
+    disable_plan = _disable.plan(facts, users, plan['files'], p['builtin_mode'], check=module.check_mode)
+    host_errors, adopt = check_owned(p, disable_plan['files'], root)
+    errors = disable_plan['errors'] + host_errors
     if errors:
         module.fail_json(msg='; '.join(errors), **result)
-    for w in dp['warnings']:
+    for w in disable_plan['warnings']:
         module.warn(w)
-    changed = bool(dp['unload'] or dp['files'])
-    result.update(changed=changed, drift=changed, messages=dp['warnings'], unloaded=[], files_changed=sorted(dp['files']),
+    changed = bool(disable_plan['unload'] or disable_plan['files'])
+    result.update(changed=changed, drift=changed, messages=disable_plan['warnings'], unloaded=[], files_changed=sorted(disable_plan['files']),
                   adopted=adopt, summary=(['would change:' if module.check_mode else 'changes:'] +
-                                          ['  ' + line for line in dp['summary']]) if changed else
+                                          ['  ' + line for line in disable_plan['summary']]) if changed else
                   ['in sync: conntrack is disabled'])
     if module._diff:
-        result['diff'] = diff_of({'files': dp['files'], 'runtime': []})
-        if dp['unload']:
+        result['diff'] = diff_of({'files': disable_plan['files'], 'runtime': []})
+        if disable_plan['unload']:
             result['diff'].append({'before_header': 'loaded kernel modules', 'after_header': 'loaded kernel modules',
-                                   'before': ''.join(m + '\n' for m in dp['unload']), 'after': ''})
+                                   'before': ''.join(m + '\n' for m in disable_plan['unload']), 'after': ''})
     if module.check_mode or not changed:
         module.exit_json(**result)
 
     # ------------------------------------------------------------ past the one gate
     saved = dict((k, v) for k, v in (facts.get('sysctls') or {}).items() if k in set(facts.get('writable') or []))
-    loaded = [name for name in dp['unload'] if module_loaded(root, name)]
+    loaded = [name for name in disable_plan['unload'] if module_loaded(root, name)]
 
     def gone():
         # modprobe -r also removes a dependency nothing uses any more (nf_conntrack itself after
@@ -551,16 +589,16 @@ def disable(module, facts, root, probes, result):
         _files.fault_point('after-unload')
     unloaded = gone()
     try:
-        _files.apply_changes(module, dp['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
+        _files.apply_changes(module, disable_plan['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
     except _files.ApplyError as e:
         module.fail_json(msg='writing the files failed (%s); %s' % (e, reload_modules(module, root, unloaded, saved)),
                          left_applied=e.left, **result)
     # read back: the files as planned, nf_conntrack not loaded (a module kernel)
     again = dict((p[o], _read(root + p[o])) for o in OWNED)
-    wrong = [path for path, ch in sorted(dp['files'].items()) if again.get(path) != ch['after']]
+    wrong = [path for path, ch in sorted(disable_plan['files'].items()) if again.get(path) != ch['after']]
     if wrong:
         module.fail_json(msg='%s: content read back differs from what was written' % ', '.join(wrong), **result)
-    if dp['kernel'] == 'module' and module_loaded(root, _users.ROOT_MODULE):
+    if disable_plan['kernel'] == 'module' and module_loaded(root, _users.ROOT_MODULE):
         module.fail_json(msg='nf_conntrack was loaded again right after it was unloaded (something requested it); '
                              'run nfct.tuning.conntrack_users to see what', **result)
     result['verified'] = True
@@ -593,14 +631,14 @@ def reload_modules(module, root, unloaded, saved):
     return 'the %d unloaded module(s) were loaded again and the runtime values put back' % len(unloaded)
 
 
-def summary(pl, check, stale=()):
+def summary(plan, check, stale=()):
     """What changes (or would, in check mode), readable."""
-    if not (pl['runtime'] or pl['files'] or stale):
+    if not (plan['runtime'] or plan['files'] or stale):
         return ['in sync: nothing to change']
     out = ['would change:' if check else 'changes:']
-    out += ['  %s: %s -> %s (runtime)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in pl['runtime']]
+    out += ['  %s: %s -> %s (runtime)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in plan['runtime']]
     out += ['  %s: %s' % (path, 'remove' if ch['after'] is None else 'create' if ch['before'] is None else 'update')
-            for path, ch in sorted(pl['files'].items())]
+            for path, ch in sorted(plan['files'].items())]
     out += ['  %s: remove (a temporary file a killed run left)' % path for path in stale]
     return out
 

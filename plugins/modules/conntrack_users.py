@@ -46,24 +46,17 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same result; it only reads.
-    support: full
-  diff_mode:
-    description: Returns no diff; it changes nothing.
-    support: none
-  platform:
-    description: Linux hosts.
-    support: full
-    platforms: posix
+extends_documentation_fragment:
+  - nfct.tuning.attributes
+  - nfct.tuning.attributes.platform_linux
+  - nfct.tuning.attributes.read_only
 requirements:
-  - Python 3 on the host (standard library only).
+  - Python 3.7 or later on the host (standard library only)
+  - Root - the rulesets, other processes' sockets and other namespaces' counts need it
   - C(nft) to read nftables rules, C(iptables-save) / C(ip6tables-save) (legacy and nft variants) for iptables
     rules, C(systemctl) for units, C(nsenter) for the count of named namespaces without processes; what is
-    missing is not read (the report says what it saw).
+    missing is not read (the report says what it saw)
 notes:
-  - Run as root - the rulesets, other processes' sockets and other namespaces' counts need it.
   - In a container (a network namespace other than the initial one) it sees only that namespace - its rules,
     processes and count; C(scope) says so. The kernel modules and the other namespaces are the host's.
   - The verdict is about what it can see. A kernel module with references that no listed user explains blocks
@@ -72,6 +65,8 @@ notes:
 seealso:
   - module: nfct.tuning.conntrack_facts
   - module: nfct.tuning.conntrack_audit
+  - ref: ansible_collections.nfct.tuning.docsite.disable
+    description: Turning connection tracking off - the kinds of users and how to remove them.
 '''
 
 EXAMPLES = r'''
@@ -109,7 +104,9 @@ ignored:
   elements: str
 users:
   description:
-    - Every user found. C(id) (stable, usable in O(ignore)), C(kind) (V(module), V(rules), V(service), V(boot),
+    - Every user found. C(id) (stable, usable in O(ignore) - C(module:nf_nat), C(rules:nftables:inet:filter),
+      C(rules:iptables-nft:ipv4:nat), C(service:docker), C(boot:nftables.service), C(listener:conntrack),
+      C(namespace:4026532177)), C(kind) (V(module), V(rules), V(service), V(boot),
       V(listener), V(namespace)), C(name), C(needs) (losing conntrack breaks it; null when unknown), C(blocking),
       C(why), C(evidence) (at most 8 lines, then a count).
     - V(rules) users add C(owners) and C(uses); V(module) users add C(refcnt) and C(holders).
@@ -124,6 +121,11 @@ ours:
   returned: always
   type: list
   elements: str
+untrack_all:
+  description: True when our NOTRACK objects exempt every packet (M(nfct.tuning.conntrack_notrack) with
+    O(nfct.tuning.conntrack_notrack#module:untrack_all=true)).
+  returned: always
+  type: bool
 kernel:
   description: How nf_conntrack exists here - V(builtin), V(module) or V(absent).
   returned: always
@@ -138,7 +140,8 @@ scope:
   returned: always
   type: str
 unload_order:
-  description: On a module kernel, nf_conntrack and every module that holds it, in the order they unload.
+  description: On a module kernel, nf_conntrack and every module that holds it, in the order they unload (holders
+    first, nf_conntrack last).
   returned: always
   type: list
   elements: str
@@ -160,6 +163,14 @@ summary:
   returned: always
   type: list
   elements: str
+  sample:
+    - "nf_conntrack: a loadable module, loaded"
+    - "verdict: blocked by 2 user(s): rules:iptables-nft:ipv4:nat, service:docker"
+    - "  [BLOCKS] rules:iptables-nft:ipv4:nat: 5 rule(s) use nat, nat_chain"
+    - "      POSTROUTING: -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE"
+    - "  [BLOCKS] service:docker: publishes ports with DNAT and masquerades container traffic"
+    - "      process dockerd (pid 812)"
+    - "  kept loaded by: xt_conntrack (iptables -m conntrack): 1 reference(s)"
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -177,10 +188,10 @@ def build_module():
 def run(module, io=None):
     io = io or _notrack_host.HostIO(module)
     try:
-        obs = _users_host.gather(module, io)
+        observed = _users_host.gather(module, io)
     except (IOError, OSError) as e:
         module.fail_json(msg='reading the users of conntrack failed: %s' % e)
-    report = _users.analyze(obs, ignore=module.params['ignore'])
+    report = _users.analyze(observed, ignore=module.params['ignore'])
     module.exit_json(changed=False, **report)
 
 

@@ -29,6 +29,7 @@ import jsonschema
 import junitparser
 import pytest
 
+import headless
 import podhost
 
 REPO = podhost.REPO
@@ -238,11 +239,10 @@ def test_junit_report_parsed(world, audited):
 
 
 def test_html_report_in_chromium(world, audited, tmp_path):
-    import test_audit_html_chromium as chrome
-    if not os.path.exists(chrome.CHROMIUM):
+    if not os.path.exists(headless.CHROMIUM):
         pytest.skip('needs Debian chromium')
     page = world.cwd / 'conntrack-audit.html'
-    d = chrome.dom(tmp_path, page.as_uri())
+    d = headless.dom(tmp_path, page.as_uri())
     assert dict(d.rows) == {BROKEN: 'failed', GONE: 'unreachable', world.drifted: 'drifted', world.fresh: 'in_sync',
                             world.tuned: 'in_sync'}
     assert [r[0] for r in d.rows][:3] == [BROKEN, GONE, world.drifted]

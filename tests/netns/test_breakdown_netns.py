@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, nfct.tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fast breakdown paths on the real kernel: a throwaway namespace with every kind of entry
-tests/netns/test_netlink.py creates (TCP in many states, UDP, ICMP, IPv6, GRE, SCTP, UDP-Lite,
+tests/netns/ctkinds.py creates (TCP in many states, UDP, ICMP, IPv6, GRE, SCTP, UDP-Lite,
 an unknown protocol) plus 30 000 entries made through ctnetlink (benchmarks/ctfill.py). The /proc
 fast path, the ctnetlink fast path and the entry-by-entry summarize() of both sources must give
 the same breakdown. (make bench checks the same at 100 000 and 1 000 000 entries.)"""
@@ -18,7 +18,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_netlink import FILL_CFG, Netns, PY, REPO  # noqa: E402
+from ctkinds import FILL_CFG, PY, REPO, Netns  # noqa: E402
 
 PROBE = r'''
 import json
@@ -28,7 +28,7 @@ out = {
     'count': int(open('/proc/sys/net/netfilter/nf_conntrack_count').read()),
     'proc_fast': bd.proc_breakdown(path, top=20),
     'proc_slow': bd.summarize(_gather.iter_proc_entries(path), top=20),
-    'nl_fast': nl._retry_dump(lambda e: bd.summarize(e, top=20)),
+    'nl_fast': nl.retry_dump(lambda e: bd.summarize(e, top=20)),
     'nl_slow': bd.summarize(iter(nl.EntryDump()), top=20),
 }
 print(json.dumps(out))

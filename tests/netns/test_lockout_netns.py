@@ -23,10 +23,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import nsfill  # noqa: E402
-import test_notrack_netns  # noqa: E402
-from test_notrack_netns import run_module, sh  # noqa: E402
+from vethpair import run_module, sh  # noqa: E402
 
-pair = test_notrack_netns.pair   # the server and client namespaces (a fixture)
+# `pair`, the server and client namespaces, is a fixture of tests/netns/conftest.py
 
 pytestmark = pytest.mark.skipif(not nsfill.is_root(), reason='needs root for network namespaces')
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Make tests/unit/hosts.py importable; the collection itself is imported through
-# PYTHONPATH=.cache/collections (set by the Makefile).
+# Make the helper modules of tests/unit importable (hosts.py, modrun.py, notrack_rulesets.py, ...:
+# tests import helpers, never another test module, see test_test_layout.py); the collection
+# itself is imported through PYTHONPATH=.cache/collections (set by the Makefile).
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 

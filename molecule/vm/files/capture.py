@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, nfct.tuning developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print, as JSON, what conntrack_facts reads on this host: the fixture format of
-tests/unit/vm_capture.py (molecule/vm captures with NFCT_VM_CAPTURE=DIR, see docs/vm.md).
+tests/unit/fixtures/vm/STAGE.json (molecule/vm captures with NFCT_VM_CAPTURE=DIR, see docs/vm.md).
 
 Only the lines about nf_conntrack are kept from the big files (slabinfo, modules.dep,
 modules.builtin, meminfo); the run's ssh key is cut out of the kernel command line.

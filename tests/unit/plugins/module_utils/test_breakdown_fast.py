@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown, _gather, _netlink, _proc
 
 import hosts
-from test_netlink import DUMP_ORDER, EPERM_REPLY, FakeSocket, full_dump, msg, set_flags  # noqa: F401
+from netlink_fakes import DUMP_ORDER, EPERM_REPLY, FakeSocket, full_dump, msg, set_flags
 
 V6 = '0000:0000:0000:0000:0000:0000:0000:0001'
 MORE_LINES = (
@@ -176,7 +176,7 @@ def test_summarize_takes_the_fast_path_of_a_dump(fake, monkeypatch):
     called = []
     real = _netlink.dump_breakdown
     monkeypatch.setattr(_netlink, 'dump_breakdown', lambda *a, **k: called.append(a) or real(*a, **k))
-    got = _netlink._retry_dump(lambda entries: _breakdown.summarize(entries, top=3))
+    got = _netlink.retry_dump(lambda entries: _breakdown.summarize(entries, top=3))
     assert called and got == _breakdown.summarize(_netlink.parse_entries(full_dump()), top=3)
 
 
@@ -186,7 +186,7 @@ def test_dump_breakdown_retried_when_interrupted(fake, monkeypatch):
     monkeypatch.setattr(os, 'fork', nofork)
     intr = set_flags(msg('ipv4_udp_assured'), _netlink.NLM_F_MULTI | _netlink.NLM_F_DUMP_INTR)
     fake([[msg('ipv4_icmp'), intr + msg('done')]], [[full_dump()]])
-    got = _netlink._retry_dump(lambda entries: _breakdown.summarize(entries, top=10))
+    got = _netlink.retry_dump(lambda entries: _breakdown.summarize(entries, top=10))
     assert got == netlink_reference(full_dump())
 
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """_notrack_nft: parsing `nft -j list ruleset` (fixture captured from nft 1.0.6 on the CI
-machine, in a throwaway netns), our table and companion rules, the safety model of the other
-tables, the `nft -f` transaction, the persisted file and the include line in the system ruleset."""
+machine, in a throwaway netns: tests/unit/fixtures/nft), our table and companion rules, the
+safety model of the other tables, the `nft -f` transaction, the persisted file and the include
+line in the system ruleset."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
@@ -10,57 +11,7 @@ import json
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_nft as nn
 
-# nft -j list ruleset of: table inet fw (our companion first, a ct state vmap, iif lo, tcp dport set),
-# our table with one rule of each form plus a foreign one (counter), and an iptables-nft table ip filter.
-CAPTURED = json.dumps({"nftables": [
-    {"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}},
-    {"table": {"family": "inet", "name": "fw", "handle": 1}},
-    {"chain": {"family": "inet", "table": "fw", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0,
-               "policy": "drop"}},
-    {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 2, "comment": "nfct.tuning notrack companion",
-              "expr": [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "untracked"}}, {"accept": None}]}},
-    {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 4, "expr": [
-        {"vmap": {"key": {"ct": {"key": "state"}},
-                  "data": {"set": [["invalid", {"drop": None}], ["established", {"accept": None}],
-                                   ["related", {"accept": None}]]}}}]}},
-    {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 5, "expr": [
-        {"match": {"op": "==", "left": {"meta": {"key": "iif"}}, "right": "lo"}}, {"accept": None}]}},
-    {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 7, "expr": [
-        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": {"set": [22, 80, 443]}}},
-        {"accept": None}]}},
-    {"table": {"family": "inet", "name": "nfct_notrack", "handle": 2}},
-    {"chain": {"family": "inet", "table": "nfct_notrack", "name": "prerouting", "handle": 1, "type": "filter",
-               "hook": "prerouting", "prio": -300, "policy": "accept"}},
-    {"chain": {"family": "inet", "table": "nfct_notrack", "name": "output", "handle": 2, "type": "filter", "hook": "output",
-               "prio": -300, "policy": "accept"}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "prerouting", "handle": 3, "expr": [
-        {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}}, {"notrack": None}]}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "prerouting", "handle": 4, "expr": [
-        {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 5000}}, {"notrack": None}]}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "prerouting", "handle": 5, "expr": [
-        {"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "saddr"}},
-                   "right": {"prefix": {"addr": "2001:db8::", "len": 32}}}},
-        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 443}}, {"notrack": None}]}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "prerouting", "handle": 6, "expr": [
-        {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.0.0.1"}},
-        {"notrack": None}]}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "prerouting", "handle": 7, "expr": [
-        {"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv6"}},
-        {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "eth0"}}, {"notrack": None}]}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "prerouting", "handle": 8, "expr": [
-        {"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": "udp"}}, {"notrack": None}]}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "prerouting", "handle": 9, "expr": [
-        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}},
-        {"counter": {"packets": 0, "bytes": 0}}, {"notrack": None}]}},
-    {"rule": {"family": "inet", "table": "nfct_notrack", "chain": "output", "handle": 10, "expr": [
-        {"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "lo"}}, {"notrack": None}]}},
-    {"table": {"family": "ip", "name": "filter", "handle": 3}},
-    {"chain": {"family": "ip", "table": "filter", "name": "INPUT", "handle": 1, "type": "filter", "hook": "input", "prio": 0,
-               "policy": "accept"}},
-    {"rule": {"family": "ip", "table": "filter", "chain": "INPUT", "handle": 2, "expr": [
-        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}},
-        {"counter": {"packets": 0, "bytes": 0}}, {"accept": None}]}},
-]})
+from notrack_rulesets import CAPTURED
 
 
 def test_parse_and_classify_tables():

@@ -7,25 +7,13 @@ project's machines."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
 import re
 
 from ansible_collections.nfct.tuning.plugins.module_utils import _audit
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_plan as np
 
-from plugins.module_utils.test_notrack_ipt import apply_restore
-from plugins.module_utils.test_notrack_nft import CAPTURED
-from plugins.module_utils.test_notrack_safety import WEB, nft_model
-
-LEGACY_FW = '''*filter
-:INPUT DROP [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT
--A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
-COMMIT
-'''
+from notrack_rulesets import CAPTURED, LEGACY_FW, apply_restore, web_json
 
 PARAMS = {'state': 'present', 'backend': 'auto', 'companion': 'auto', 'allow_control_connection': False, 'persist': True,
           'enable_service': True, 'control_ports': []}
@@ -110,17 +98,6 @@ def test_rhel_layout_and_missing_loader():
     assert np.platform_of('NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\n') == 'redhat'
     assert np.platform_of('ID=ubuntu\nID_LIKE=debian\n') == 'debian'
     assert np.platform_of('ID=alpine\n') is None
-
-
-def web_json():
-    m = nft_model(WEB)
-    objs = [{'table': {'family': 'inet', 'name': 'fw'}}]
-    for name, c in m['tables'][('inet', 'fw')]['chains'].items():
-        objs.append({'chain': {'family': 'inet', 'table': 'fw', 'name': name, 'type': 'filter', 'hook': c['hook'],
-                               'prio': c['priority'], 'policy': c['policy']}})
-        for r in c['rules']:
-            objs.append({'rule': {'family': 'inet', 'table': 'fw', 'chain': name, 'handle': r['handle'], 'expr': r['expr']}})
-    return json.dumps({'nftables': objs})
 
 
 def test_nftables_refusal_and_insert():

@@ -1,12 +1,10 @@
 # -*- coding: utf-8 -*-
 """_notrack_safety: which filter chains would drop the packets we stop tracking. Rulesets in
-nft JSON (the shapes nft 1.0.6 prints, see test_notrack_nft.CAPTURED) and iptables-save text,
+nft JSON (the shapes nft 1.0.6 prints, see tests/unit/fixtures/nft) and iptables-save text,
 against exemptions of every kind. The real kernel confirms the verdicts in tests/netns
 (a stateful firewall drops the exempted traffic without the companion and passes it with it)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
-
-import json
 
 import pytest
 
@@ -15,61 +13,12 @@ from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_ipt as
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_nft as nn
 from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_safety as ns
 
-
-# --------------------------------------------------------------------------- nft JSON builders
-
-def match(left, right, op='=='):
-    return {'match': {'op': op, 'left': left, 'right': right}}
-
-
-def ct(states, op='in'):
-    return match({'ct': {'key': 'state'}}, states, op)
-
-
-def port(proto, field, value, op='=='):
-    return match({'payload': {'protocol': proto, 'field': field}}, value, op)
-
-
-def meta(key, value, op='=='):
-    return match({'meta': {'key': key}}, value, op)
-
-
-def addr(fam, field, value):
-    return match({'payload': {'protocol': fam, 'field': field}}, value)
-
-
-ACCEPT, DROP = {'accept': None}, {'drop': None}
-
-
-def nft_model(chains, family='inet', table='fw'):
-    """chains: {name: (hook or None, prio, policy, [rule exprs][, type])} -> parsed model."""
-    objs = [{'table': {'family': family, 'name': table}}]
-    for name, spec in chains.items():
-        hook, prio, policy, rules = spec[:4]
-        c = {'family': family, 'table': table, 'name': name}
-        if hook:
-            c.update(type=spec[4] if len(spec) > 4 else 'filter', hook=hook, prio=prio, policy=policy)
-        objs.append({'chain': c})
-        for i, expr in enumerate(rules):
-            r = {'family': family, 'table': table, 'chain': name, 'handle': 100 + i, 'expr': expr}
-            if expr and expr[0] == 'OURS':
-                r['expr'] = expr[1:]
-                r['comment'] = n.COMPANION_COMMENT
-            objs.append({'rule': r})
-    return nn.parse_ruleset(json.dumps({'nftables': objs}))
+from notrack_rulesets import ACCEPT, DROP, WEB, addr, ct, match, meta, nft_model, port
 
 
 def analyze_nft(chains, exemptions, **kw):
     rules = n.spec_rules(n.validate_exemptions(exemptions))
     return dict((a['chain'], a) for a in ns.analyze(nn.safety_tables(nft_model(chains, **kw)), rules))
-
-
-WEB = {'input': ('input', 0, 'drop', [
-    [ct('invalid'), DROP],
-    [ct(['established', 'related']), ACCEPT],
-    [meta('iif', 'lo'), ACCEPT],
-    [port('tcp', 'dport', {'set': [22, 80, 443]}), ACCEPT],
-]), 'output': ('output', 0, 'accept', [])}
 
 
 @pytest.mark.parametrize('exemption, affected, reason', [

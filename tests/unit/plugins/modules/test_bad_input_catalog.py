@@ -20,8 +20,8 @@ from ansible_collections.nfct.tuning.plugins.modules import conntrack_facts, con
 from ansible_collections.nfct.tuning.plugins.modules import conntrack_recommend, conntrack_settings
 
 import hosts
-from plugins.modules.test_conntrack_modules import ansible_flags, invoke
-from plugins.modules.test_conntrack_notrack import FakeIO
+from modrun import ansible_flags, invoke
+from notrack_fakeio import FakeIO
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 NAN, INF = float('nan'), float('inf')

@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.nfct.tuning.plugins.modules import conntrack_audit
 
 import hosts
-from plugins.modules.test_conntrack_modules import ansible_flags, invoke
+from modrun import ansible_flags, invoke
 
 
 def snapshot(root):
@@ -114,7 +114,12 @@ def test_state_disabled_drifts_reenabled_when_conntrack_is_back(tmp_path, capsys
     assert a['disabled'] == {'off': False, 'why': 'our disable file is missing'}
     assert any(line.startswith('  disabled: REENABLED - our disable file is missing') for line in a['lines'])
     assert a['users']['kernel'] == 'module' and a['keys'] == {}
-    # the report counts it, and a reenabled host fails the run by default
+
+
+def test_report_fails_a_reenabled_host(tmp_path, capsys):
+    # the report (controller-side: left out of make host-python) counts it, and a reenabled
+    # host fails the run by default
+    res = audit(tmp_path, capsys, 'module_vm', {'state': 'disabled'})
     from ansible_collections.nfct.tuning.plugins.module_utils import _audit_report
     rep = _audit_report.build({'h': res}, ['h'])
     assert rep['hosts']['h']['failing_kinds'] == ['at_boot', 'reenabled'] and rep['counts']['failing'] == 1

@@ -18,7 +18,7 @@ from ansible.module_utils import basic
 from ansible_collections.nfct.tuning.plugins.modules import conntrack_settings
 
 import hosts
-from plugins.modules.test_conntrack_modules import ansible_flags, invoke
+from modrun import ansible_flags, invoke
 
 DISABLE = '/etc/modprobe.d/nfct-tuning-disable.conf'
 

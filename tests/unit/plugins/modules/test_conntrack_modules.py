@@ -9,42 +9,10 @@ import platform
 
 import pytest
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19 (the minimum we support, 2.17, is tested by make min-ansible)
-    import contextlib
-
-    from ansible.module_utils import basic
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
-
 from ansible_collections.nfct.tuning.plugins.modules import conntrack_facts, conntrack_recommend
 
 import hosts
-
-
-def invoke(mod, args, *run_args, **run_kwargs):
-    """Run mod.run(mod.build_module(), ...) as Ansible runs a module (it ends in exit_json or
-    fail_json); the result is on stdout (capsys)."""
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            mod.run(mod.build_module(), *run_args, **run_kwargs)
-
-
-def ansible_flags(tmp_path, args, check=False, diff=False):
-    """args with the check/diff flags and the remote tmpdir Ansible passes to a module."""
-    a = dict(args)
-    a['_ansible_check_mode'] = check
-    a['_ansible_diff'] = diff
-    a['_ansible_tmpdir'] = str(tmp_path)
-    return a
+from modrun import invoke
 
 
 def run(mod, args, root=None, probes=None, capsys=None):

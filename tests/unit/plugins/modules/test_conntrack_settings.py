@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.nfct.tuning.plugins.modules import conntrack_settings
 
 import hosts
-from plugins.modules.test_conntrack_modules import ansible_flags, invoke
+from modrun import ansible_flags, invoke
 
 
 def run(tmp_path, name, args, check=False, diff=False, root=None, probes=None):

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures shared by the tests in tests/netns (helpers are in modules of their own: nsfill.py,
+ctkinds.py, vethpair.py)."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vethpair  # noqa: E402
+
+
+@pytest.fixture
+def pair():
+    """The server and client namespaces of vethpair.Pair, removed at teardown."""
+    p = vethpair.Pair()
+    try:
+        yield p
+    finally:
+        p.remove()
