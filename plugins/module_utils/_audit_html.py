@@ -377,7 +377,7 @@ def _tile(kind, n, label, extra=''):
 
 def to_html(report):
     """The report as one self-contained HTML5 page (str)."""
-    c = report.get('counts') or {}
+    counts = report.get('counts') or {}
     opts = report.get('options') or {}
     fail_on = list(opts.get('fail_on') or [])
     fail_set = set(fail_on)
@@ -398,16 +398,16 @@ def to_html(report):
         '%s <b>%s</b>' % meta_item for meta_item in meta))
     if report.get('failed'):
         out.append('<div class="verdict fail">FAIL: %s of %s hosts fail the run</div>' % (
-            _num(c.get('failing')), _num(c.get('hosts'))))
+            _num(counts.get('failing')), _num(counts.get('hosts'))))
     else:
         out.append('<div class="verdict pass">PASS: no host fails the run</div>')
     out.append('<div class="tiles" id="counts">%s</div></header><main>' % ''.join((
-        _tile('hosts', c.get('hosts'), 'hosts', ' (%s checked)' % _num(c.get('checked'))),
-        _tile('in_sync', c.get('in_sync'), 'in sync'),
-        _tile('drifted', c.get('drifted'), 'drifted'),
-        _tile('unreachable', c.get('unreachable'), 'unreachable'),
-        _tile('failed', c.get('failed'), 'failed'),
-        _tile('failing', c.get('failing'), 'failing the run'))))
+        _tile('hosts', counts.get('hosts'), 'hosts', ' (%s checked)' % _num(counts.get('checked'))),
+        _tile('in_sync', counts.get('in_sync'), 'in sync'),
+        _tile('drifted', counts.get('drifted'), 'drifted'),
+        _tile('unreachable', counts.get('unreachable'), 'unreachable'),
+        _tile('failed', counts.get('failed'), 'failed'),
+        _tile('failing', counts.get('failing'), 'failing the run'))))
     out.append('<h2 id="hosts">Hosts <span class="mute small">worst first; click a column header to sort</span></h2>'
                '<p class="filter" hidden><input id="filter" type="search" placeholder="filter hosts" aria-label="filter hosts">'
                '</p><table class="hosts" id="host-table"><thead><tr>'

@@ -99,30 +99,30 @@ def summarize(entries, top=10, capacity=DEFAULT_CAPACITY):
     srcs = _Bounded(capacity)
     dsts = _Bounded(capacity)
     ports = _Bounded(capacity)
-    sc, dc, pc = srcs.counts, dsts.counts, ports.counts
+    src_counts, dst_counts, port_counts = srcs.counts, dsts.counts, ports.counts
     total = 0
     for ent in entries:
         total += 1
         g = ent[0:3] + ent[6:8]
         groups[g] = groups.get(g, 0) + 1
         s = ent[3]
-        sc[s] = sc.get(s, 0) + 1
+        src_counts[s] = src_counts.get(s, 0) + 1
         d = ent[4]
-        dc[d] = dc.get(d, 0) + 1
+        dst_counts[d] = dst_counts.get(d, 0) + 1
         p = ent[5]
         if p is not None:
-            pk = (ent[1], p)
-            pc[pk] = pc.get(pk, 0) + 1
+            port_key = (ent[1], p)
+            port_counts[port_key] = port_counts.get(port_key, 0) + 1
         if total & 0x3fff == 0:
-            if len(sc) > capacity:
+            if len(src_counts) > capacity:
                 srcs.prune()
-                sc = srcs.counts
-            if len(dc) > capacity:
+                src_counts = srcs.counts
+            if len(dst_counts) > capacity:
                 dsts.prune()
-                dc = dsts.counts
-            if len(pc) > capacity:
+                dst_counts = dsts.counts
+            if len(port_counts) > capacity:
                 ports.prune()
-                pc = ports.counts
+                port_counts = ports.counts
     return finish(total, groups, srcs, dsts, ports, top)
 
 
@@ -133,10 +133,10 @@ def finish(total, groups, srcs, dsts, ports, top, flags=(0, 0)):
     l4 = {}
     tcp_states = {}
     assured, unreplied = flags
-    for (g3, g4, state, is_assured, is_unreplied), n in groups.items():
-        l3[g3] = l3.get(g3, 0) + n
-        l4[g4] = l4.get(g4, 0) + n
-        if g4 == 'tcp' and state is not None:
+    for (l3_name, l4_name, state, is_assured, is_unreplied), n in groups.items():
+        l3[l3_name] = l3.get(l3_name, 0) + n
+        l4[l4_name] = l4.get(l4_name, 0) + n
+        if l4_name == 'tcp' and state is not None:
             tcp_states[state] = tcp_states.get(state, 0) + n
         if is_assured:
             assured += n
@@ -275,8 +275,8 @@ class ChildStream(object):
         try:
             r, w = os.pipe()
             fds += [r, w]
-            er, ew = os.pipe()
-            fds += [er, ew]
+            err_r, err_w = os.pipe()
+            fds += [err_r, err_w]
             try:
                 import fcntl
                 fcntl.fcntl(w, _F_SETPIPE_SZ, PIPE_SIZE)
@@ -289,17 +289,17 @@ class ChildStream(object):
             self.local = self.produce(*self.args)
             return self
         if pid == 0:   # pragma: no cover (the child ends in os._exit)
-            self._child(r, w, er, ew)
+            self._child(r, w, err_r, err_w)
         os.close(w)
-        os.close(ew)
-        self.pid, self.rfd, self.efd = pid, r, er
+        os.close(err_w)
+        self.pid, self.rfd, self.efd = pid, r, err_r
         return self
 
-    def _child(self, r, w, er, ew):   # pragma: no cover
+    def _child(self, r, w, err_r, err_w):   # pragma: no cover
         code = 0
         try:
             os.close(r)
-            os.close(er)
+            os.close(err_r)
             for data in self.produce(*self.args):
                 view = memoryview(data)
                 while len(view):
@@ -308,7 +308,7 @@ class ChildStream(object):
             code = 1
             try:
                 msg = '%s\0%d\0%s' % (type(e).__name__, getattr(e, 'errno', None) or 0, e)
-                os.write(ew, msg.encode('utf-8', 'replace')[:60000])
+                os.write(err_w, msg.encode('utf-8', 'replace')[:60000])
             except BaseException:
                 pass
         finally:

@@ -273,7 +273,7 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     writable, readonly, hs = writability(sysctls, modes, netns, euid, proc_sys_ro, sys_ro, module)
     facts['writable'] = writable
     facts['readonly'] = readonly
-    hashsize_raw = _read(root, '/sys/module/nf_conntrack/parameters/hashsize')
+    hashsize_raw = _read(root, _kernel.HASHSIZE_PATH)
     facts['hashsize'] = {'value': int(hashsize_raw) if hashsize_raw and hashsize_raw.strip().isdigit() else None}
     facts['hashsize'].update(hs)
     count = sysctls.get('count')

@@ -86,15 +86,15 @@ class Exposition(object):
 
     def text(self):
         out = []
-        for name, typ, hlp in FAMILIES:
+        for name, metric_type, help_text in FAMILIES:
             if name not in self.samples:
                 continue
             full = PREFIX + name
-            out.append('# HELP %s %s' % (full, hlp))
-            out.append('# TYPE %s %s' % (full, typ))
+            out.append('# HELP %s %s' % (full, help_text))
+            out.append('# TYPE %s %s' % (full, metric_type))
             for labels, value in self.samples[name]:
-                lab = '{%s}' % ','.join('%s="%s"' % (k, _esc(v)) for k, v in labels) if labels else ''
-                out.append('%s%s %s' % (full, lab, _num(value)))
+                label_text = '{%s}' % ','.join('%s="%s"' % (k, _esc(v)) for k, v in labels) if labels else ''
+                out.append('%s%s %s' % (full, label_text, _num(value)))
         return '\n'.join(out) + '\n'
 
 

@@ -484,19 +484,19 @@ def _tcp_state_name(s):
     return TCP_STATES[s] if s < len(TCP_STATES) else str(s)
 
 
-def _tcp_state_walk(data, a, mend):
-    """TCP state number from the CTA_PROTOINFO found walking attributes from offset a, or None."""
-    while a + 4 <= mend:
-        alen, atype = _NLA.unpack_from(data, a)
+def _tcp_state_walk(data, attr, mend):
+    """TCP state number from the CTA_PROTOINFO found walking attributes from offset attr, or None."""
+    while attr + 4 <= mend:
+        alen, atype = _NLA.unpack_from(data, attr)
         if alen < 4:
             return None
         if atype & NLA_TYPE_MASK == CTA_PROTOINFO:
             if alen >= _PROTOINFO_TCP.size:
-                shdr, s = _PROTOINFO_TCP.unpack_from(data, a)[2:4]
+                shdr, s = _PROTOINFO_TCP.unpack_from(data, attr)[2:4]
                 if shdr == _STATE_HDR:
                     return s
             return None
-        a += (alen + 3) & ~3
+        attr += (alen + 3) & ~3
     return None
 
 
@@ -563,10 +563,10 @@ def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=T
                 if body is None:
                     body = body_struct(fam, olen)
                 unpack, size, reply_hdr = body
-                a = off + ATTRS_AT
+                attrs_at = off + ATTRS_AT
                 mend = off + mlen
-                if a + size <= mend and unpack is not None:
-                    iphdrs, rs, dhdr, rd, numhdr, pnum, h3, dp, rhdr, shdr, st = unpack(data, a)
+                if attrs_at + size <= mend and unpack is not None:
+                    iphdrs, raw_src, dhdr, raw_dst, numhdr, pnum, h3, dp, rhdr, shdr, st = unpack(data, attrs_at)
                     if fam == AF_INET:
                         ok = iphdrs == V4_IP_HDRS and dhdr == V4_DST_HDR
                     else:
@@ -578,7 +578,7 @@ def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=T
                                 ok = False
                             elif pnum == TCP:
                                 # CTA_STATUS starts at a + 2 * aligned(olen)
-                                b = a + 2 * ((olen + 3) & ~3)
+                                b = attrs_at + 2 * ((olen + 3) & ~3)
                                 p = b + PI_AFTER
                                 if p + pinfo_size <= mend:
                                     ptype, shdr, state = pinfo(data, p)[1:4]
@@ -598,8 +598,8 @@ def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=T
                             dp = None
                         if ok:
                             add_key((fam, pnum, state, st & FLAGS, dp))
-                            add_src(rs)
-                            add_dst(rd)
+                            add_src(raw_src)
+                            add_dst(raw_dst)
                     else:
                         ok = False
             if not ok:
@@ -648,7 +648,7 @@ def _format_entries(keys, addrs, append, caches, fmt6):
     parts_of = _ENTRY_PARTS.get
     new_parts = _entry_parts
     it = iter(addrs)
-    for key, rs, rd in zip(keys, it, it):   # zip takes rs, then rd from it
+    for key, raw_src, raw_dst in zip(keys, it, it):   # zip takes raw_src, then raw_dst from it
         parts = parts_of(key)
         if parts is None:
             parts = new_parts(key)
@@ -659,14 +659,14 @@ def _format_entries(keys, addrs, append, caches, fmt6):
         else:
             cache = cache4
             fmt = fmt4
-        src = cache.get(rs)
+        src = cache.get(raw_src)
         if src is None:
             if len(cache) > 65536:
                 cache.clear()
-            src = cache[rs] = fmt(rs)
-        dst = cache.get(rd)
+            src = cache[raw_src] = fmt(raw_src)
+        dst = cache.get(raw_dst)
         if dst is None:
-            dst = cache[rd] = fmt(rd)
+            dst = cache[raw_dst] = fmt(raw_dst)
         append((l3, l4, state, src, dst, dport, assured, unreplied))
     del keys[:], addrs[:]
 

@@ -372,9 +372,9 @@ def parse_proc_tcp(text, family):
         if len(f) < 4 or f[3] != '01':
             continue
         try:
-            la, lp = f[1].split(':')
-            ra, rp = f[2].split(':')
-            out.append((_hex_addr(la, family), int(lp, 16), _hex_addr(ra, family), int(rp, 16)))
+            local_hex, local_port_hex = f[1].split(':')
+            remote_hex, remote_port_hex = f[2].split(':')
+            out.append((_hex_addr(local_hex, family), int(local_port_hex, 16), _hex_addr(remote_hex, family), int(remote_port_hex, 16)))
         except ValueError:
             continue
     return out

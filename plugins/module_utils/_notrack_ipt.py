@@ -80,20 +80,20 @@ def in_use(model):
     """True when the tables hold anything other than our objects: a rule, a user chain, or a
     built-in policy other than ACCEPT."""
     for t in model['tables'].values():
-        for name, c in t['chains'].items():
+        for name, chain in t['chains'].items():
             if name in _notrack.OUR_IPT_CHAINS:
                 continue
-            if c['policy'] is None or c['policy'] != 'ACCEPT':
+            if chain['policy'] is None or chain['policy'] != 'ACCEPT':
                 return True
-            if any(not is_our_line(r) for r in c['rules']):
+            if any(not is_our_line(r) for r in chain['rules']):
                 return True
     return False
 
 
 def has_ours(model):
     for t in model['tables'].values():
-        for name, c in t['chains'].items():
-            if name in _notrack.OUR_IPT_CHAINS or any(is_our_line(r) for r in c['rules']):
+        for name, chain in t['chains'].items():
+            if name in _notrack.OUR_IPT_CHAINS or any(is_our_line(r) for r in chain['rules']):
                 return True
     return False
 
@@ -105,8 +105,8 @@ def _chain(model, table, name):
 def _jumps(model, table, target):
     """Every rule of the table that jumps to target: [(chain, index, line)]."""
     out = []
-    for cname, c in sorted(((model['tables'].get(table) or {}).get('chains') or {}).items()):
-        for i, line in enumerate(c['rules']):
+    for cname, chain in sorted(((model['tables'].get(table) or {}).get('chains') or {}).items()):
+        for i, line in enumerate(chain['rules']):
             if jump_target(line) == target:
                 out.append((cname, i, line))
     return out
@@ -124,9 +124,9 @@ def raw_state(model, desired):
     names = (_notrack.IPT_CHAINS['prerouting'], _notrack.IPT_CHAINS['output'])
     found = {}
     for name in names:
-        c = _chain(model, 'raw', name)
-        if c is not None:
-            found[name] = list(c['rules'])
+        chain = _chain(model, 'raw', name)
+        if chain is not None:
+            found[name] = list(chain['rules'])
     jumps = []
     for name in names:
         jumps.extend(_jumps(model, 'raw', name))
@@ -146,11 +146,11 @@ def raw_state(model, desired):
 
 def companion_state(model):
     """Our filter objects: {'chain': lines or None, 'jumps': {builtin: [(index, line)]}}."""
-    c = _chain(model, 'filter', _notrack.IPT_COMPANION)
+    chain = _chain(model, 'filter', _notrack.IPT_COMPANION)
     jumps = {}
     for cname, i, line in _jumps(model, 'filter', _notrack.IPT_COMPANION):
         jumps.setdefault(cname, []).append((i, line))
-    return {'chain': list(c['rules']) if c is not None else None, 'jumps': jumps}
+    return {'chain': list(chain['rules']) if chain is not None else None, 'jumps': jumps}
 
 
 # --------------------------------------------------------------------------- safety model
@@ -259,12 +259,12 @@ def safety_tables(model, framework, family):
     t = model['tables'].get('filter')
     if not t:
         return []
-    user = set(n for n, c in t['chains'].items() if c['policy'] is None)
+    user = set(n for n, chain in t['chains'].items() if chain['policy'] is None)
     chains = {}
-    for name, c in t['chains'].items():
-        chains[name] = {'name': name, 'hook': BUILTIN_HOOKS.get(name) if c['policy'] is not None else None,
-                        'type': 'filter', 'priority': 0, 'policy': (c['policy'] or 'ACCEPT').lower(),
-                        'rules': [to_rule(l, user) for l in c['rules']]}
+    for name, chain in t['chains'].items():
+        chains[name] = {'name': name, 'hook': BUILTIN_HOOKS.get(name) if chain['policy'] is not None else None,
+                        'type': 'filter', 'priority': 0, 'policy': (chain['policy'] or 'ACCEPT').lower(),
+                        'rules': [to_rule(l, user) for l in chain['rules']]}
     return [{'framework': framework, 'family': family, 'table': 'filter', 'chains': chains}]
 
 
@@ -281,10 +281,10 @@ def only_ours(model, table):
     t = model['tables'].get(table)
     if not t:
         return False
-    for name, c in t['chains'].items():
+    for name, chain in t['chains'].items():
         if name in _notrack.OUR_IPT_CHAINS:
             continue
-        if c['policy'] != 'ACCEPT' or any(not is_our_line(r) for r in c['rules']):
+        if chain['policy'] != 'ACCEPT' or any(not is_our_line(r) for r in chain['rules']):
             return False
     return True
 
@@ -363,11 +363,11 @@ def desired_lines(desired_raw, companion_wanted):
     lines = []
     if desired_raw is not None:
         lines.append('*raw')
-        lines += [':%s - [0:0]' % c for c in sorted(desired_raw)]
+        lines += [':%s - [0:0]' % chain for chain in sorted(desired_raw)]
         for hook in ('output', 'prerouting'):
             lines.append(plain_jump(_notrack.IPT_BUILTIN[hook], _notrack.IPT_CHAINS[hook]))
-        for c in sorted(desired_raw):
-            lines += desired_raw[c]
+        for chain in sorted(desired_raw):
+            lines += desired_raw[chain]
     wanted = [b for b in COMPANION_BUILTINS if b in companion_wanted]
     if wanted:
         lines += ['*filter', ':%s - [0:0]' % _notrack.IPT_COMPANION]
@@ -383,7 +383,7 @@ def file_sections(desired_raw, companion_wanted):
     'jumps': {builtin: [line]}}}; tables without our objects are left out."""
     out = {}
     if desired_raw is not None:
-        out['raw'] = {'chains': dict((c, list(desired_raw[c])) for c in sorted(desired_raw)),
+        out['raw'] = {'chains': dict((chain, list(desired_raw[chain])) for chain in sorted(desired_raw)),
                       'jumps': dict((_notrack.IPT_BUILTIN[h], [plain_jump(_notrack.IPT_BUILTIN[h], _notrack.IPT_CHAINS[h])])
                                     for h in _notrack.NFT_CHAINS)}
     wanted = [b for b in COMPANION_BUILTINS if b in companion_wanted]
@@ -459,7 +459,7 @@ def _insert_ours(body, want):
     for n, l in enumerate(body):
         if l.strip().startswith(':'):
             last_decl = n
-    decls = [':%s - [0:0]\n' % c for c in sorted(want['chains'])]
+    decls = [':%s - [0:0]\n' % chain for chain in sorted(want['chains'])]
     body[last_decl + 1:last_decl + 1] = decls
     # jumps before the first rule of their built-in chain (or at the end)
     for builtin in sorted(want['jumps']):
@@ -469,11 +469,11 @@ def _insert_ours(body, want):
             if len(tok) >= 2 and tok[0] == '-A' and tok[1] == builtin:
                 pos = n
                 break
-        jl = [x + '\n' for x in want['jumps'][builtin]]
+        jump_lines = [x + '\n' for x in want['jumps'][builtin]]
         if pos is None:
-            body.extend(jl)
+            body.extend(jump_lines)
         else:
-            body[pos:pos] = jl
-    for c in sorted(want['chains']):
-        body.extend(x + '\n' for x in want['chains'][c])
+            body[pos:pos] = jump_lines
+    for chain in sorted(want['chains']):
+        body.extend(x + '\n' for x in want['chains'][chain])
     return body

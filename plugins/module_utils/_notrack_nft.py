@@ -49,20 +49,21 @@ def parse_ruleset(text):
         if 'metainfo' in obj:
             version = obj['metainfo'].get('version')
         elif 'table' in obj:
-            t = obj['table']
-            tables[(t['family'], t['name'])] = {'family': t['family'], 'name': t['name'], 'chains': {}}
+            table = obj['table']
+            tables[(table['family'], table['name'])] = {'family': table['family'], 'name': table['name'], 'chains': {}}
         elif 'chain' in obj:
-            c = obj['chain']
-            t = tables.setdefault((c['family'], c['table']), {'family': c['family'], 'name': c['table'], 'chains': {}})
-            t['chains'][c['name']] = {'name': c['name'], 'type': c.get('type'), 'hook': c.get('hook'),
-                                      'priority': c.get('prio'), 'policy': c.get('policy', 'accept') if c.get('hook') else None,
-                                      'handle': c.get('handle'), 'rules': []}
+            chain = obj['chain']
+            table = tables.setdefault((chain['family'], chain['table']), {'family': chain['family'], 'name': chain['table'], 'chains': {}})
+            table['chains'][chain['name']] = {
+                'name': chain['name'], 'type': chain.get('type'), 'hook': chain.get('hook'), 'priority': chain.get('prio'),
+                'policy': chain.get('policy', 'accept') if chain.get('hook') else None, 'handle': chain.get('handle'),
+                'rules': []}
         elif 'rule' in obj:
-            r = obj['rule']
-            t = tables.setdefault((r['family'], r['table']), {'family': r['family'], 'name': r['table'], 'chains': {}})
-            c = t['chains'].setdefault(r['chain'], {'name': r['chain'], 'type': None, 'hook': None, 'priority': None,
-                                                    'policy': None, 'rules': []})
-            c['rules'].append({'handle': r.get('handle'), 'expr': r.get('expr') or [], 'comment': r.get('comment')})
+            rule = obj['rule']
+            table = tables.setdefault((rule['family'], rule['table']), {'family': rule['family'], 'name': rule['table'], 'chains': {}})
+            chain = table['chains'].setdefault(rule['chain'], {'name': rule['chain'], 'type': None, 'hook': None,
+                                                               'priority': None, 'policy': None, 'rules': []})
+            chain['rules'].append({'handle': rule.get('handle'), 'expr': rule.get('expr') or [], 'comment': rule.get('comment')})
     return {'version': version, 'tables': tables}
 
 
@@ -76,15 +77,15 @@ def is_xtables(table):
     Those are analyzed through iptables-nft-save instead."""
     if table['family'] not in ('ip', 'ip6', 'arp', 'bridge') or table['name'] not in XT_TABLES:
         return False
-    bases = [c for c in table['chains'].values() if c.get('hook')]
-    if bases and all(c['name'] in XT_BUILTINS for c in bases):
+    bases = [chain for chain in table['chains'].values() if chain.get('hook')]
+    if bases and all(chain['name'] in XT_BUILTINS for chain in bases):
         return True
-    return any('xt' in e for c in table['chains'].values() for r in c['rules'] for e in r['expr'])
+    return any('xt' in e for chain in table['chains'].values() for rule in chain['rules'] for e in rule['expr'])
 
 
 def native_tables(model):
     """Native nft tables other than ours and iptables-nft's, as 'family name'."""
-    return sorted('%s %s' % k for k, t in model['tables'].items() if not is_ours(t) and not is_xtables(t))
+    return sorted('%s %s' % k for k, table in model['tables'].items() if not is_ours(table) and not is_xtables(table))
 
 
 # --------------------------------------------------------------------------- our table
@@ -100,8 +101,8 @@ def _addr(right):
 def our_rule_key(chain, expr):
     """One rule of our table -> its rule key (see _notrack.RULE_KEYS), or None when it is not
     a rule this module writes."""
-    r = dict((k, None) for k in _notrack.RULE_KEYS)
-    r['chain'] = chain
+    rule = dict((k, None) for k in _notrack.RULE_KEYS)
+    rule['chain'] = chain
     verdict = False
     try:
         for e in expr:
@@ -117,53 +118,53 @@ def our_rule_key(chain, expr):
             if 'meta' in left:
                 key = left['meta'].get('key')
                 if key == 'nfproto' and right in _notrack.FAMILIES:
-                    r['family'] = right
+                    rule['family'] = right
                 elif key in ('iifname', 'oifname') and isinstance(right, str):
-                    r[key[:3]] = right
+                    rule[key[:3]] = right
                 elif key == 'l4proto' and right in _notrack.PROTOCOLS:
-                    r['proto'] = right
+                    rule['proto'] = right
                 else:
                     return None
             elif 'payload' in left:
                 proto, field = left['payload'].get('protocol'), left['payload'].get('field')
                 if proto in ('ip', 'ip6') and field in ('saddr', 'daddr'):
-                    r[field] = _addr(right)
-                    r['family'] = 'ipv4' if proto == 'ip' else 'ipv6'
+                    rule[field] = _addr(right)
+                    rule['family'] = 'ipv4' if proto == 'ip' else 'ipv6'
                 elif proto in _notrack.PROTOCOLS and field in ('sport', 'dport') and isinstance(right, int):
-                    r['proto'] = proto
-                    r[field] = right
+                    rule['proto'] = proto
+                    rule[field] = right
                 else:
                     return None
             else:
                 return None
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-    return _notrack.rule_key(r) if verdict else None
+    return _notrack.rule_key(rule) if verdict else None
 
 
 def our_state(model):
     """Our table as found: {'exists', 'chains_ok', 'rules': [rule key or ('unknown', text)],
     'text': rendering for diffs}."""
-    t = model['tables'].get((_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
-    if t is None:
+    table = model['tables'].get((_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
+    if table is None:
         return {'exists': False, 'chains_ok': False, 'rules': [], 'text': ''}
-    ok = set(t['chains']) == set(_notrack.NFT_CHAINS)
+    ok = set(table['chains']) == set(_notrack.NFT_CHAINS)
     keys = []
     lines = ['table %s %s {' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE)]
-    for n, name in enumerate(_notrack.NFT_CHAINS + tuple(sorted(set(t['chains']) - set(_notrack.NFT_CHAINS)))):
-        c = t['chains'].get(name)
-        if c is None:
+    for n, name in enumerate(_notrack.NFT_CHAINS + tuple(sorted(set(table['chains']) - set(_notrack.NFT_CHAINS)))):
+        chain = table['chains'].get(name)
+        if chain is None:
             continue
         if n:
             lines.append('')
         lines.append('\tchain %s {' % name)
-        if c.get('hook'):
-            prio = 'raw' if c.get('priority') == _notrack.NFT_PRIORITY else c.get('priority')
-            lines.append('\t\ttype %s hook %s priority %s; policy %s;' % (c.get('type'), c['hook'], prio, c.get('policy')))
-        if name in _notrack.NFT_CHAINS and (c.get('type') != 'filter' or c.get('hook') != name
-                                            or c.get('priority') != _notrack.NFT_PRIORITY or c.get('policy') != 'accept'):
+        if chain.get('hook'):
+            prio = 'raw' if chain.get('priority') == _notrack.NFT_PRIORITY else chain.get('priority')
+            lines.append('\t\ttype %s hook %s priority %s; policy %s;' % (chain.get('type'), chain['hook'], prio, chain.get('policy')))
+        if name in _notrack.NFT_CHAINS and (chain.get('type') != 'filter' or chain.get('hook') != name
+                                            or chain.get('priority') != _notrack.NFT_PRIORITY or chain.get('policy') != 'accept'):
             ok = False
-        for rule in c['rules']:
+        for rule in chain['rules']:
             key = our_rule_key(name, rule['expr']) if name in _notrack.NFT_CHAINS else None
             text = _notrack.render_nft_rule(dict(zip(_notrack.RULE_KEYS, key))) if key else rule_text(rule['expr'])
             keys.append(key if key else ('unknown', '%s: %s' % (name, text)))
@@ -176,13 +177,13 @@ def our_state(model):
 def companions(model):
     """Our companion rules in other tables: [{'family', 'table', 'chain', 'handle', 'index'}]."""
     out = []
-    for (fam, name), t in sorted(model['tables'].items()):
-        if is_ours(t):
+    for (fam, name), table in sorted(model['tables'].items()):
+        if is_ours(table):
             continue
-        for cname, c in sorted(t['chains'].items()):
-            for i, r in enumerate(c['rules']):
-                if r.get('comment') == _notrack.COMPANION_COMMENT:
-                    out.append({'family': fam, 'table': name, 'chain': cname, 'handle': r.get('handle'), 'index': i})
+        for cname, chain in sorted(table['chains'].items()):
+            for i, rule in enumerate(chain['rules']):
+                if rule.get('comment') == _notrack.COMPANION_COMMENT:
+                    out.append({'family': fam, 'table': name, 'chain': cname, 'handle': rule.get('handle'), 'index': i})
     return out
 
 
@@ -318,14 +319,14 @@ def to_rule(rule):
             else:
                 for pair in data:
                     kv, stmt = pair[0], pair[1]
-                    v, t = _verdict_of(stmt)
+                    v, table = _verdict_of(stmt)
                     vals = _scalar_list(kv)
-                    entries.append((set(vals) if vals is not None and keym['field'] == 'ct_state' else None, v or 'continue', t))
+                    entries.append((set(vals) if vals is not None and keym['field'] == 'ct_state' else None, v or 'continue', table))
             verdict, vmap = 'vmap', {'key': keym, 'entries': entries}
             break
-        v, t = _verdict_of(e)
+        v, table = _verdict_of(e)
         if v:
-            verdict, target = v, t
+            verdict, target = v, table
             break
     return {'matches': matches, 'verdict': verdict, 'target': target, 'vmap': vmap,
             'ours': rule.get('comment') == _notrack.COMPANION_COMMENT, 'text': rule_text(rule['expr'])}
@@ -334,13 +335,13 @@ def to_rule(rule):
 def safety_tables(model):
     """Native tables (not ours, not iptables-nft's) in the safety model."""
     out = []
-    for (fam, name), t in sorted(model['tables'].items()):
-        if is_ours(t) or is_xtables(t) or fam not in FAMILY_MAP:
+    for (fam, name), table in sorted(model['tables'].items()):
+        if is_ours(table) or is_xtables(table) or fam not in FAMILY_MAP:
             continue
         chains = {}
-        for cname, c in t['chains'].items():
-            chains[cname] = {'name': cname, 'hook': c.get('hook'), 'type': c.get('type'), 'priority': c.get('priority'),
-                             'policy': c.get('policy'), 'rules': [to_rule(r) for r in c['rules']]}
+        for cname, chain in table['chains'].items():
+            chains[cname] = {'name': cname, 'hook': chain.get('hook'), 'type': chain.get('type'), 'priority': chain.get('priority'),
+                             'policy': chain.get('policy'), 'rules': [to_rule(rule) for rule in chain['rules']]}
         out.append({'framework': 'nftables', 'family': FAMILY_MAP[fam], 'nft_family': fam, 'table': name, 'chains': chains})
     return out
 
@@ -401,17 +402,17 @@ def render_script(state, rules, present, companion_add, companion_delete):
     state: our_state(); rules: our desired rules; companion_add: [(family, table, chain)];
     companion_delete: [{'family', 'table', 'chain', 'handle'}]. Returns '' when nothing to do."""
     lines = []
-    table_ok = present and state['exists'] and state['chains_ok'] and state['rules'] == [_notrack.rule_key(r) for r in rules]
+    table_ok = present and state['exists'] and state['chains_ok'] and state['rules'] == [_notrack.rule_key(rule) for rule in rules]
     if present and not table_ok:
         if state['exists']:
             lines.append('delete table %s %s' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
         lines.append(_notrack.render_nft_table(rules).rstrip('\n'))
     elif not present and state['exists']:
         lines.append('delete table %s %s' % (_notrack.NFT_FAMILY, _notrack.NFT_TABLE))
-    for c in companion_delete:
-        lines.append('delete rule %s %s %s handle %s' % (c['family'], c['table'], c['chain'], c['handle']))
-    for c in companion_add:
-        lines.append(_notrack.companion_nft_statement(c))
+    for chain in companion_delete:
+        lines.append('delete rule %s %s %s handle %s' % (chain['family'], chain['table'], chain['chain'], chain['handle']))
+    for chain in companion_add:
+        lines.append(_notrack.companion_nft_statement(chain))
     return '\n'.join(lines) + '\n' if lines else ''
 
 

@@ -211,15 +211,15 @@ def rule_users(findings):
         key = (f['framework'], f['family'], f['table'])
         groups.setdefault(key, []).append(f)
     users = []
-    for (fw, fam, table), fs in sorted(groups.items()):
+    for (fw, fam, table), file_findings in sorted(groups.items()):
         where = '%s %s' % (fam, table) if fw == 'nftables' else '%s %s %s' % (fw, fam, table)
-        owners = sorted(set(f['owner'] for f in fs if f['owner']))
-        uses = sorted(set(u for f in fs for u in f['uses']))
-        needs = any(f['needs'] for f in fs)
-        why = ('%d rule(s) use %s' % (len(fs), ', '.join(uses)) if needs else
+        owners = sorted(set(f['owner'] for f in file_findings if f['owner']))
+        uses = sorted(set(u for f in file_findings for u in f['uses']))
+        needs = any(f['needs'] for f in file_findings)
+        why = ('%d rule(s) use %s' % (len(file_findings), ', '.join(uses)) if needs else
                'only exempts traffic (notrack), but keeps the conntrack modules in use')
         users.append(_user('rules:%s:%s:%s' % (fw, fam, table), 'rules', where, needs, why,
-                           ['%s: %s' % (f['chain'], f['text']) if f['chain'] else f['text'] for f in fs],
+                           ['%s: %s' % (f['chain'], f['text']) if f['chain'] else f['text'] for f in file_findings],
                            blocking=True, owners=owners, uses=uses))
     return users
 
@@ -273,17 +273,17 @@ def service_users(obs, findings, modules_loaded):
     files = obs.get('files') or {}
     for name, comms, units, what in SERVICES:
         procs = _procs_named(obs, comms)
-        ev = ['process %s (pid %d)' % (p['comm'], p['pid']) for p in procs[:3]]
-        ev += _unit_lines(obs, units)
+        evidence = ['process %s (pid %d)' % (p['comm'], p['pid']) for p in procs[:3]]
+        evidence += _unit_lines(obs, units)
         rules = sorted(owners.get(name, ()))
-        ev += ['rules in %s' % r for r in rules]
+        evidence += ['rules in %s' % r for r in rules]
         needs = bool(procs or rules)
         why = what
         if name == 'ufw':
             enabled = shell_config_enabled(files.get('/etc/ufw/ufw.conf'), 'ENABLED')
             needs = enabled or bool(rules)
             if enabled:
-                ev.insert(0, '/etc/ufw/ufw.conf: ENABLED=yes')
+                evidence.insert(0, '/etc/ufw/ufw.conf: ENABLED=yes')
         elif name == 'keepalived':
             conf = files.get('/etc/keepalived/keepalived.conf') or ''
             needs = bool(procs) and 'conntrackd' in conf
@@ -300,12 +300,12 @@ def service_users(obs, findings, modules_loaded):
         elif name in INHERENT:
             needs = needs or bool(_unit_lines(obs, units))
         if name == 'kube-proxy' and (procs or rules):
-            ev.insert(0, 'mode: %s' % kube_proxy_mode(procs, rules, obs))
-        if not ev:
+            evidence.insert(0, 'mode: %s' % kube_proxy_mode(procs, rules, obs))
+        if not evidence:
             continue
         if not needs and why == what:
             why = 'present, but nothing of it that uses conntrack was found (when active, it %s)' % what
-        users.append(_user('service:%s' % name, 'service', name, needs, why, ev))
+        users.append(_user('service:%s' % name, 'service', name, needs, why, evidence))
     for name in sorted(set(owners) - set(s[0] for s in SERVICES) - set(['nfct.tuning'])):
         users.append(_user('service:%s' % name, 'service', name, True, 'its rules use conntrack',
                            ['rules in %s' % r for r in sorted(owners[name])]))
@@ -336,23 +336,23 @@ def boot_users(obs):
         st = (obs.get('units') or {}).get(unit) or {}
         if not st.get('enabled'):
             continue
-        ev, needs = [], False
+        evidence, needs = [], False
         for path, kind in paths:
             text = files.get(path)
             if not text:
                 continue
             if kind == 'nft':
-                fs = _users_rules.nft_conf_findings(text, path)
-                ev += ['%s:%d: %s' % (path, f['line'], f['text']) for f in fs]
+                file_findings = _users_rules.nft_conf_findings(text, path)
+                evidence += ['%s:%d: %s' % (path, f['line'], f['text']) for f in file_findings]
             else:
-                fs = [f for f in _users_rules.save_file_findings(text, path, kind) if not f['ours']]
-                ev += ['%s: %s' % (path, f['text']) for f in fs]
-            needs = needs or any(f['needs'] for f in fs)
-        if ev:
+                file_findings = [f for f in _users_rules.save_file_findings(text, path, kind) if not f['ours']]
+                evidence += ['%s: %s' % (path, f['text']) for f in file_findings]
+            needs = needs or any(f['needs'] for f in file_findings)
+        if evidence:
             users.append(_user('boot:%s' % unit, 'boot', unit, needs,
                                'loads rules that use conntrack at every boot (enabled)' if needs else
                                'loads notrack rules at every boot (enabled): they keep the conntrack modules in use',
-                               ev, blocking=True))
+                               evidence, blocking=True))
     return users
 
 
@@ -366,9 +366,9 @@ def listener_users(obs):
             p = procs.get(pid) or {'comm': 'unknown', 'args': []}
             by_comm.setdefault(p['comm'], []).append('pid %s (%s): netlink socket %d subscribed to conntrack events' % (
                 pid if pid is not None else '?', ' '.join(p.get('args') or [p['comm']])[:120], ino))
-    for comm, ev in sorted(by_comm.items()):
+    for comm, evidence in sorted(by_comm.items()):
         users.append(_user('listener:%s' % comm, 'listener', comm, True,
-                           'reads conntrack events over ctnetlink: it stops working without conntrack', ev))
+                           'reads conntrack events over ctnetlink: it stops working without conntrack', evidence))
     return users
 
 
@@ -377,18 +377,18 @@ def namespace_users(obs):
     for ns in obs.get('namespaces') or []:
         label = ', '.join(ns.get('names') or []) or ('pid %s' % ', '.join(str(p) for p in (ns.get('pids') or [])[:3]))
         comms = ns.get('comms') or []
-        ev = ['netns %s (%s)%s: %s' % (ns['inode'], label, (' ' + ', '.join(comms[:3])) if comms else '',
-                                       '%d entries' % ns['count'] if ns.get('count') is not None else 'count unreadable')]
+        evidence = ['netns %s (%s)%s: %s' % (ns['inode'], label, (' ' + ', '.join(comms[:3])) if comms else '',
+                                             '%d entries' % ns['count'] if ns.get('count') is not None else 'count unreadable')]
         count = ns.get('count')
         if count:
             users.append(_user('namespace:%s' % ns['inode'], 'namespace', label, True,
-                               '%d connections tracked there now' % count, ev))
+                               '%d connections tracked there now' % count, evidence))
         elif count is None:
             users.append(_user('namespace:%s' % ns['inode'], 'namespace', label, None,
-                               'its count could not be read: assume it may need conntrack', ev, blocking=True))
+                               'its count could not be read: assume it may need conntrack', evidence, blocking=True))
         else:
             users.append(_user('namespace:%s' % ns['inode'], 'namespace', label, False,
-                               'no entries there now', ev))
+                               'no entries there now', evidence))
     return users
 
 
@@ -423,13 +423,13 @@ def module_users(obs, others, findings):
         extra = (refcnt - len(holders)) if refcnt is not None else None
         what = MODULES.get(name) or ('conntrack helper' if HELPER_RE.match(name) else
                                      ('conntrack core' if name == ROOT_MODULE else 'holds nf_conntrack'))
-        ev = ['refcnt %s%s' % (refcnt, (', held by ' + ', '.join(holders)) if holders else '')]
+        evidence = ['refcnt %s%s' % (refcnt, (', held by ' + ', '.join(holders)) if holders else '')]
         if extra and extra > 0:
-            ev.append('%d reference(s) from rules, sockets or other namespaces' % extra)
+            evidence.append('%d reference(s) from rules, sockets or other namespaces' % extra)
         blocking = bool(extra and extra > 0 and name != ROOT_MODULE and not explained and not ours)
         why = (what + ('; in use by something not identified here (rules in another network namespace, '
                        'a tc filter, an open socket?)' if blocking else ''))
-        users.append(_user('module:%s' % name, 'module', name, False, why, ev, blocking=blocking,
+        users.append(_user('module:%s' % name, 'module', name, False, why, evidence, blocking=blocking,
                            refcnt=refcnt, holders=holders))
     return users, order
 

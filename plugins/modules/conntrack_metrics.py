@@ -305,7 +305,7 @@ def apply(module, p, output, result):
                              verb, 'update' if p['state'] == 'present' else 'remove',
                              sum(1 for path in changes if path.startswith(code)), code)]
                           if any(path.startswith(code) for path in changes) else []) +
-                         ['%ssystemctl %s' % (verb, a) for a in actions]) or ['in sync: nothing to change']
+                         ['%ssystemctl %s' % (verb, action) for action in actions]) or ['in sync: nothing to change']
     if module._diff:
         result['diff'] = [{'before_header': path, 'after_header': path, 'before': ch['before'] or '',
                            'after': ch['after'] or ''} for path, ch in sorted(changes.items())
@@ -316,8 +316,8 @@ def apply(module, p, output, result):
     # ------------------------------------------------------------ past the one gate
     env = {'LANG': 'C', 'LC_ALL': 'C'}
     if p['state'] == 'absent':
-        for a in actions[:1] if actions and actions[0].startswith('disable') else []:
-            module.run_command([systemctl] + a.split(), environ_update=env)
+        for action in actions[:1] if actions and actions[0].startswith('disable') else []:
+            module.run_command([systemctl] + action.split(), environ_update=env)
         for path in sorted(changes):
             _files.remove(path)
         shutil.rmtree(_metrics_install.LIB, ignore_errors=True)
@@ -342,10 +342,10 @@ def apply(module, p, output, result):
     except (IOError, OSError) as e:
         module.fail_json(msg='writing the metrics writer failed: %s (files written so far are complete; run again)'
                          % e, **result)
-    for a in actions:
-        rc, out, err = module.run_command([systemctl] + a.split(), environ_update=env)
+    for action in actions:
+        rc, out, err = module.run_command([systemctl] + action.split(), environ_update=env)
         if rc != 0:
-            module.fail_json(msg='systemctl %s failed: %s' % (a, (err or out).strip()), **result)
+            module.fail_json(msg='systemctl %s failed: %s' % (action, (err or out).strip()), **result)
     module.exit_json(**result)
 
 
