@@ -175,11 +175,12 @@ requirements:
 notes:
   - The report over all hosts (JSON, JUnit, HTML) is written by M(nfct.tuning.conntrack_audit_report) on the
     controller; the C(audit) entry point of the role and the C(nfct.tuning.audit) playbook run both.
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/audit.md,ansible_collections.nfct.tuning.docsite.audit) - The drift audit - kinds of drift, the report,
+    failing a run."
 seealso:
   - module: nfct.tuning.conntrack_audit_report
   - module: nfct.tuning.conntrack_settings
-  - ref: ansible_collections.nfct.tuning.docsite.audit
-    description: The drift audit - kinds of drift, the report, failing a run.
 '''
 
 EXAMPLES = r'''

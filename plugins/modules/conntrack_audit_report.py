@@ -78,12 +78,13 @@ attributes:
     support: none
 requirements:
   - Nothing on the hosts; on the controller only what ansible-core needs (Python standard library)
+notes:
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/audit.md,ansible_collections.nfct.tuning.docsite.audit) - The drift audit - kinds of drift, the report,
+    failing a run; R(docs/fleet.md,ansible_collections.nfct.tuning.docsite.fleet) - The audit of a fleet and its
+    cost."
 seealso:
   - module: nfct.tuning.conntrack_audit
-  - ref: ansible_collections.nfct.tuning.docsite.audit
-    description: The drift audit - kinds of drift, the report, failing a run.
-  - ref: ansible_collections.nfct.tuning.docsite.fleet
-    description: The audit of a fleet and its cost.
 '''
 
 EXAMPLES = r'''

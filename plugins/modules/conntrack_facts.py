@@ -91,11 +91,12 @@ notes:
     C(searched) and C(delete_list), newer ones C(clashres) and C(chainlength)); C(entries) repeats on every CPU
     row and is not summed. Without the file the module asks ctnetlink (C(IPCTNL_MSG_CT_GET_STATS_CPU)), then runs
     C(conntrack -S) (C(LANG=C))."
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/keys.md,ansible_collections.nfct.tuning.docsite.keys) - The keys, their ranges and what the kernel does
+    with them."
 seealso:
   - module: nfct.tuning.conntrack_recommend
   - module: nfct.tuning.conntrack_audit
-  - ref: ansible_collections.nfct.tuning.docsite.keys
-    description: The keys, their ranges and what the kernel does with them.
 '''
 
 EXAMPLES = r'''

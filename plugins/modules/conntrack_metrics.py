@@ -114,10 +114,11 @@ requirements:
     C(systemctl), C(nsenter) (what is missing is not read)
 notes:
   - The writer needs root (it reads C(/proc/net/nf_conntrack) and the rulesets); the unit runs as root.
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/monitoring.md,ansible_collections.nfct.tuning.docsite.monitoring) - The metrics, the alert rules and
+    node_exporter."
 seealso:
   - module: nfct.tuning.conntrack_facts
-  - ref: ansible_collections.nfct.tuning.docsite.monitoring
-    description: The metrics, the alert rules and node_exporter.
 '''
 
 EXAMPLES = r'''

@@ -198,13 +198,13 @@ notes:
     C(/etc/iptables) or C(/etc/sysconfig); symlinks and directories are refused.
   - The rule forms per exemption, the objects it owns, the decision table of O(backend=auto), the firewall safety
     analysis and the persistence are explained in docs/notrack.md.
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/notrack.md,ansible_collections.nfct.tuning.docsite.notrack) - How NOTRACK exemptions are applied, kept
+    safe for a stateful firewall, and persisted; R(docs/safety.md,ansible_collections.nfct.tuning.docsite.safety) -
+    Every safety guarantee and the test behind it."
 seealso:
   - module: nfct.tuning.conntrack_settings
   - module: nfct.tuning.conntrack_users
-  - ref: ansible_collections.nfct.tuning.docsite.notrack
-    description: How NOTRACK exemptions are applied, kept safe for a stateful firewall, and persisted.
-  - ref: ansible_collections.nfct.tuning.docsite.safety
-    description: Every safety guarantee and the test behind it.
 '''
 
 EXAMPLES = r'''

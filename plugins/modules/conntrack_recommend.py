@@ -143,13 +143,13 @@ notes:
     stated O(expected_peak), the live count's headroom (C(count / target_usage)), an C(overrides.max), or
     kube-proxy's own value on a V(kubernetes_node) host; and a bucket override that gives chains longer than 8 at a
     full table. O(force=true) turns each of these into a warning."
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/profiles.md,ansible_collections.nfct.tuning.docsite.profiles) - The built-in workload profiles and how to
+    write your own; R(docs/keys.md,ansible_collections.nfct.tuning.docsite.keys) - The keys, their ranges and what
+    the kernel does with them."
 seealso:
   - module: nfct.tuning.conntrack_facts
   - module: nfct.tuning.conntrack_settings
-  - ref: ansible_collections.nfct.tuning.docsite.profiles
-    description: The built-in workload profiles and how to write your own.
-  - ref: ansible_collections.nfct.tuning.docsite.keys
-    description: The keys, their ranges and what the kernel does with them.
 '''
 
 EXAMPLES = r'''

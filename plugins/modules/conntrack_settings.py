@@ -183,6 +183,11 @@ notes:
   - A O(settings) C(max) larger than the live and the persisted one is checked against O(memory_budget_percent);
     keeping what the host already has is never refused.
   - docs/safety.md lists the guarantees and the tests behind them.
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/keys.md,ansible_collections.nfct.tuning.docsite.keys) - The keys, their ranges and what the kernel does
+    with them; R(docs/safety.md,ansible_collections.nfct.tuning.docsite.safety) - Every safety guarantee and the
+    test behind it; R(docs/disable.md,ansible_collections.nfct.tuning.docsite.disable) - Turning connection tracking
+    off - the kinds of users and how to remove them."
 extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_linux
@@ -206,12 +211,6 @@ requirements:
 seealso:
   - module: nfct.tuning.conntrack_facts
   - module: nfct.tuning.conntrack_recommend
-  - ref: ansible_collections.nfct.tuning.docsite.keys
-    description: The keys, their ranges and what the kernel does with them.
-  - ref: ansible_collections.nfct.tuning.docsite.safety
-    description: Every safety guarantee and the test behind it.
-  - ref: ansible_collections.nfct.tuning.docsite.disable
-    description: Turning connection tracking off - the kinds of users and how to remove them.
 '''
 
 EXAMPLES = r'''

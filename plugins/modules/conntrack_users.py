@@ -62,11 +62,12 @@ notes:
   - The verdict is about what it can see. A kernel module with references that no listed user explains blocks
     as "in use by something not identified".
   - See docs/disable.md for what each kind of user means and how to remove it.
+  - "Guides (in the collection's C(docs/) folder and in the docsite):
+    R(docs/disable.md,ansible_collections.nfct.tuning.docsite.disable) - Turning connection tracking off - the kinds
+    of users and how to remove them."
 seealso:
   - module: nfct.tuning.conntrack_facts
   - module: nfct.tuning.conntrack_audit
-  - ref: ansible_collections.nfct.tuning.docsite.disable
-    description: Turning connection tracking off - the kinds of users and how to remove them.
 '''
 
 EXAMPLES = r'''
