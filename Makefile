@@ -109,7 +109,8 @@ endef
 
 .PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
-        vm-image molecule-vm containers test-serial promtool prometheus ee
+        vm-image molecule-vm containers test-serial promtool prometheus ee \
+        netns-shared netns-quiet
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
@@ -211,8 +212,11 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 #    1's `molecule` waits for them through their lock). The container tests compare every
 #    host-global sysctl before and after; the machine-wide counters the emulation moves once
 #    are left out of that comparison (tests/containers/podhost.py VOLATILE_SYSCTLS).
-#  - phase 3: netns, after the VM: a few of its cases are timing-sensitive and one measures the
-#    machine-wide slab (a lockout case failed once next to the VM).
+#    Lane 1 ends with the netns tests that bear load (netns-shared): on a fresh machine the VM
+#    lane (with its image build) is the longest, and lane 1 would otherwise leave a core idle.
+#  - phase 3: netns-quiet, after the VM: the quiet_machine cases (tests/netns/conftest.py), which
+#    measure the machine-wide slab or are timing-sensitive (a lockout case failed once next to
+#    the VM).
 # Measured on a clean clone with warm caches (2 cores): phase 2 ~12.5 min (the VM lane; lane 1
 # ~14 min with the container tests), phase 3 ~3 min. A fresh machine adds the apt packages,
 # the venvs, the VM image (~4 min, in lane 2) and the Podman images (lane 3, parallel).
@@ -223,8 +227,8 @@ TEST_CHECKS_NICE ?= 0
 TEST_SETUP   := apt venv collections get-pip
 TEST_CHECKS  := units sanity lint changelog-lint prometheus build install-test ee docsite \
                 min-ansible host-python
-TEST_LANE1_AFTER := containers
-TEST_AFTER   := netns
+TEST_LANE1_AFTER := containers netns-shared
+TEST_AFTER   := netns-quiet
 STAGE_LOGS   := $(CACHE)/stages
 
 test: ## All of the checks below, in lanes (molecule-vm alongside the others); a table of the stages at the end
@@ -265,9 +269,20 @@ host-python: setup ## Host-side code under the oldest and newest host Python (3.
 	NFCT_CACHE=$(NFCT_CACHE) scripts/host-python.sh
 
 netns: setup ## Real-kernel tests in network namespaces (pytest tests/netns, root only)
-	$(call say,netns: pytest tests/netns)
+	$(call netns_pytest,)
+
+# make test splits them: the quiet_machine cases (tests/netns/conftest.py) after the VM lane
+netns-shared: setup ## tests/netns without the quiet_machine cases
+	$(call netns_pytest,-m 'not quiet_machine')
+
+netns-quiet: setup ## tests/netns: only the quiet_machine cases
+	$(call netns_pytest,-m quiet_machine)
+
+define netns_pytest
+	$(call say,netns: pytest tests/netns $(1))
 	@if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/netns"; exit 0; fi; \
-	$(call pytest,$(VENV)/bin/python,tests/netns)
+	$(call pytest,$(VENV)/bin/python,$(1) tests/netns)
+endef
 
 stage: ## Copy the collection's files to .cache/sanity/ansible_collections/nfct/tuning
 	$(call say,stage: git ls-files -co --exclude-standard -> $(STAGE))

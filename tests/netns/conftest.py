@@ -15,6 +15,13 @@ sys.path.insert(0, os.path.dirname(__file__))
 import vethpair  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers',
+        'quiet_machine: a case that measures machine-wide state or is sensitive to timing; make test runs '
+        'these (make netns-quiet) after the VM lane, the others (make netns-shared) next to it')
+
+
 @pytest.fixture
 def pair():
     """The server and client namespaces of vethpair.Pair, removed at teardown."""

@@ -27,7 +27,9 @@ from vethpair import run_module, sh  # noqa: E402
 
 # `pair`, the server and client namespaces, is a fixture of tests/netns/conftest.py
 
-pytestmark = pytest.mark.skipif(not nsfill.is_root(), reason='needs root for network namespaces')
+# quiet_machine (tests/netns/conftest.py): make test runs these after the VM lane, on a quiet machine
+# (one case saw an extra entry once while qemu ran next to it).
+pytestmark = [pytest.mark.skipif(not nsfill.is_root(), reason='needs root for network namespaces'), pytest.mark.quiet_machine]
 
 DEBIAN_NFTABLES_CONF = textwrap.dedent('''\
     #!/usr/sbin/nft -f

@@ -25,7 +25,9 @@ import nsfill  # noqa: E402
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 N = 200000
 
-pytestmark = pytest.mark.skipif(not nsfill.is_root(), reason='needs root for network namespaces and /proc/slabinfo')
+# quiet_machine (tests/netns/conftest.py): the slab is machine-wide, other jobs move it.
+pytestmark = [pytest.mark.skipif(not nsfill.is_root(), reason='needs root for network namespaces and /proc/slabinfo'),
+              pytest.mark.quiet_machine]
 
 # UDP from 4 sockets to N distinct destinations: one entry each
 FILL = r'''
