@@ -217,12 +217,14 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 #  - phase 3: netns-quiet, after the VM: the quiet_machine cases (tests/netns/conftest.py), which
 #    measure the machine-wide slab or are timing-sensitive (a lockout case failed once next to
 #    the VM).
-# Measured on a clean clone with warm caches (2 cores): phase 2 ~12.5 min (the VM lane; lane 1
-# ~14 min with the container tests), phase 3 ~3 min. A fresh machine adds the apt packages,
-# the venvs, the VM image (~4 min, in lane 2) and the Podman images (lane 3, parallel).
+# Measured (2 cores, 2026-11-26): a clean clone with warm caches 15-17 min; a fresh machine
+# (empty NFCT_CACHE and pip cache, no Podman images; the VM image built in lane 2, the images
+# in lane 3) 17.0 min: lane 1 ends at 16.5 min (netns-shared from 13.9), lane 2 at 15.3, then
+# netns-quiet 26 s. The apt packages add ~30 s on a machine without them (this machine's
+# /var/log/apt/history.log: 23 s of dpkg; apt-get update and the downloads 3 s).
 # The machine's two cores are busy throughout phase 2 (measured): more lanes would not help.
-# The VM lane is the longest under that load (its reboots): TEST_CHECKS_NICE=N runs lane 1
-# under `nice -n N` so that the VM (and its Ansible) get the CPU first (not measured yet).
+# TEST_CHECKS_NICE=N runs lane 1 under `nice -n N` so that the VM (and its Ansible) get the
+# CPU first (not measured yet).
 TEST_CHECKS_NICE ?= 0
 TEST_SETUP   := apt venv collections get-pip
 TEST_CHECKS  := units sanity lint changelog-lint prometheus build install-test ee docsite \
