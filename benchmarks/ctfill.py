@@ -24,6 +24,13 @@ hitters, 1 024 IPv6; 4 352 destinations of which 16 busy ones; ~60 ports):
 --shape unique: UDP/53 entries from distinct IPv4 sources 11.0.0.0/8 (60 000 source ports
 each), any number of them (the hash resize benchmark, benchmarks/resize.py, fills 16M).
 
+The table shapes of `make bench` (benchmarks/bench.py SHAPES), besides 'mixed' (few keys):
+--shape ports      one source to 249 destinations x ~4,000 ports each (a resolver, a crawler)
+--shape sources4   every entry from another IPv4 source, to one UDP port (a busy server)
+--shape sources6   the same with IPv6 sources
+--shape nat        a NAT gateway: the reply tuple goes to a public address and a mapped port
+(see each entry_* function).
+
 Timeouts are 4 hours, so nothing expires during a benchmark. Prints a JSON line
 with what it created and the errors the kernel reported (EEXIST, ENOMEM when the
 global nf_conntrack_max is too small...).
@@ -214,7 +221,92 @@ def entry_unique(i, fast=True):
     return b''.join((pc[0], src, pc[1], dst, pc[2], sp, pc[3], dst, pc[4], src, pc[5], sp, pc[6]))
 
 
-SHAPES = {'mixed': entry, 'unique': entry_unique}
+def _shape_pieces(name, family, ipattr, proto, dport, status, tcp_state):
+    pc = _UNIQUE.get(name)
+    if pc is None:
+        pc = _UNIQUE[name] = _pieces(_template(family, ipattr, proto, dport, status, tcp_state, False))
+    return pc
+
+
+_DPORT_PIECES = {}
+
+
+def _pieces_dport(proto, dport, status, tcp_state):
+    """IPv4 pieces with their destination port: many ports make many templates, kept here."""
+    key = (proto, dport)
+    pc = _DPORT_PIECES.get(key)
+    if pc is None:
+        pc = _DPORT_PIECES[key] = _pieces(_template(socket.AF_INET, 1, proto, dport, status, tcp_state, False))
+    return pc
+
+
+PORTS_SRC = struct.pack('>I', (10 << 24) | (9 << 16) | 1)
+PORTS_DST = [struct.pack('>I', (10 << 24) | (8 << 16) | (k + 1)) for k in range(249)]
+
+
+def entry_ports(i, fast=True):
+    """'ports' (a resolver or a crawler): one source, 10.9.0.1, to 249 destinations x ~4,000
+    destination ports each, spread over 1024-63023 (~124,000 distinct (protocol, port) keys
+    at 1M entries); 9 in 10 UDP unreplied, 1 in 10 TCP SYN_SENT."""
+    d = i % 249
+    dport = 1024 + (i // 249 + d * 257) % 62000
+    if i % 10 == 0:
+        pc = _pieces_dport(6, dport, 0, 1)
+    else:
+        pc = _pieces_dport(17, dport, 0, None)
+    src, dst, sp = PORTS_SRC, PORTS_DST[d], PORTS[40000]
+    return b''.join((pc[0], src, pc[1], dst, pc[2], sp, pc[3], dst, pc[4], src, pc[5], sp, pc[6]))
+
+
+def entry_sources4(i, fast=True):
+    """'sources4' (a busy server, or a flood): entry i from the distinct source 11.0.0.0 + i,
+    to 10.200.0.1 UDP port 53, unreplied."""
+    pc = _shape_pieces('sources4', socket.AF_INET, 1, 17, 53, 0, None)
+    src = struct.pack('>I', (11 << 24) + i)
+    dst, sp = struct.pack('>I', (10 << 24) | (200 << 16) | 1), PORTS[40000]
+    return b''.join((pc[0], src, pc[1], dst, pc[2], sp, pc[3], dst, pc[4], src, pc[5], sp, pc[6]))
+
+
+SRC6_BASE = socket.inet_pton(socket.AF_INET6, 'fd00:1::')[:8]
+DST6_SERVER = socket.inet_pton(socket.AF_INET6, 'fd00:53::1')
+
+
+def entry_sources6(i, fast=True):
+    """'sources6': the same with distinct IPv6 sources fd00:1::/64 + i, to [fd00:53::1]:53."""
+    pc = _shape_pieces('sources6', socket.AF_INET6, 3, 17, 53, 0, None)
+    src = SRC6_BASE + struct.pack('>Q', i + 1)
+    dst, sp = DST6_SERVER, PORTS[40000]
+    return b''.join((pc[0], src, pc[1], dst, pc[2], sp, pc[3], dst, pc[4], src, pc[5], sp, pc[6]))
+
+
+NAT_PUBLIC = [struct.pack('>I', (203 << 24) | (0 << 16) | (113 << 8) | (k + 1)) for k in range(16)]
+
+
+def entry_nat(i, fast=True):
+    """'nat' (a NAT gateway): 4,096 inside clients 192.168.x.y to 131,072 outside addresses
+    (198.18.0.0/15), TCP ESTABLISHED to 443 (7 in 10) or 80 (2 in 10), UDP to 53 (1 in 10);
+    the reply tuple goes to one of 16 public addresses 203.0.113.1-16 and a mapped port,
+    not back to the client: the reply tuple differs from the original, as masquerade's."""
+    h = _mix(i)
+    client = i % 4096
+    src = struct.pack('>I', (192 << 24) | (168 << 16) | (client + 256))
+    dst = struct.pack('>I', (198 << 24) | (18 << 16) | ((h >> 8) & 0x1ffff))
+    kind = h % 10
+    if kind < 7:
+        pc = _shape_pieces('nat443', socket.AF_INET, 1, 6, 443, IPS_SEEN_REPLY | IPS_ASSURED, 3)
+    elif kind < 9:
+        pc = _shape_pieces('nat80', socket.AF_INET, 1, 6, 80, IPS_SEEN_REPLY | IPS_ASSURED, 3)
+    else:
+        pc = _shape_pieces('nat53', socket.AF_INET, 1, 17, 53, IPS_SEEN_REPLY, None)
+    # (client, sport) unique per i below 4096 * 60000 entries; (public, mapped port) too
+    sp = PORTS[1024 + (i // 4096) % 60000]
+    pub = NAT_PUBLIC[i % 16]
+    mapped = PORTS[1024 + (i // 16) % 64000]
+    return b''.join((pc[0], src, pc[1], dst, pc[2], sp, pc[3], dst, pc[4], pub, pc[5], mapped, pc[6]))
+
+
+SHAPES = {'mixed': entry, 'unique': entry_unique, 'ports': entry_ports, 'sources4': entry_sources4,
+          'sources6': entry_sources6, 'nat': entry_nat}
 
 
 def _drain(sock, errors):

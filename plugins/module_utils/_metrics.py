@@ -36,6 +36,8 @@ FAMILIES = (
     ('top_source_entries', 'gauge', 'Entries of the top sources by entry count (breakdown; at most the configured '
                                     'top, 1-100, series).'),
     ('breakdown_exact', 'gauge', '1 when the top counts are exact, 0 when they are lower bounds.'),
+    ('top_source_entries_max_error', 'gauge',
+     'The most a top_source_entries value can be below the true count (0 while exact).'),
     ('breakdown_skipped', 'gauge', '1 when the breakdown was skipped by its guard (reason: size, time, error, off).'),
     ('desired', 'gauge', 'The value the role set (tuned) per key.'),
     ('drift', 'gauge', '1 when the key differs from the desired value in that layer (runtime: live value; at_boot: '
@@ -130,6 +132,9 @@ def render(c):
         for rank, item in enumerate((bd.get('top_sources') or [])[:top], 1):
             e.add('top_source_entries', item['count'], rank=str(rank), source=item['key'])
         e.add('breakdown_exact', bool(bd.get('top_exact')))
+        errors = bd.get('top_errors') or {}
+        e.add('top_source_entries_max_error',
+              errors.get('sources', bd.get('top_max_error', 0 if bd.get('top_exact') else None)))
     e.add('breakdown_skipped', 0 if c.get('breakdown_skipped') is None else 1,
           reason=c.get('breakdown_skipped') or 'none')
     for k, v in sorted((c.get('desired') or {}).items()):

@@ -52,9 +52,12 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import errno as _errno
+import operator
 import os
 import socket
 import struct
+
+from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_CTNETLINK = 1
@@ -434,8 +437,10 @@ def _swap16_table():
     return _SWAP16
 
 
-def _parse_entry_generic(data, off, mlen, l3, fmt6, cache4, cache6):
-    """Full attribute walk of one conntrack message. Returns the entry tuple or None."""
+def _walk_entry_generic(data, off, mlen):
+    """Full attribute walk of one conntrack message: (raw source, raw destination,
+    protocol number, destination port, status, TCP state number), None for what the
+    message lacks; None without an original tuple."""
     top = _attr_dict(data, off + _ATTRS_AT, off + mlen)
     orig = top.get(CTA_TUPLE_ORIG)
     if orig is None:
@@ -445,14 +450,11 @@ def _parse_entry_generic(data, off, mlen, l3, fmt6, cache4, cache6):
     ip = tup.get(CTA_TUPLE_IP)
     if ip is not None:
         ipd = _attr_dict(data, ip[0], ip[1])
-        for sk, dk, cache, fmt in ((CTA_IP_V4_SRC, CTA_IP_V4_DST, cache4, socket.inet_ntoa),
-                                   (CTA_IP_V6_SRC, CTA_IP_V6_DST, cache6, fmt6)):
+        for sk, dk in ((CTA_IP_V4_SRC, CTA_IP_V4_DST), (CTA_IP_V6_SRC, CTA_IP_V6_DST)):
             if sk in ipd:
-                raw = bytes(data[ipd[sk][0]:ipd[sk][1]])
-                src = cache.get(raw) or cache.setdefault(raw, fmt(raw))
+                src = bytes(data[ipd[sk][0]:ipd[sk][1]])
             if dk in ipd:
-                raw = bytes(data[ipd[dk][0]:ipd[dk][1]])
-                dst = cache.get(raw) or cache.setdefault(raw, fmt(raw))
+                dst = bytes(data[ipd[dk][0]:ipd[dk][1]])
     pnum = None
     dport = None
     proto = tup.get(CTA_TUPLE_PROTO)
@@ -474,9 +476,24 @@ def _parse_entry_generic(data, off, mlen, l3, fmt6, cache4, cache6):
             if tcp is not None:
                 sd = _attr_dict(data, tcp[0], tcp[1]).get(CTA_PROTOINFO_TCP_STATE)
                 if sd is not None:
-                    state = _tcp_state_name(data[sd[0]])
-    return (l3, L4_NAMES.get(pnum, 'unknown'), state, src, dst, dport,
-            bool(status & IPS_ASSURED), not status & IPS_SEEN_REPLY)
+                    state = data[sd[0]]
+    return src, dst, pnum, dport, status, state
+
+
+def _parse_entry_generic(data, off, mlen, l3, fmt6, cache4, cache6):
+    """Full attribute walk of one conntrack message. Returns the entry tuple or None."""
+    w = _walk_entry_generic(data, off, mlen)
+    if w is None:
+        return None
+    raw_src, raw_dst, pnum, dport, status, state = w
+    addrs = []
+    for raw in (raw_src, raw_dst):
+        if raw is not None:
+            cache, fmt = (cache4, socket.inet_ntoa) if len(raw) == 4 else (cache6, fmt6)
+            raw = cache.get(raw) or cache.setdefault(raw, fmt(raw))
+        addrs.append(raw)
+    return (l3, L4_NAMES.get(pnum, 'unknown'), None if state is None else _tcp_state_name(state),
+            addrs[0], addrs[1], dport, bool(status & IPS_ASSURED), not status & IPS_SEEN_REPLY)
 
 
 def _tcp_state_name(s):
@@ -721,37 +738,48 @@ def parse_entries(data, family=0, ipv6_compressed=True, fast=True):
 def _count_entries_into(data, sink, family=0):
     """The breakdown's fast path over the complete messages of data.
 
-    Per conntrack entry it appends to the lists of sink = (pairs, srcs, dsts, others)
-    what _decode_entries hands out: the raw key (address family, protocol number, TCP
-    state number or None, status & (ASSURED | SEEN_REPLY), destination port as read or
-    None), the packed source and destination addresses, and for a message of another
-    layout the entry tuple of _parse_entry_generic. The caller counts the lists with
-    Counter (see dump_breakdown); _breakdown_group/_addr/_port convert the raw keys.
-    Any object with an append() can stand for a list (a counter that bounds its keys,
-    say). A message cut at the end of data is left for the next call.
+    Per conntrack entry it appends to the lists of sink = (keys, srcs, dsts) what
+    _decode_entries hands out: the raw key (address family, protocol number, TCP state
+    number or None, status & (ASSURED | SEEN_REPLY), destination port as read or None)
+    and the packed source and destination addresses; a message of another layout is
+    walked attribute by attribute into the same raw values, in its place. count_sink()
+    counts the lists; _breakdown_group/_addr/_port convert the raw keys. A message cut
+    at the end of data is left for the next call.
 
     Returns (offset, done, interrupted), offset being where the unconsumed bytes start.
     """
-    pairs, srcs, dsts, others = sink
-    add = others.append
+    keys, srcs, dsts = sink
+    swap = _swap16_table()
 
     def other(data, off, mlen, fam):
-        ent = _parse_entry_generic(data, off, mlen, _L3_NAMES.get(fam, 'unknown'),
-                                   _fmt_ipv6_compressed, {}, {})
-        if ent is not None:
-            add(ent)
+        w = _walk_entry_generic(data, off, mlen)
+        if w is not None:
+            raw_src, raw_dst, pnum, dport, status, state = w
+            keys.append((fam, pnum, state if pnum == _IPPROTO_TCP else None, status & _STATUS_FLAGS,
+                         None if dport is None else swap[dport]))
+            srcs.append(raw_src)
+            dsts.append(raw_dst)
 
-    return _decode_entries(data, pairs.append, srcs.append, dsts.append, other, family)
+    return _decode_entries(data, keys.append, srcs.append, dsts.append, other, family)
 
 
-def _breakdown_split(key):
-    fam, pnum, state, flags, dport = key
-    return (fam, pnum, state, flags), (None if dport is None else (pnum, dport))
+def count_sink(acc, sink):
+    """Count what _count_entries_into put in sink into acc (a _breakdown.Counts), and
+    empty the lists."""
+    keys, srcs, dsts = sink
+    acc.feed(len(keys), sink, [
+        (acc.groups, 0, _KEY_GROUP), (acc.ports, 0, _KEY_PORT), (acc.srcs, 1, None), (acc.dsts, 2, None)])
+    del keys[:], srcs[:], dsts[:]
+
+
+# raw key (fam, pnum, state, flags, dport) -> group (fam, pnum, state, flags), port (pnum, dport)
+_KEY_GROUP = operator.itemgetter(0, 1, 2, 3)
+_KEY_PORT = operator.itemgetter(1, 4)
 
 
 def _breakdown_group(key):
-    if len(key) == 5:
-        return key
+    """Raw (address family, protocol number, TCP state number, status flags) -> the
+    breakdown's (l3, l4, state, assured, unreplied)."""
     fam, pnum, state, flags = key
     if pnum == 6 and state is not None:
         state = TCP_STATES[state] if state < len(TCP_STATES) else str(state)
@@ -762,18 +790,20 @@ def _breakdown_group(key):
 
 
 def _breakdown_addr(key):
-    if isinstance(key, bytes):
-        if len(key) == 4:
-            return socket.inet_ntoa(key)
-        return _fmt_ipv6_compressed(key)
-    return key
+    """Packed address -> text (None, for a message without one, stays None)."""
+    if key is None:
+        return None
+    if len(key) == 4:
+        return socket.inet_ntoa(key)
+    return _fmt_ipv6_compressed(key)
 
 
 def _breakdown_port(key):
+    """Raw (protocol number, destination port as read) -> (l4, port); DROP without a port."""
     proto, port = key
-    if isinstance(proto, int):
-        return (L4_NAMES.get(proto, 'unknown'), _swap16_table()[port])
-    return key
+    if port is None:
+        return bd.DROP
+    return (L4_NAMES.get(proto, 'unknown'), _swap16_table()[port])
 
 
 # --------------------------------------------------------------------------
@@ -828,16 +858,20 @@ class _Socket(object):
 
     def recv(self):
         """Return the bytes of the next datagram."""
+        return bytes(self.view[:self.recv_into(self.view)])
+
+    def recv_into(self, view):
+        """Receive the next datagram into the writable view; return its length."""
         while True:
             try:
-                n = self.sock.recv_into(self.buf, len(self.buf), socket.MSG_TRUNC)
+                n = self.sock.recv_into(view, len(view), socket.MSG_TRUNC)
             except (OSError, socket.error) as e:
                 if e.errno == _errno.EINTR:
                     continue
                 raise _error(e.errno, 'cannot receive ctnetlink reply')
-            if n > len(self.buf):
+            if n > len(view):
                 raise NetlinkError('netlink message of %d bytes truncated' % n, _errno.EMSGSIZE)
-            return bytes(self.view[:n])
+            return n
 
 
 def _dump_raw(msg_type=IPCTNL_MSG_CT_GET, family=0, flags=NLM_F_DUMP):
@@ -953,24 +987,41 @@ def iter_entries(family=socket.AF_UNSPEC, ipv6_compressed=True):
             sock.close()
 
 
-def _dump_datagrams(family=0):
-    """The raw datagrams of one IPCTNL_MSG_CT_GET dump, up to NLMSG_DONE or an error
-    (run in the reader process of dump_breakdown; errors are raised in the parent)."""
-    sock = _Socket()
-    try:
-        sock.request(IPCTNL_MSG_CT_GET, NLM_F_DUMP, family)
-        while True:
-            data = sock.recv()
-            yield data
-            if len(data) >= 16 and _NLMSG_LTF.unpack_from(data, 0)[1] == NLMSG_ERROR:
-                return
-            # NLMSG_DONE is the last message of the last datagram (20 bytes: header and
-            # the dump's error code); confirm with a walk over the headers
-            if len(data) >= 20 and _NLMSG_LTF.unpack_from(data, len(data) - 20)[:2] == (20, NLMSG_DONE):
-                if any(t == NLMSG_DONE for t, _f, _o, _l in _iter_messages(data)):
-                    return
-    finally:
-        sock.close()
+class _DumpReader(object):
+    """fill(view) for _breakdown.ChildStream: one IPCTNL_MSG_CT_GET dump received
+    datagram by datagram into the views it is given, up to NLMSG_DONE or an error (run in
+    the reader process of dump_breakdown; errors are raised in the parent)."""
+
+    def __init__(self, family=0):
+        self.sock = _Socket()
+        self.ended = False
+        try:
+            self.sock.request(IPCTNL_MSG_CT_GET, NLM_F_DUMP, family)
+        except BaseException:
+            self.close()
+            raise
+
+    def __call__(self, view, _head=_NLMSG_LTF.unpack_from):
+        """Datagrams into view while a whole one fits (MIN_ROOM left) -> (bytes, ended)."""
+        recv_into = self.sock.recv_into
+        pos, size, room = 0, len(view), bd.MIN_ROOM
+        while not self.ended and size - pos >= room:
+            part = view[pos:]
+            n = recv_into(part)
+            if n >= 16 and _head(part, 0)[1] == NLMSG_ERROR:
+                self.ended = True
+            # NLMSG_DONE is the last message of the last datagram (20 bytes: header and the
+            # dump's error code); confirm with a walk over the headers
+            elif n >= 20 and _head(part, n - 20)[:2] == (20, NLMSG_DONE):
+                self.ended = any(t == NLMSG_DONE for t, _f, _o, _l in _iter_messages(part[:n]))
+            pos += n
+        if self.ended:
+            self.close()
+        return pos, self.ended
+
+    def close(self):
+        self.ended = True
+        self.sock.close()
 
 
 def dump_breakdown(top=10, capacity=None, family=0):
@@ -981,32 +1032,24 @@ def dump_breakdown(top=10, capacity=None, family=0):
     DumpInterrupted when the table changed during the dump (retry: retry_dump) and
     NetlinkError for the other failures, as iter_entries does.
     """
-    from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd
-    acc = bd.Counts(_breakdown_split, capacity or bd.DEFAULT_CAPACITY)
-    pairs, srcs, dsts, others = sink = ([], [], [], [])
+    acc = bd.Counts(capacity or bd.DEFAULT_CAPACITY)
+    sink = ([], [], [])
     family = int(family or 0)
     done = False
     tail = b''
-    with bd.GcPaused(), bd.ChildStream(_dump_datagrams, family) as stream:
+    with bd.GcPaused(), bd.ChildStream(_DumpReader, family) as stream:
         try:
             for data in stream:
-                if tail:
+                if tail:   # (the datagrams hold whole messages: not seen)
                     data = tail + data
                 off, done, intr = _count_entries_into(data, sink, family)
                 if intr:
                     raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR): the table '
                                           'changed during the dump', _errno.EINTR)
-                acc.total += len(pairs)
-                acc.pairs.update(pairs)
-                acc.srcs.counts.update(srcs)
-                acc.dsts.counts.update(dsts)
-                for ent in others:
-                    acc.add_entry(ent)
-                del pairs[:], srcs[:], dsts[:], others[:]
-                acc.bound()
+                count_sink(acc, sink)
                 if done:
                     break
-                tail = data[off:]
+                tail = bytes(data[off:])    # the chunk is only valid until the next one
         except bd.ChildFailed as e:
             # the reader's exception, rebuilt here (errno kept for the hints and the retry)
             if e.errno in (_errno.EINTR, _errno.ENOBUFS):
@@ -1035,7 +1078,6 @@ class EntryDump(object):
 
     def breakdown(self, top=10, capacity=None):
         if not self.kwargs.get('ipv6_compressed', True):
-            from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd
             return bd.summarize(iter(self), top, capacity or bd.DEFAULT_CAPACITY)
         return dump_breakdown(top, capacity, self.kwargs.get('family', 0))
 

@@ -163,17 +163,30 @@ def parse_conntrack_line(line):
       ipv6 10 udp 17 29 src=0000:0000:0000:0000:0000:0000:0000:0001 dst=... (printed in full;
                                                                             returned compressed: '::1')
     """
+    f = conntrack_line_fields(line)
+    if f is None:
+        return None
+    l3, l4, state, src, dst, dport, assured, unreplied = f
+    if l4 != 'tcp':
+        state = None
+    if l3 == 'ipv6':
+        src = compress_ipv6(src) if src else src
+        dst = compress_ipv6(dst) if dst else dst
+    return (l3, l4, state, src, dst, None if dport is None else int(dport), assured, unreplied)
+
+
+def conntrack_line_fields(line):
+    """The fields of parse_conntrack_line() as the line prints them: (l3, l4, state word
+    (of any protocol) or None, src, dst, dport text or None, assured, unreplied), or None."""
     tok = line.split()
     if len(tok) < 6:
         return None
-    l3, l4 = tok[0], tok[2]
     state = None
     # the timeout column (the kernel leaves it out for flows offloaded to a flowtable), then
     # the state word of the protocols that have one
     i = 5 if tok[4].lstrip('-').isdigit() else 4
     if '=' not in tok[i] and not tok[i].startswith('['):
-        if l4 == 'tcp':
-            state = tok[i]
+        state = tok[i]
         i += 1
     src = dst = dport = None
     assured = unreplied = False
@@ -183,21 +196,32 @@ def parse_conntrack_line(line):
         elif dst is None and t.startswith('dst='):
             dst = t[4:]
         elif dport is None and t.startswith('dport='):
-            dport = int(t[6:])
+            dport = t[6:]
         elif t == '[ASSURED]':
             assured = True
         elif t == '[UNREPLIED]':
             unreplied = True
-    if l3 == 'ipv6':
-        src = compress_ipv6(src) if src else src
-        dst = compress_ipv6(dst) if dst else dst
-    return (l3, l4, state, src, dst, dport, assured, unreplied)
+    return (tok[0], tok[2], state, src, dst, dport, assured, unreplied)
+
+
+def conntrack_line_record(line):
+    """A line the fast pattern (CT_LINE_FAST) does not match, as the record it would give:
+    (l3l4, l4, state, src, dst, dport) in bytes (b'' when absent; l3l4 'ipv4 0 gre'), or
+    None. The breakdown then counts it under the same keys as the lines the pattern reads."""
+    f = conntrack_line_fields(line)
+    if f is None:
+        return None
+    l3, l4, state, src, dst, dport = f[:6]
+    # a state word is only printed by protocols that have one; the breakdown keeps TCP's
+    return tuple(v.encode('utf-8', 'replace') for v in (
+        '%s 0 %s' % (l3, l4), l4, state or '', src or '', dst or '', dport or ''))
 
 
 # Fast path for whole chunks of /proc/net/nf_conntrack (see scan_conntrack_lines). One
 # match per line, anchored on the newline before it, with the values the breakdown needs:
-# "ipv4     2 tcp" (L3 and L4 names, split later), the state word if any, the first src=
-# and dst=, and the dport= that follows sport= in the original direction. The layout is
+# "ipv4     2 tcp" (L3 and L4 names, split later), the L4 name alone (the key of the port
+# counter, the same for IPv4 and IPv6), the state word if any, the first src= and dst=, and
+# the dport= that follows sport= in the original direction. The layout is
 # the kernel's ct_seq_show(): "%-8s %u %-8s %u %ld " then [STATE ] then the original tuple
 # (src= dst= sport= dport= for port protocols) first. A line with another layout has no
 # match (a match cannot start inside a line: it needs the newline), which the caller sees
@@ -206,7 +230,7 @@ def parse_conntrack_line(line):
 # ([^ ]+ is cheaper than [^ \n]+; a value running into the next line would swallow that
 # line's newline, which the count catches too.)
 CT_LINE_FAST = re.compile(
-    br'\n(ipv[46] +[0-9]+ [a-z0-9]+)[ 0-9-]+(?:([A-Z][A-Z0-9_]*) )?'
+    br'\n(ipv[46] +[0-9]+ ([a-z0-9]+))[ 0-9-]+(?:([A-Z][A-Z0-9_]*) )?'
     br'src=([^ ]+) dst=([^ ]+) (?:sport=[0-9]+ dport=([0-9]+) )?')
 
 
@@ -214,9 +238,9 @@ def scan_conntrack_lines(buf, end):
     """Scan the complete lines of buf[0:end], where buf[0] is a newline and every line
     starts after one (buf[end] is the newline ending the last line, or end == len(buf)).
 
-    Returns (records, lines): one (l3l4, state, src, dst, dport) tuple of bytes per line
-    the fast pattern recognises (state and dport b'' when absent; l3l4 is the text
-    'ipv4     2 tcp', to be split), and the number of lines. When len(records) != lines
+    Returns (records, lines): one (l3l4, l4, state, src, dst, dport) tuple of bytes per
+    line the fast pattern recognises (state and dport b'' when absent; l3l4 is the text
+    'ipv4     2 tcp', to be split; l4 the L4 name), and the number of lines. When len(records) != lines
     some line has another layout and the caller must parse the chunk line by line.
     """
     return CT_LINE_FAST.findall(buf, 0, end), buf.count(b'\n', 0, end)

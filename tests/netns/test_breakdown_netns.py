@@ -61,3 +61,74 @@ def test_proc_and_ctnetlink_agree(views):
     assert set(b['tcp_states']) >= {'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT',
                                     'FIN_WAIT', 'LAST_ACK'}
     assert b['top_exact'] is True
+
+
+# The lossy path (issue 16): a table of three shapes whose sources, destinations and ports all
+# outnumber a small capacity, so that every bounded counter is pruned. The reported top lists
+# are checked against exact counts from a full parse of the same (frozen) table.
+CAPACITY = 256
+PROBE_LOSSY = r'''
+import json
+from collections import Counter
+from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd, _gather, _netlink as nl
+path = '/proc/net/nf_conntrack'
+cap = %d
+exact = {'sources': Counter(), 'destinations': Counter(), 'destination_ports': Counter()}
+for ent in _gather.iter_proc_entries(path):
+    exact['sources'][ent[3]] += 1
+    exact['destinations'][ent[4]] += 1
+    if ent[5] is not None:
+        exact['destination_ports']['%%s/%%d' %% (ent[1], ent[5])] += 1
+out = {
+    'proc_fast': bd.proc_breakdown(path, top=20, capacity=cap),
+    'proc_slow': bd.summarize(_gather.iter_proc_entries(path), top=20, capacity=cap),
+    'nl_fast': nl.retry_dump(lambda e: bd.summarize(e, top=20, capacity=cap)),
+    'nl_slow': bd.summarize(iter(nl.EntryDump()), top=20, capacity=cap),
+    'exact': dict((k, dict(v)) for k, v in exact.items()),
+}
+print(json.dumps(out))
+''' % CAPACITY
+
+
+@pytest.fixture(scope='module')
+def lossy():
+    if os.geteuid() != 0:
+        pytest.skip('needs root (network namespaces, nft)')
+    with Netns(prefix='nfct-bdl') as ns:
+        for shape, n in (('mixed', 40000), ('nat', 20000), ('ports', 20000)):
+            subprocess.run(ns.cmd(PY, os.path.join(REPO, 'benchmarks', 'ctfill.py'), str(n), '--shape', shape),
+                           check=True, stdout=subprocess.PIPE)
+        yield ns.py_json(PROBE_LOSSY)
+
+
+LISTS = (('top_sources', 'sources'), ('top_destinations', 'destinations'),
+         ('top_destination_ports', 'destination_ports'))
+
+
+def test_lossy_paths_agree(lossy):
+    """Pruned at fixed entry numbers: /proc and ctnetlink, fast and entry by entry, the same."""
+    b = lossy['proc_fast']
+    assert b == lossy['proc_slow'] == lossy['nl_fast'] == lossy['nl_slow']
+    assert b['total'] == 80000 and b['top_exact'] is False
+    assert all(b['top_errors'][name] > 0 for _l, name in LISTS)
+
+
+def test_lossy_top_lists_within_the_reported_bound(lossy):
+    b = lossy['proc_fast']
+    total = b['total']
+    for listed, name in LISTS:
+        exact = lossy['exact'][name]
+        err = b['top_errors'][name]
+        assert err <= b['top_max_error']
+        # the a priori bound: entries / (capacity / 2 + 1)
+        assert err <= total // (CAPACITY // 2 + 1)
+        top = b[listed]
+        assert len(top) == 20
+        for item in top:
+            true = exact[item['key']]
+            assert item['count'] <= true <= item['count'] + err, (name, item, true, err)
+        # no key left out counts more than the last one listed plus the bound
+        shown = set(item['key'] for item in top)
+        least = top[-1]['count']
+        missed = [(k, n) for k, n in exact.items() if k not in shown and n > least + err]
+        assert not missed, (name, missed[:5], least, err)

@@ -175,5 +175,10 @@ class FakeSocket(object):
             raise r
         return r
 
+    def recv_into(self, view):
+        r = self.recv()
+        view[:len(r)] = r
+        return len(r)
+
     def close(self):
         self.closed = True

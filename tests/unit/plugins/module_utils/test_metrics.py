@@ -196,3 +196,13 @@ def test_installed_files_are_the_collections_code_and_units():
     assert 'CPUSchedulingPolicy=idle' in service and 'TimeoutStartSec=50s' in service and 'MemoryMax=256M' in service
     code = [k for k in files if k.endswith('/module_utils/_gather.py')]
     assert code == ['/usr/local/lib/nfct-tuning/ansible_collections/nfct/tuning/plugins/module_utils/_gather.py']
+
+
+def test_the_error_bound_of_the_top_sources_is_exported():
+    assert values(_metrics.render(context()), 'nfct_conntrack_top_source_entries_max_error') == {'': 0}
+    c = context()
+    c['breakdown'] = dict(c['breakdown'], top_exact=False, top_max_error=90,
+                          top_errors={'sources': 61, 'destinations': 90, 'destination_ports': 0})
+    text = _metrics.render(c)
+    assert values(text, 'nfct_conntrack_top_source_entries_max_error') == {'': 61}
+    assert values(text, 'nfct_conntrack_breakdown_exact') == {'': 0}
