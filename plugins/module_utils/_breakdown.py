@@ -37,6 +37,7 @@ import gc
 import heapq
 import os
 import signal
+import socket
 import struct
 from collections import Counter
 from operator import itemgetter
@@ -137,6 +138,18 @@ class BoundedCounter(object):
         result, factor = self._top(counts.items(), n, conv, order)
         return result, self.error * factor
 
+    def top_ranked(self, n, conv, rank):
+        """(the n largest [(conv(key), count)], ties in the order of rank(key); the error bound).
+        For keys that conv maps one to one (addresses): the candidates are ranked on their
+        raw keys and only the n kept are converted."""
+        counts = self.counts
+        items = counts.items()
+        if len(counts) > n:
+            least = heapq.nlargest(n, counts.values())[-1]
+            items = [kv for kv in items if kv[1] >= least]
+        best = heapq.nsmallest(n, items, key=lambda kv: (-kv[1], rank(kv[0])))
+        return [(conv(k), c) for k, c in best], self.error
+
     @staticmethod
     def _top(items, n, conv, order):
         merged = {}
@@ -155,8 +168,19 @@ class BoundedCounter(object):
         return heapq.nsmallest(n, merged.items(), key=order), factor
 
 
-def _by_count_text(kv):
-    return (-kv[1], str(kv[0]))
+def address_rank(addr):
+    """The order of addresses in a top list when counts tie: IPv4 before IPv6, then by
+    number (10.0.0.9 before 10.0.0.10); the same for the text of any reading (an address
+    the kernel would not print, and None, first). Raw keys rank with a function of their
+    own that gives the same order (_proc_addr_rank, _netlink._breakdown_addr_rank)."""
+    if addr is None:
+        return (0, b'')
+    try:
+        if ':' in addr:
+            return (16, socket.inet_pton(socket.AF_INET6, addr))
+        return (4, socket.inet_pton(socket.AF_INET, addr))
+    except (OSError, ValueError, TypeError):
+        return (1, str(addr).encode('utf-8', 'replace'))
 
 
 def _by_count_key(kv):
@@ -229,14 +253,15 @@ class Counts(object):
         if self.total == self.next_check:
             self._check()
 
-    def result(self, top, group=_same, addr=_same, port=_port_or_drop):
-        """The breakdown dict; group/addr/port convert raw keys (and pass final ones)."""
+    def result(self, top, group=_same, addr=_same, port=_port_or_drop, rank=address_rank):
+        """The breakdown dict; group/addr/port convert raw keys (and pass final ones), rank
+        orders raw addresses as address_rank() orders their text."""
         groups = {}
         for k, n in self.groups.items():
             k = group(k)
             groups[k] = groups.get(k, 0) + n
-        srcs, src_err = self.srcs.top(top, addr, _by_count_text)
-        dsts, dst_err = self.dsts.top(top, addr, _by_count_text)
+        srcs, src_err = self.srcs.top_ranked(top, addr, rank)
+        dsts, dst_err = self.dsts.top_ranked(top, addr, rank)
         ports, port_err = self.ports.top(top, port, _by_count_key)
         return finish(self.total, groups, srcs, dsts, ports, (src_err, dst_err, port_err),
                       self.srcs.prunes + self.dsts.prunes + self.ports.prunes == 0,
@@ -558,6 +583,20 @@ def _proc_addr(k):
     return _proc.compress_ipv6(t) if ':' in t else t
 
 
+def _proc_addr_rank(k):
+    """address_rank() of a raw /proc address (bytes as printed: IPv6 in full)."""
+    if not isinstance(k, bytes):
+        return address_rank(k)
+    if not k:
+        return (0, b'')
+    try:
+        if b':' in k:
+            return (16, socket.inet_pton(socket.AF_INET6, k.decode('ascii')))
+        return (4, socket.inet_pton(socket.AF_INET, k.decode('ascii')))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return (1, k)
+
+
 def _proc_port(k):
     proto, port = k
     if not isinstance(proto, bytes):
@@ -586,4 +625,4 @@ def proc_breakdown(path, top=10, capacity=DEFAULT_CAPACITY):
                 raise OSError(e.errno or _errno.EIO, '%s: %s' % (path, e))
         if tail:
             count_proc_lines(acc, b'\n' + tail, len(tail) + 1, plan)
-        return acc.result(top, _proc_group, _proc_addr, _proc_port)
+        return acc.result(top, _proc_group, _proc_addr, _proc_port, _proc_addr_rank)

@@ -798,6 +798,18 @@ def _breakdown_addr(key):
     return _fmt_ipv6_compressed(key)
 
 
+def breakdown_result(acc, top):
+    """The breakdown dict of what count_sink() counted into acc (a _breakdown.Counts)."""
+    return acc.result(top, _breakdown_group, _breakdown_addr, _breakdown_port, _breakdown_addr_rank)
+
+
+def _breakdown_addr_rank(key):
+    """_breakdown.address_rank() of a packed address: IPv4 (4 bytes) before IPv6, by number."""
+    if key is None:
+        return (0, b'')
+    return (len(key), key)
+
+
 def _breakdown_port(key):
     """Raw (protocol number, destination port as read) -> (l4, port); DROP without a port."""
     proto, port = key
@@ -1063,7 +1075,7 @@ def dump_breakdown(top=10, capacity=None, family=0):
     if not done:
         raise NetlinkError('ctnetlink dump ended without NLMSG_DONE')
     with bd.GcPaused():
-        return acc.result(top, _breakdown_group, _breakdown_addr, _breakdown_port)
+        return breakdown_result(acc, top)
 
 
 class EntryDump(object):

@@ -88,8 +88,9 @@ notes:
     ports keep at most 16384 keys each (about 35 MiB peak for the module at 1,000,000 entries, the same at
     100,000); past that they are pruned (Misra-Gries), C(top_exact) becomes false and C(top_errors) gives, per
     list, how far below the truth a reported count can be (at most entries / 8193, 122 at 1,000,000 entries);
-    a key left out of a list counts at most its last count plus that bound. The /proc and ctnetlink readings of
-    one table give the same result, pruned or not. Without C(/proc/net/nf_conntrack) (kernels without
+    a key left out of a list counts at most its last count plus that bound. Addresses whose counts tie are listed
+    IPv4 before IPv6, by number. The /proc and ctnetlink readings of one table give the same result, pruned or
+    not. Without C(/proc/net/nf_conntrack) (kernels without
     CONFIG_NF_CONNTRACK_PROCFS) the table is read through a ctnetlink dump."
   - "Counters - the columns of C(/proc/net/stat/nf_conntrack) are read by header name (older kernels had
     C(searched) and C(delete_list), newer ones C(clashres) and C(chainlength)); C(entries) repeats on every CPU
@@ -262,6 +263,8 @@ ansible_facts:
           returned: when O(breakdown=true)
 '''
 
+import gc
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _inputs
@@ -279,7 +282,7 @@ def build_module():
     )
 
 
-def run(module, root='', probes=None):
+def run(module, root='', probes=None, last_in_process=False):
     try:
         top = _inputs.number(module.params['top'], 'top', 1, 10000, True)
     except _inputs.ProfileError as e:
@@ -290,11 +293,15 @@ def run(module, root='', probes=None):
                                breakdown_source=module.params['breakdown_source'])
     except (IOError, OSError) as e:
         module.fail_json(msg='reading conntrack state failed: %s' % e)
+    if last_in_process:
+        # the process ends with exit_json: its last garbage collection would walk every
+        # object of Ansible's imports for nothing (measured: 10 ms of a 0.1 s run)
+        gc.freeze()
     module.exit_json(changed=False, ansible_facts={'conntrack': facts})
 
 
 def main():
-    run(build_module())
+    run(build_module(), last_in_process=True)
 
 
 if __name__ == '__main__':

@@ -123,3 +123,20 @@ def test_summarize_reports_the_bound_per_list():
 def test_capacity_below_two_is_refused():
     with pytest.raises(ValueError, match='at least 2'):
         _breakdown.BoundedCounter(1)
+
+
+def test_ties_are_ordered_by_address_in_every_reading():
+    """Counts that tie are listed IPv4 before IPv6, by number (not by text: 10.0.0.9 before
+    10.0.0.10), whichever reading the keys come from."""
+    import socket
+    from ansible_collections.nfct.tuning.plugins.module_utils import _netlink
+    texts = ['10.0.0.10', '10.0.0.9', '::1', '10.0.0.100', '2001:db8::5', '9.255.255.255']
+    ents = [('ipv4', 'udp', None, a, '10.0.0.1', 53, False, True) for a in texts]
+    got = [t['key'] for t in _breakdown.summarize(iter(ents), top=10)['top_sources']]
+    assert got == ['9.255.255.255', '10.0.0.9', '10.0.0.10', '10.0.0.100', '::1', '2001:db8::5']
+    full = {'::1': b'0000:0000:0000:0000:0000:0000:0000:0001', '2001:db8::5': b'2001:0db8:0000:0000:0000:0000:0000:0005'}
+    for a in texts:
+        proc_raw = full.get(a, a.encode())
+        packed = socket.inet_pton(socket.AF_INET6 if ':' in a else socket.AF_INET, a)
+        assert _breakdown._proc_addr_rank(proc_raw) == _breakdown.address_rank(a) == _netlink._breakdown_addr_rank(packed)
+    assert _breakdown.address_rank(None) < _breakdown.address_rank('not an address') < _breakdown.address_rank('0.0.0.0')

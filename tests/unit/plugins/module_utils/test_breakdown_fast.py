@@ -134,7 +134,7 @@ def count_in_pieces(data, cut, capacity=_breakdown.DEFAULT_CAPACITY):
         _netlink.count_sink(acc, sink)
         tail = buf[off:]
     assert done and not tail
-    return acc.result(10, _netlink._breakdown_group, _netlink._breakdown_addr, _netlink._breakdown_port)
+    return _netlink.breakdown_result(acc, 10)
 
 
 @pytest.mark.parametrize('cut', [0, 1, 17, 200, 999, 2000, -21, -20, -1])
