@@ -76,9 +76,9 @@ SEEDS_ALL = ''.join(
 MIB = 1024 * 1024
 # The entry-by-entry breakdown the module used before the fast paths (still in the code:
 # _gather.iter_proc_entries, _netlink.iter_entries, _breakdown.summarize), for comparison.
-OLD_PROC = ('from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as b, _gather as g; '
+OLD_PROC = ('from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as b, gather as g; '
             "b.summarize(g.iter_proc_entries('/proc/net/nf_conntrack'))")
-OLD_NL = ('from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as b, _netlink as n; '
+OLD_NL = ('from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as b, netlink as n; '
           'b.summarize(n.iter_entries())')
 # The kernel's cost of a ctnetlink dump: receive every datagram of IPCTNL_MSG_CT_GET, parse nothing
 # (the netlink counterpart of `cat`; stops at the NLMSG_DONE that ends the last datagram).
@@ -112,7 +112,7 @@ SHAPE_TEXT = {
            'client)',
 }
 # the metrics writer's run (docs/monitoring.md), its config and output in the bench's folder
-WRITER = ('from ansible_collections.nfct.tuning.plugins.module_utils import _metrics_writer; '
+WRITER = ('from ansible_collections.nfct.tuning.plugins.module_utils.metrics import writer as _metrics_writer; '
           'import sys; sys.exit(_metrics_writer.main([sys.argv[1]]))')
 
 

@@ -36,7 +36,7 @@ META = {'collection_version': 'bench', 'ansible_core_version': 'bench'}
 
 def render_all(results, hosts):
     """What the action does: build, then the three texts. Returns {stage: seconds}."""
-    from ansible_collections.nfct.tuning.plugins.module_utils import _audit_html, _audit_report
+    from ansible_collections.nfct.tuning.plugins.module_utils.audit import html as _audit_html, report as _audit_report
     t = {}
     t0 = time.perf_counter()
     report = _audit_report.build(results, hosts, meta=META)

@@ -46,7 +46,7 @@ def main(argv):
     for name in ('_gather', '_netlink', '_breakdown'):
         importlib.import_module('ansible_collections.nfct.tuning.plugins.module_utils.' + name)
     mark('our imports')
-    from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown
+    from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as _breakdown
     stream_iter = _breakdown.ChildStream.__iter__
     result = _breakdown.Counts.result
 

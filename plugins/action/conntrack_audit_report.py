@@ -15,7 +15,7 @@ import tempfile
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _audit_report
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit, report as _audit_report
 
 ARGUMENT_SPEC = dict(
     result_var=dict(type='str', default='conntrack_audit_result'),
@@ -119,5 +119,5 @@ class ActionModule(ActionBase):
 
 
 def _html(report):
-    from ansible_collections.nfct.tuning.plugins.module_utils import _audit_html
+    from ansible_collections.nfct.tuning.plugins.module_utils.audit import html as _audit_html
     return _audit_html.to_html(report)

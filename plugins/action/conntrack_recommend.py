@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _recommend_args
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args
 
 
 class ActionModule(ActionBase):

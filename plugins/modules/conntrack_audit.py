@@ -226,10 +226,13 @@ import platform
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _gather, _inputs, _notrack
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_host, _notrack_plan, _paths, _persist
-from ansible_collections.nfct.tuning.plugins.module_utils import _disable, _users, _users_host
-from ansible_collections.nfct.tuning.plugins.module_utils import _recommend_args, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio, paths as _paths, rulesets as _rulesets, state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import host as _notrack_host, plan as _notrack_plan, spec as _notrack
+from ansible_collections.nfct.tuning.plugins.module_utils.settings import disable as _disable, plan as _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host, verdict as _users
 
 OWNED = _settings.OWNED
 RECOMMEND = ('profile', 'profiles', 'overrides', 'memory_budget_percent', 'expected_peak', 'only_raise', 'force',
@@ -279,15 +282,15 @@ def notrack_audit(module, p, interfaces):
         exemptions = _notrack.validate_exemptions(p['notrack'], interfaces)
     except _notrack.NotrackError as e:
         module.fail_json(msg='notrack: %s' % e)
-    io = _notrack_host.HostIO(module)
+    io = _hostio.HostIO(module)
     params = {'state': 'present' if exemptions else 'absent', 'backend': p['notrack_backend'],
               'companion': p['notrack_companion'], 'allow_control_connection': p['notrack_allow_control_connection'],
               'control_ports': [], 'persist': p['persist'], 'enable_service': True, 'persist_platform': 'auto',
               'nftables_file': None, 'nftables_conf': None, 'iptables_rules_v4': None, 'iptables_rules_v6': None}
     try:
-        tools = _notrack_host.find_tools(io)
+        tools = _rulesets.find_tools(io)
         facts, paths = _notrack_host.gather(module, io, params, tools)
-    except _notrack_host.HostError as e:
+    except _rulesets.HostError as e:
         return {'drifted': True, 'report': None, 'lines': [], 'error': str(e)}
     notrack_plan = _notrack_plan.plan(dict(params, paths=paths), exemptions, facts)
     drift_report = notrack_plan['drift_report']
@@ -308,7 +311,7 @@ def run(module, root='', probes=None):
     result = {'changed': False, 'report': rec.get('report') or [], 'ansible_facts': {'conntrack': facts}}
     users = None
     if p['users'] or p['state'] == 'disabled':
-        users = _users.analyze(_users_host.gather(module, _notrack_host.HostIO(module, root),
+        users = _users.analyze(_users_host.gather(module, _hostio.HostIO(module, root),
                                                   (facts.get('kernel') or {}).get('release')), ignore=p['users_ignore'])
     if p['state'] == 'disabled':
         return audit_disabled(module, p, facts, rec, users, root, result)
@@ -316,10 +319,9 @@ def run(module, root='', probes=None):
         result['audit'] = _audit.unavailable_entry(facts, rec, users)
         module.exit_json(**result)
     desired = rec['recommended']
-    params = dict(p, readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
-    current = dict((p[o], _settings.read_text(root + p[o])) for o in OWNED)
-    settings_plan = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                                   _persist.read_single(_persist.SYSCTL_CONF, root))
+    state = _state.read(p, root)
+    current = state.files
+    settings_plan = _settings.plan(facts, desired, dict(p, readonly='report'), state)
     notrack_result = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
     entry = _audit.host_entry(facts, rec, settings_plan, current, p['udev_rule_file'], notrack_result, p['fail_on'], p['sysctl_file'], users)
     result['audit'] = entry
@@ -332,10 +334,9 @@ def run(module, root='', probes=None):
 def audit_disabled(module, p, facts, rec, users, root, result):
     """A host meant to have conntrack off (state disabled): is it still off, and are our files as
     disabling leaves them?"""
-    params = dict(p, readonly='report', sysctl_bin='/usr/lib/systemd/systemd-sysctl')
-    current = dict((p[o], _settings.read_text(root + p[o])) for o in OWNED)
-    settings_plan = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                                   _persist.read_single(_persist.SYSCTL_CONF, root))
+    state = _state.read(p, root)
+    current = state.files
+    settings_plan = _settings.plan(facts, {}, dict(p, readonly='report'), state)
     off, why = _disable.disabled_state(facts, users, current[p['disable_file']])
     entry = _audit.host_entry(facts, dict(rec, values={}), settings_plan, current, p['udev_rule_file'], None, p['fail_on'],
                               p['sysctl_file'], users, disabled={'off': off, 'why': why})

@@ -267,7 +267,8 @@ import gc
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
 
 
 def build_module():

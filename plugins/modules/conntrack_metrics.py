@@ -163,12 +163,17 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _files, _inputs, _keys, _lock, _metrics_install
-from ansible_collections.nfct.tuning.plugins.module_utils import _paths, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, lock as _lock, paths as _paths
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
+from ansible_collections.nfct.tuning.plugins.module_utils.metrics import install as _metrics_install
+from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
 # the writer's whole closure, imported here so that Ansible ships it with this module and
 # _metrics_install.sources() finds it loaded
-from ansible_collections.nfct.tuning.plugins.module_utils import _metrics_writer, _notrack_host, _users_host
-from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown, _netlink
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as _breakdown, netlink as _netlink
+from ansible_collections.nfct.tuning.plugins.module_utils.metrics import writer as _metrics_writer
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import host as _notrack_host
+from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
 
 SHIPPED = (_metrics_writer, _notrack_host, _users_host, _breakdown, _netlink)
 

@@ -324,9 +324,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _files, _inputs, _lock, _notrack, _notrack_host
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_plan, _paths
-from ansible_collections.nfct.tuning.plugins.module_utils._notrack_host import HostIO, find_tools, gather  # noqa: F401
+from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, lock as _lock, paths as _paths, rulesets as _rulesets
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import plan as _notrack_plan, spec as _notrack
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.host.io import HostIO  # noqa: F401 (tests reach it here)
+from ansible_collections.nfct.tuning.plugins.module_utils.host.rulesets import find_tools  # noqa: F401
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack.host import gather  # noqa: F401
 
 
 def build_module():
@@ -459,7 +462,7 @@ def apply(module, io, p, exemptions, result):
     tools = find_tools(io)
     try:
         facts, paths = gather(module, io, p, tools)
-    except _notrack_host.HostError as e:
+    except _rulesets.HostError as e:
         module.fail_json(msg=str(e), **result)
     params = dict(p, paths=paths)
     plan = _notrack_plan.plan(params, exemptions, facts)
@@ -517,7 +520,7 @@ def apply(module, io, p, exemptions, result):
     # read back: the live rulesets must now be in sync
     try:
         facts2, _paths2 = gather(module, io, dict(p, persist=False), tools, control=facts['control'])
-    except _notrack_host.HostError as e:
+    except _rulesets.HostError as e:
         rollback_and_fail(module, io, tools, done, result, 'reading the rulesets back: %s' % e)
     again = _notrack_plan.plan(dict(params, persist=False), exemptions, facts2)
     if again['steps'] or again['errors']:

@@ -334,9 +334,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _files, _gather, _inputs, _keys, _lock
-from ansible_collections.nfct.tuning.plugins.module_utils import _paths, _persist, _settings
-from ansible_collections.nfct.tuning.plugins.module_utils import _disable, _notrack_host, _users, _users_host
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, io as _hostio, lock as _lock, paths as _paths, state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
+
+from ansible_collections.nfct.tuning.plugins.module_utils.settings import disable as _disable, plan as _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host, verdict as _users
 
 
 def build_module():
@@ -358,7 +362,7 @@ def build_module():
     )
 
 
-_read = _settings.read_text
+_read = _state.read_text
 C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 
 
@@ -370,13 +374,6 @@ def write_value(path, value):
 def read_value(path):
     raw = _read(path)
     return int(raw.strip()) if raw is not None and raw.strip().lstrip('-').isdigit() else raw
-
-
-def sysctl_bin(root=''):
-    for p in ('/usr/lib/systemd/systemd-sysctl', '/lib/systemd/systemd-sysctl'):
-        if os.path.exists(root + p):
-            return p
-    return '/usr/lib/systemd/systemd-sysctl'
 
 
 OWNED = _settings.OWNED
@@ -435,11 +432,7 @@ def apply(module, desired, root, probes, result):
             facts = _gather.gather(root=root, probes=probes)
         result['module_loaded'] = True
 
-    params = dict(p, sysctl_bin=sysctl_bin(root))
-    current = dict((p[o], _read(root + p[o])) for o in OWNED)
-    listing = _persist.read_listing(_persist.SYSCTL_DIRS, root)
-    conf = _persist.read_single(_persist.SYSCTL_CONF, root)
-    plan = _settings.plan(facts, desired, params, current, listing, conf)
+    plan = _settings.plan(facts, desired, p, _state.read(p, root))
     host_errors, adopt = check_owned(p, plan['files'], root)
     result.update(keys=plan['keys'], not_applied=plan['skipped'], drift_report=plan['drift'], adopted=adopt)
     if plan['cmdline_hint']:
@@ -483,16 +476,14 @@ def apply(module, desired, root, probes, result):
         if _read(root + path) != plan['files'][path]['after']:
             module.fail_json(msg='%s: content read back differs from what was written' % path, **result)
     if p['verify']:
-        verify(module, desired, params, root, probes, result)
+        verify(module, desired, p, root, probes, result)
     module.exit_json(**result)
 
 
 def verify(module, desired, params, root, probes, result):
     """Read the host again, still under the lock, and plan again: nothing may remain to change."""
     facts = _gather.gather(root=root, probes=probes)
-    current = dict((params[o], _read(root + params[o])) for o in OWNED)
-    plan = _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                          _persist.read_single(_persist.SYSCTL_CONF, root))
+    plan = _settings.plan(facts, desired, params, _state.read(params, root))
     left = ['%s (runtime %s, wanted %s)' % (_keys.sysctl_name(w['key']), w['before'], w['expect']) for w in plan['runtime']]
     left += ['%s differs' % path for path in sorted(plan['files'])]
     result['verified'] = not left
@@ -541,14 +532,11 @@ def disable(module, facts, root, probes, result):
     kernel), write our disable file and remove our other files; read back. Under the host lock."""
     p = module.params
     release = (facts.get('kernel') or {}).get('release')
-    users = _users.analyze(_users_host.gather(module, _notrack_host.HostIO(module, root), release),
+    users = _users.analyze(_users_host.gather(module, _hostio.HostIO(module, root), release),
                            ignore=p['users_ignore'])
     keep = ('can_disable', 'blockers', 'ignored', 'kernel', 'loaded', 'untrack_all', 'unload_order')
     result['users'] = dict((k, users[k]) for k in keep)
-    params = dict(p, sysctl_bin=sysctl_bin(root))
-    current = dict((p[o], _read(root + p[o])) for o in OWNED)
-    plan = _settings.plan(facts, {}, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                          _persist.read_single(_persist.SYSCTL_CONF, root))
+    plan = _settings.plan(facts, {}, p, _state.read(p, root))
     disable_plan = _disable.plan(facts, users, plan['files'], p['builtin_mode'], check=module.check_mode)
     host_errors, adopt = check_owned(p, disable_plan['files'], root)
     errors = disable_plan['errors'] + host_errors

@@ -176,7 +176,9 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_host, _users, _users_host
+
+from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
+from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host, verdict as _users
 
 
 def build_module():
@@ -187,7 +189,7 @@ def build_module():
 
 
 def run(module, io=None):
-    io = io or _notrack_host.HostIO(module)
+    io = io or _hostio.HostIO(module)
     try:
         observed = _users_host.gather(module, io)
     except (IOError, OSError) as e:

@@ -27,7 +27,7 @@ from headless import CHROMIUM, NO_JS, chromium, dom, dom_over_devtools
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'unit'))
 import audit_synth  # noqa: E402
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit_html, _audit_report  # noqa: E402
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import html as _audit_html, report as _audit_report  # noqa: E402
 
 if not os.path.exists(CHROMIUM) and os.environ.get('NFCT_REQUIRE_CHROMIUM') == '1':
     # make containers (make test) installs it: missing there is an error, not a skip

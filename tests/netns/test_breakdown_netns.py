@@ -22,7 +22,7 @@ from ctkinds import FILL_CFG, PY, REPO, Netns  # noqa: E402
 
 PROBE = r'''
 import json
-from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd, _gather, _netlink as nl
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as bd, gather as _gather, netlink as nl
 path = '/proc/net/nf_conntrack'
 out = {
     'count': int(open('/proc/sys/net/netfilter/nf_conntrack_count').read()),
@@ -70,7 +70,7 @@ CAPACITY = 256
 PROBE_LOSSY = r'''
 import json
 from collections import Counter
-from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown as bd, _gather, _netlink as nl
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as bd, gather as _gather, netlink as nl
 path = '/proc/net/nf_conntrack'
 cap = %d
 exact = {'sources': Counter(), 'destinations': Counter(), 'destination_ports': Counter()}

@@ -41,7 +41,8 @@ for i in range(n):
 # the facts the role would gather in that namespace, then the engine's bytes per entry
 ESTIMATE = r'''
 import json, sys
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
 facts = _gather.gather()
 rec = _sizing.recommend(facts, profile=sys.argv[1], only_raise=False, force=True)
 print(json.dumps({'entry_bytes': rec['memory']['entry_bytes'], 'extension': rec['memory']['extension'],

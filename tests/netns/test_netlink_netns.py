@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, nfct.tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ctnetlink client (_netlink.py) against the real kernel, in throwaway network namespaces.
+"""ctnetlink client (facts/netlink.py) against the real kernel, in throwaway network namespaces.
 
 Run as root:
     PYTHONPATH=.cache/collections .venv/bin/python -m pytest -q tests/netns/test_netlink_netns.py
@@ -40,7 +40,7 @@ KINDS_REQUIRED = [
 
 PROBE = r'''
 import json, os, socket, sys
-from ansible_collections.nfct.tuning.plugins.module_utils import _netlink as nl
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import netlink as nl
 
 def rd(p):
     with open(p) as f:
@@ -263,7 +263,7 @@ def test_unprivileged_gets_eperm(filled):
 
 CAPTURE = r'''
 import json, sys
-from ansible_collections.nfct.tuning.plugins.module_utils import _netlink as nl
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import netlink as nl
 out = {}
 out['dump'] = [c.hex() for c in nl._dump_raw()]
 out['dump6'] = [c.hex() for c in nl._dump_raw(family=10)]
@@ -316,7 +316,7 @@ for i in range(n_tcp):
 
 BENCH = r'''
 import subprocess, sys, time
-from ansible_collections.nfct.tuning.plugins.module_utils import _netlink as nl
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import netlink as nl
 def t(fn):
     best = None
     for _ in range(int(sys.argv[1])):

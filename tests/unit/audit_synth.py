@@ -10,7 +10,10 @@ __metaclass__ = type
 
 import random
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _sizing, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+from ansible_collections.nfct.tuning.plugins.module_utils.host import state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
 
 import synth
 
@@ -66,7 +69,7 @@ def audit_result(rnd, shape):
     if shape == 'shadowed':
         listing.append(('/etc/sysctl.d', {'99-local.conf': {'content': 'net.netfilter.nf_conntrack_max = 65536\n',
                                                             'real': '/etc/sysctl.d/99-local.conf', 'masked': False}}))
-    plan = _settings.plan(facts, desired, PARAMS, current, listing, None)
+    plan = _settings.plan(facts, desired, PARAMS, _state.of(current, listing))
     entry = _audit.host_entry(facts, rec, plan, current, PARAMS['udev_rule_file'])
     return {'changed': entry['status'] == 'drifted', 'audit': entry, 'report': _sizing.report_lines('h', facts, rec)}
 

@@ -12,11 +12,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import pytest  # noqa: E402
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_host  # noqa: E402
+from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def no_host_tools(monkeypatch):
     """Unit tests read fixture trees, never this machine's firewall: the modules' HostIO finds no
     tool (nft, iptables-save, systemctl...) unless a test gives its own HostIO (FakeIO)."""
-    monkeypatch.setattr(_notrack_host.HostIO, 'which', lambda self, name: None)
+    monkeypatch.setattr(_hostio.HostIO, 'which', lambda self, name: None)

@@ -17,9 +17,7 @@ __metaclass__ = type
 import json
 import os
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_ipt as ni
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_nft as nn
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import ipt as ni, nft as nn, spec as n
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'nft')
 

@@ -8,7 +8,7 @@ module or built-in). The kernel's own defaults come from _kernel, as gather() co
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _kernel, _keys
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys, rules as _kernel
 
 GIB = 1024 ** 3
 

@@ -40,7 +40,9 @@ def test_copying_is_the_gpl3_text_and_galaxy_yml_says_the_same():
 
 
 def test_every_python_file_header_points_at_copying():
+    # the packages' __init__.py stay empty (ansible-test sanity: empty-init)
     missing = [p for p in tracked() if p.startswith('plugins/') and p.endswith('.py')
+               and not (p.endswith('/__init__.py') and os.path.getsize(os.path.join(ROOT, p)) == 0)
                and 'GNU General Public License v3.0+ (see COPYING' not in open(os.path.join(ROOT, p)).read(600)]
     assert missing == []
 

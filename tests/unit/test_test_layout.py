@@ -147,7 +147,7 @@ def test_detects_each_form(source, expected):
 @pytest.mark.parametrize('source', [
     'import hosts\nimport nsfill\nfrom modrun import ansible_flags, invoke\n',
     'from ansible.module_utils.testing import patch_module_args\n',
-    'from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n\n',
+    'from ansible_collections.nfct.tuning.plugins.module_utils.notrack import spec as n\n',
     'import pytest\nfrom hypothesis import given\n',
     "open('fixtures/vm/vm_converged.json')\nimportlib.import_module('vm_capture')\n",
     "sys.path.insert(0, os.path.dirname(__file__))\n__import__('os').environ.get('X')\n",

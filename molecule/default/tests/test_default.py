@@ -10,7 +10,7 @@ applies them again through systemd-sysctl.
 
 NETFILTER = "/proc/sys/net/netfilter"
 CONF = "/etc/sysctl.d/90-conntrack.conf"
-# web profile (plugins/module_utils/_profiles.py) + the udp_timeout override of converge.yml
+# web profile (plugins/module_utils/sizing/profiles.py) + the udp_timeout override of converge.yml
 EXPECTED = {
     "tcp_timeout_established": 86400,
     "tcp_timeout_fin_wait": 60,

@@ -10,7 +10,10 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _settings, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+from ansible_collections.nfct.tuning.plugins.module_utils.host import state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
 
 import audit_synth
 import synth
@@ -47,7 +50,7 @@ def audit(profile='web', facts=None, ours='desired', others=None, owned=None, fa
             facts[k] = facts['sysctls'][k]
     current = dict((p, files.get(p)) for p in (OURS,))
     current.update(owned or {})
-    plan = _settings.plan(facts, desired, PARAMS, current, listing_of(files), None)
+    plan = _settings.plan(facts, desired, PARAMS, _state.of(current, listing_of(files)))
     return _audit.host_entry(facts, rec, plan, current, UDEV, notrack, fail_on, OURS)
 
 
@@ -223,7 +226,7 @@ def test_breakdown_lines():
 
 
 @pytest.mark.parametrize('profile', sorted(__import__(
-    'ansible_collections.nfct.tuning.plugins.module_utils._profiles', fromlist=['x']).BUILTIN_PROFILES))
+    'ansible_collections.nfct.tuning.plugins.module_utils.sizing.profiles', fromlist=['x']).BUILTIN_PROFILES))
 def test_sources_name_the_origin_not_how_the_project_was_made(profile):
     # issue 12: output cited "seed articles (router example values), adapted"
     first = _sizing.recommend(synth.facts(), profile=profile, only_raise=False, force=True)['recommended']['max']

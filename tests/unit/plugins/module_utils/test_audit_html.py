@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit_html, _audit_report
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import html as _audit_html, report as _audit_report
 
 import audit_synth
 

@@ -19,7 +19,7 @@ import junitparser
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit, _audit_report
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit, report as _audit_report
 
 import audit_synth
 

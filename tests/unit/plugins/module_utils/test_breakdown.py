@@ -2,7 +2,8 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown, _proc
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as _breakdown
+from ansible_collections.nfct.tuning.plugins.module_utils.host import proc as _proc
 
 import hosts
 

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as _breakdown
 
 
 def counted(keys, capacity, check_every=None):
@@ -129,7 +129,7 @@ def test_ties_are_ordered_by_address_in_every_reading():
     """Counts that tie are listed IPv4 before IPv6, by number (not by text: 10.0.0.9 before
     10.0.0.10), whichever reading the keys come from."""
     import socket
-    from ansible_collections.nfct.tuning.plugins.module_utils import _netlink
+    from ansible_collections.nfct.tuning.plugins.module_utils.facts import netlink as _netlink
     texts = ['10.0.0.10', '10.0.0.9', '::1', '10.0.0.100', '2001:db8::5', '9.255.255.255']
     ents = [('ipv4', 'udp', None, a, '10.0.0.1', 53, False, True) for a in texts]
     got = [t['key'] for t in _breakdown.summarize(iter(ents), top=10)['top_sources']]

@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _breakdown, _gather, _netlink, _proc
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as _breakdown, gather as _gather, netlink as _netlink
+from ansible_collections.nfct.tuning.plugins.module_utils.host import proc as _proc
 
 import hosts
 from netlink_fakes import DUMP_ORDER, EPERM_REPLY, FakeSocket, full_dump, msg, set_flags

@@ -4,7 +4,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
 
 import hosts
 

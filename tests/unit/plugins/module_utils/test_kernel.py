@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The kernel's own rules (_kernel.py), one row per era of the kernel's history (issue 10,
+"""The kernel's own rules (kernel/rules.py), one row per era of the kernel's history (issue 10,
 finding 9): the default sizes of nf_conntrack_init_start() and its ancestors, bucket rounding,
 bytes per entry, default timeouts."""
 from __future__ import (absolute_import, division, print_function)
@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _kernel
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import rules as _kernel
 
 GIB = 1024 ** 3
 MIB = 1024 ** 2

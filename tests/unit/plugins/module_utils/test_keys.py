@@ -4,7 +4,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
 
 
 @pytest.mark.parametrize('key, short', [

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""kube-proxy's conntrack behaviour per release line (_kubeproxy.py; issue 10, finding 1).
+"""kube-proxy's conntrack behaviour per release line (sizing/kubeproxy.py; issue 10, finding 1).
 
 Read from kubernetes/kubernetes: getConntrackMax and setIntSysCtl in cmd/kube-proxy/app
 (conntrack.go, server*.go) up to 1.35, pkg/proxy/conntrack/sysctls.go from 1.36; placed in
@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _kubeproxy as kp
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import kubeproxy as kp
 
 
 # version, CPUs, maxPerCore, min -> max kube-proxy computes

@@ -14,7 +14,8 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _metrics, _metrics_install, _metrics_writer
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.metrics import exposition as _metrics, install as _metrics_install, writer as _metrics_writer
 
 import hosts
 
@@ -180,22 +181,23 @@ def test_main_reports_a_bad_config(tmp_path, capsys):
 def test_installed_files_are_the_collections_code_and_units():
     from ansible_collections.nfct.tuning.plugins.modules import conntrack_metrics  # noqa: F401 (its imports)
     srcs = _metrics_install.sources()
-    assert {'_metrics_writer', '_gather', '_breakdown', '_metrics', '_audit', '_settings'} <= set(srcs)
+    # the whole set is checked in tests/unit/test_architecture.py (exactly what conntrack_metrics imports)
+    assert {'metrics/writer', 'facts/gather', 'metrics/__init__'} <= set(srcs)
     with open(_metrics_writer.__file__) as f:
-        assert srcs['_metrics_writer'] == f.read()
+        assert srcs['metrics/writer'] == f.read()
     p = {'dir': '/var/lib/prometheus/node-exporter', 'breakdown': True, 'top': 10, 'breakdown_timeout': 20,
          'breakdown_max_entries': 2000000, 'desired': {'max': 1}, 'recommend': {'profile': 'web'}, 'users': True,
          'files': {}, 'interval': 30, 'memory_max_mb': 256}
     files = _metrics_install.files(p, '/usr/bin/python3', srcs)
     launcher = files[_metrics_install.LAUNCHER]
-    assert launcher.startswith('#!/usr/bin/python3\n') and '_metrics_writer.main()' in launcher
+    assert launcher.startswith('#!/usr/bin/python3\n') and 'writer.main()' in launcher
     assert json.loads(files[_metrics_install.CONFIG])['desired'] == {'max': 1}
     timer = files['/etc/systemd/system/nfct-conntrack-metrics.timer']
     assert 'OnUnitActiveSec=30s' in timer and 'OnActiveSec=1s' in timer
     service = files['/etc/systemd/system/nfct-conntrack-metrics.service']
     assert 'CPUSchedulingPolicy=idle' in service and 'TimeoutStartSec=50s' in service and 'MemoryMax=256M' in service
-    code = [k for k in files if k.endswith('/module_utils/_gather.py')]
-    assert code == ['/usr/local/lib/nfct-tuning/ansible_collections/nfct/tuning/plugins/module_utils/_gather.py']
+    code = [k for k in files if k.endswith('/module_utils/facts/gather.py')]
+    assert code == ['/usr/local/lib/nfct-tuning/ansible_collections/nfct/tuning/plugins/module_utils/facts/gather.py']
 
 
 def test_the_error_bound_of_the_top_sources_is_exported():

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, nfct.tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of plugins/module_utils/_netlink.py with netlink bytes recorded from a real kernel.
+"""Unit tests of plugins/module_utils/facts/netlink.py with netlink bytes recorded from a real kernel.
 
 Run: PYTHONPATH=.cache/collections .venv/bin/python -m pytest tests/unit/plugins/module_utils/test_netlink.py
 (.cache/collections/ansible_collections/nfct/tuning is a symlink to the checkout).
@@ -28,7 +28,7 @@ import sys
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _netlink
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import netlink as _netlink
 
 from netlink_fakes import DUMP_ORDER, EPERM_REPLY, FakeSocket, full_dump, msg, set_flags
 

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import spec as n
 
 
 def item(**kw):

@@ -11,8 +11,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_ipt as ni
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import ipt as ni, spec as n
 
 from notrack_rulesets import apply_restore
 

@@ -8,8 +8,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_nft as nn
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import nft as nn, spec as n
 
 from notrack_rulesets import CAPTURED
 

@@ -9,9 +9,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _audit
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_plan as np
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import plan as np, spec as n
 
 from notrack_rulesets import CAPTURED, LEGACY_FW, apply_restore, web_json
 

@@ -8,10 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack as n
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_ipt as ni
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_nft as nn
-from ansible_collections.nfct.tuning.plugins.module_utils import _notrack_safety as ns
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import ipt as ni, nft as nn, safety as ns, spec as n
 
 from notrack_rulesets import ACCEPT, DROP, WEB, addr, ct, match, meta, nft_model, port
 

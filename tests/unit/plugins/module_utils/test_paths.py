@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Where the modules may write (_paths.py): every path option is checked before anything
+"""Where the modules may write (host/paths.py): every path option is checked before anything
 changes (issue 11, finding 3 and the bad-input catalogue), and a file already at the path is
 replaced only when it is ours or holds nothing but what we would write there."""
 from __future__ import (absolute_import, division, print_function)
@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _paths
+from ansible_collections.nfct.tuning.plugins.module_utils.host import paths as _paths
 
 
 @pytest.mark.parametrize('option, path', [

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _persist
+from ansible_collections.nfct.tuning.plugins.module_utils.host import persist as _persist
 
 
 def f(content, real=None, masked=False):

@@ -4,7 +4,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _proc
+from ansible_collections.nfct.tuning.plugins.module_utils.host import proc as _proc
 
 import hosts
 

@@ -10,8 +10,10 @@ import os
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _kernel, _keys, _sizing
-from ansible_collections.nfct.tuning.plugins.module_utils._profiles import BUILTIN_PROFILES
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys, rules as _kernel
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing.profiles import BUILTIN_PROFILES
 
 import hosts
 import synth

@@ -7,7 +7,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _keys, _recommend_args, _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, engine as _sizing
 
 import synth
 

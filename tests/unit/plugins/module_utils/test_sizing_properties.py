@@ -24,8 +24,9 @@ import pytest
 hypothesis = pytest.importorskip('hypothesis')
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _inputs, _kernel, _keys, _sizing  # noqa: E402
-from ansible_collections.nfct.tuning.plugins.module_utils._profiles import BUILTIN_PROFILES  # noqa: E402
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import rules as _kernel, keys as _keys  # noqa: E402
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs, engine as _sizing  # noqa: E402
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing.profiles import BUILTIN_PROFILES  # noqa: E402
 
 import synth  # noqa: E402
 

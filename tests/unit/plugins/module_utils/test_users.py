@@ -10,8 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _users as u
-from ansible_collections.nfct.tuning.plugins.module_utils import _users_rules as ur
+from ansible_collections.nfct.tuning.plugins.module_utils.users import rules as ur, verdict as u
 
 
 def nft(*objs):

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _users as u
+from ansible_collections.nfct.tuning.plugins.module_utils.users import verdict as u
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'users')
 SAVES = [(fw, fam) for fw in ('iptables-legacy', 'iptables-nft') for fam in ('ipv4', 'ipv6')]

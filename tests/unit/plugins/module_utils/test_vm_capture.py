@@ -6,7 +6,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _persist, _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.host import persist as _persist, state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
 
 import vm_capture
 
@@ -126,16 +128,8 @@ def plan(tmp_path, name, desired):
     root, probes = vm_capture.build(str(tmp_path), name)
     facts = _gather.gather(root=root, probes=probes)
     params = dict(OURS, state='present', runtime=True, persist=True, readonly='report', force=False,
-                  memory_budget_percent=5, boot_fix='auto', sysctl_bin='/lib/systemd/systemd-sysctl')
-    current = {}
-    for path in OURS.values():
-        try:
-            with open(root + path) as f:
-                current[path] = f.read()
-        except (IOError, OSError):
-            current[path] = None
-    return _settings.plan(facts, desired, params, current, _persist.read_listing(_persist.SYSCTL_DIRS, root),
-                          _persist.read_single(_persist.SYSCTL_CONF, root))
+                  memory_budget_percent=5, boot_fix='auto')
+    return _settings.plan(facts, desired, params, _state.read(params, root))
 
 
 def test_plan_after_reboot_with_fix_has_nothing_to_do(tmp_path):
@@ -164,7 +158,7 @@ def test_plan_after_reboot_without_fix_reports_the_drift(tmp_path):
 def test_not_loaded_module_is_sized_and_persisted(tmp_path):
     # the role on a fresh VM (nf_conntrack a module, not loaded): the recommendation must not be
     # empty, and settings must persist everything (runtime waits for the module)
-    from ansible_collections.nfct.tuning.plugins.module_utils import _sizing
+    from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
     facts = gather(tmp_path, 'vm_not_loaded')
     # the slab object size is unknown until the module loads: the 384 B fallback (an upper bound)
     # needs 112 MiB for 300000 entries, more than the profile's 5% of this 2 GiB VM
@@ -179,7 +173,7 @@ def test_not_loaded_module_is_sized_and_persisted(tmp_path):
     assert 'not loaded' in rec['warnings'][0]
     listing = _persist.read_listing(_persist.SYSCTL_DIRS, str(tmp_path))
     pl = _settings.plan(facts, rec['recommended'], dict(OURS, persist=True, runtime=True, memory_budget_percent=10),
-                        {}, listing, None)
+                        _state.of({}, listing))
     assert pl['runtime'] == []
     assert set(pl['files']) == {OURS['sysctl_file'], OURS['modprobe_file'], OURS['modules_load_file']}
     assert 'net.netfilter.nf_conntrack_max = 300000' in pl['files'][OURS['sysctl_file']]['after']
@@ -191,7 +185,7 @@ def test_lost_boot_value_only_raise_keeps_live_and_says_how_to_restore(tmp_path)
     # explicit hash size) while sysctl.d says 300000. only_raise never lowers a live value
     # (issue 10, finding 2): it keeps 1048576 and says how to restore 300000; only_raise: false
     # restores it, and the plan reports runtime drift.
-    from ansible_collections.nfct.tuning.plugins.module_utils import _sizing
+    from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
     facts = gather(tmp_path, 'vm_no_fix_reboot')
     assert facts['max'] == 1048576 and facts['persisted']['at_boot']['max']['value'] == '300000'
     kept = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000},
@@ -205,6 +199,6 @@ def test_lost_boot_value_only_raise_keeps_live_and_says_how_to_restore(tmp_path)
     listing = _persist.read_listing(_persist.SYSCTL_DIRS, str(tmp_path))
     current = {OURS['sysctl_file']: _persist.read_single(OURS['sysctl_file'], str(tmp_path))['content']}
     pl = _settings.plan(facts, rec['recommended'], dict(OURS, persist=True, runtime=True, memory_budget_percent=10,
-                                                        force=True), current, listing, None)
+                                                        force=True), _state.of(current, listing))
     assert pl['drift']['keys']['max']['kinds'] == ['runtime']
     assert pl['drift']['keys']['max']['runtime'] == 1048576 and pl['drift']['keys']['max']['persisted'] == 300000

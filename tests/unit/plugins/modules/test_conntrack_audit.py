@@ -120,7 +120,7 @@ def test_report_fails_a_reenabled_host(tmp_path, capsys):
     # the report (controller-side: left out of make host-python) counts it, and a reenabled
     # host fails the run by default
     res = audit(tmp_path, capsys, 'module_vm', {'state': 'disabled'})
-    from ansible_collections.nfct.tuning.plugins.module_utils import _audit_report
+    from ansible_collections.nfct.tuning.plugins.module_utils.audit import report as _audit_report
     rep = _audit_report.build({'h': res}, ['h'])
     assert rep['hosts']['h']['failing_kinds'] == ['at_boot', 'reenabled'] and rep['counts']['failing'] == 1
 
@@ -131,7 +131,7 @@ def test_state_disabled_in_sync_when_off(tmp_path, capsys):
     shutil.rmtree(root + '/sys/module/nf_conntrack', ignore_errors=True)
     import os
     os.makedirs(root + '/etc/modprobe.d', exist_ok=True)
-    from ansible_collections.nfct.tuning.plugins.module_utils import _settings
+    from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
     with open(root + '/etc/modprobe.d/nfct-tuning-disable.conf', 'w') as f:
         f.write(_settings.render_disable())
     invoke(conntrack_audit, ansible_flags(tmp_path, {'state': 'disabled'}, True), root=root, probes=probes)

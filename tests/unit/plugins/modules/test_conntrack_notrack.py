@@ -230,7 +230,7 @@ def test_a_read_back_that_differs_rolls_back(tmp_path, capsys):
 
 
 def test_a_persisted_file_that_cannot_be_written_rolls_back_the_live_ruleset(tmp_path, capsys, monkeypatch):
-    from ansible_collections.nfct.tuning.plugins.module_utils import _files
+    from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files
     host_file(tmp_path, V4, LEGACY_FW)
     real = _files.atomic_write
 

@@ -142,7 +142,8 @@ def test_refusals(tmp_path, capsys, args, fragment):
 def test_an_unchanged_max_above_the_budget_is_not_refused(tmp_path, capsys):
     # issue 11, finding 2: live max 40,000,000 on a 23.5 GiB host is above 5% of RAM; the
     # recommendation keeps it (only_raise) and the plan must not refuse a write it does not make
-    from ansible_collections.nfct.tuning.plugins.module_utils import _gather, _sizing
+    from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+    from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
     root, probes = hosts.build(str(tmp_path), 'post515_builtin')
     with open(root + '/proc/sys/net/netfilter/nf_conntrack_max', 'w') as f:
         f.write('40000000\n')
@@ -278,7 +279,7 @@ def test_a_file_that_cannot_be_written_puts_the_runtime_values_back(tmp_path, ca
 
 
 def test_write_failure_midway_restores_runtime_and_files(tmp_path, capsys, monkeypatch):
-    from ansible_collections.nfct.tuning.plugins.module_utils import _files
+    from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files
     root, probes = hosts.build(str(tmp_path), 'module_vm')
     before = snapshot(root)
     real = _files.atomic_write
@@ -389,7 +390,7 @@ def test_a_restore_that_fails_too_is_a_failure_listing_what_is_left(tmp_path, ca
 
 def test_a_file_restore_that_fails_is_listed(tmp_path, capsys, monkeypatch):
     # the second file cannot be written, and neither can the first one be put back
-    from ansible_collections.nfct.tuning.plugins.module_utils import _files
+    from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files
     root, probes = hosts.build(str(tmp_path), 'post515_builtin')
     real = _files.atomic_write
     seen = []

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet audit report (schema v1): built on the controller from every host's conntrack_audit
+result, including the hosts that were unreachable or failed, and written as JSON, JUnit XML and a
+self-contained HTML page. Pure functions (docs/audit.md)."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import datetime
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+
+SCHEMA = 'urn:nfct-tuning:conntrack-audit-report'
+SCHEMA_VERSION = 1
+STATUSES = ('in_sync', 'drifted', 'unreachable', 'failed')
+# worst first
+SEVERITY = {'failed': 0, 'unreachable': 1, 'drifted': 2, 'in_sync': 3}
+
+
+def host_entry(name, result, fail_on):
+    """One host's report entry from its registered conntrack_audit result (None: no result)."""
+    if not result:
+        entry = _audit.error_entry('unreachable', 'no result: the host was unreachable or skipped before the audit ran')
+    elif result.get('unreachable'):
+        entry = _audit.error_entry('unreachable', (result.get('msg') or 'unreachable').strip())
+    elif result.get('failed') or not isinstance(result.get('audit'), dict):
+        msg = result.get('msg') or result.get('module_stderr') or 'the audit module failed'
+        entry = _audit.error_entry('failed', str(msg).strip())
+    else:
+        entry = dict(result['audit'])
+    if entry['status'] in ('unreachable', 'failed'):
+        entry['failing_kinds'] = [entry['status']] if entry['status'] in fail_on else []
+    else:
+        kinds = set(k for v in (entry.get('keys') or {}).values() for k in v.get('kinds') or [])
+        if (entry.get('notrack') or {}).get('drifted'):
+            kinds.add('notrack')
+        if entry.get('files'):
+            kinds.add('at_boot')
+        if entry.get('disabled') and not entry['disabled']['off']:
+            kinds.add('reenabled')
+        entry['failing_kinds'] = sorted(k for k in kinds if k in fail_on)
+    entry['fails_run'] = bool(entry['failing_kinds'])
+    entry['drift_count'] = sum(1 for v in (entry.get('keys') or {}).values()
+                               if set(v.get('kinds') or []) - set(['unpersisted'])) + \
+        (1 if (entry.get('notrack') or {}).get('drifted') else 0) + len(entry.get('files') or []) + \
+        (1 if entry.get('disabled') and not entry['disabled']['off'] else 0)
+    return entry
+
+
+def build(results, hosts, fail_on=_audit.DEFAULT_FAIL_ON, options=None, meta=None, now=None):
+    """The report. results: host -> registered result; hosts: every host of the play (reachable or not)."""
+    fail_on = list(fail_on)
+    entries = dict((h, host_entry(h, results.get(h), fail_on)) for h in hosts)
+    counts = dict((s, 0) for s in STATUSES)
+    for e in entries.values():
+        counts[e['status']] += 1
+    counts['hosts'] = len(entries)
+    counts['checked'] = counts['in_sync'] + counts['drifted']
+    counts['failing'] = sum(1 for e in entries.values() if e['fails_run'])
+    profiles = sorted(set(e['profile'] for e in entries.values() if e.get('profile')))
+    meta = meta or {}
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return {
+        'schema': SCHEMA, 'schema_version': SCHEMA_VERSION,
+        'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'collection_version': meta.get('collection_version'),
+        'ansible_core_version': meta.get('ansible_core_version'),
+        'profile': profiles[0] if len(profiles) == 1 else None,
+        'profiles': profiles,
+        'options': dict(options or {}, fail_on=fail_on),
+        'counts': counts,
+        'failed': counts['failing'] > 0,
+        'failing_hosts': sorted(h for h, e in entries.items() if e['fails_run']),
+        'hosts': entries,
+    }
+
+
+def order(report):
+    """Host names worst first: failed, unreachable, drifted, in sync; then more drift, then fuller tables."""
+    def key(name):
+        e = report['hosts'][name]
+        return (SEVERITY.get(e['status'], 9), -e.get('drift_count', 0), -((e.get('usage') or {}).get('ratio') or 0),
+                name)
+    return sorted(report['hosts'], key=key)
+
+
+def summary_lines(report):
+    """Readable lines for the console: the counts, then every host worst first."""
+    c = report['counts']
+    fail_on = ', '.join(report['options']['fail_on']) or 'nothing'
+    out = ['conntrack audit: %d host%s - %d in sync, %d drifted, %d unreachable, %d failed; %s' % (
+        c['hosts'], '' if c['hosts'] == 1 else 's', c['in_sync'], c['drifted'], c['unreachable'], c['failed'],
+        ('%d fail%s the run (fail_on: %s)' % (c['failing'], 's' if c['failing'] == 1 else '', fail_on))
+        if report['failed'] else 'the run passes (fail_on: %s)' % fail_on)]
+    for name in order(report):
+        e = report['hosts'][name]
+        lines = e.get('lines') or []
+        out.append('%s: %s' % (name, lines[0] if lines else e['status']))
+        out.extend('  ' + line.lstrip() if not line.startswith('  ') else line for line in lines[1:])
+    return out
+
+
+# ---------------------------------------------------------------- JUnit
+
+def _case(classname, name, failure=None, skipped=None, out=None):
+    x = '    <testcase classname=%s name=%s time="0">' % (quoteattr(classname), quoteattr(name))
+    if failure:
+        x += '\n      <failure message=%s type="drift">%s</failure>' % (quoteattr(failure[0]), escape(failure[1]))
+    elif skipped:
+        x += '\n      <skipped message=%s/>' % quoteattr(skipped)
+    if out:
+        x += '\n      <system-out>%s</system-out>' % escape(out)
+    return x + '\n    </testcase>'
+
+
+def to_junit(report):
+    """JUnit XML: one testsuite per host; one testcase per key, plus reachability and NOTRACK.
+    A case fails when its drift is one the run fails on; other drift goes to system-out."""
+    fail_on = set(report['options']['fail_on'])
+    suites = []
+    total = failures = 0
+    for name in sorted(report['hosts']):
+        e = report['hosts'][name]
+        cases = []
+        reach = e['status'] in ('unreachable', 'failed')
+        cases.append(_case(name, 'reachability', failure=(e['status'], e['error'] or e['status'])
+                           if reach and e['status'] in fail_on else None,
+                           out=(e['error'] if reach and e['status'] not in fail_on else None)))
+        for short, k in sorted((e.get('keys') or {}).items()):
+            kinds = k.get('kinds') or []
+            failing = [x for x in kinds if x in fail_on]
+            text = 'desired %s, runtime %s, ours %s, at boot %s (%s)%s' % (
+                k['desired'], _audit.show(k['runtime']), _audit.show(k['persisted']),
+                _audit.show(k['at_boot'], k.get('at_boot_source')), k.get('at_boot_source') or '',
+                ('; shadowed by %s' % ', '.join(k['shadowed_by'])) if k.get('shadowed_by') else '')
+            cases.append(_case(name, short, failure=('+'.join(failing), text) if failing else None,
+                               skipped=('read-only here: %s' % k['readonly']) if k.get('readonly') else None,
+                               out=('%s: %s' % ('+'.join(kinds), text)) if kinds and not failing else None))
+        notrack = e.get('notrack')
+        if notrack is not None:
+            text = '\n'.join(notrack.get('lines') or []) + (('\n' + notrack['error']) if notrack.get('error') else '')
+            cases.append(_case(name, 'notrack', failure=('notrack', text) if notrack.get('drifted') and 'notrack' in fail_on
+                               else None, out=text if notrack.get('drifted') and 'notrack' not in fail_on else None))
+        disabled = e.get('disabled')
+        if disabled is not None:
+            text = 'conntrack is off, as meant' if disabled['off'] else disabled['why']
+            cases.append(_case(name, 'disabled', failure=('reenabled', text) if not disabled['off'] and 'reenabled' in fail_on
+                               else None, out=text if not disabled['off'] and 'reenabled' not in fail_on else None))
+        n_fail = sum(1 for c in cases if '<failure' in c)
+        n_skip = sum(1 for c in cases if '<skipped' in c)
+        total += len(cases)
+        failures += n_fail
+        suites.append('  <testsuite name=%s tests="%d" failures="%d" errors="0" skipped="%d" time="0">\n%s\n  </testsuite>'
+                      % (quoteattr(name), len(cases), n_fail, n_skip, '\n'.join(cases)))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="conntrack audit" tests="%d" failures="%d" '
+            'errors="0" time="0">\n%s\n</testsuites>\n' % (total, failures, '\n'.join(suites)))

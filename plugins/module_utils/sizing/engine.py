@@ -1,0 +1,615 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The recommendation engine: a short pipeline of named steps, each returning its value with
+the reasons and sources behind it. Pure functions, no I/O.
+
+    recommend = options -> profile -> host -> budget -> kube-proxy -> max -> buckets
+                -> profile values -> memory summary -> warnings
+
+The kernel's own rules (default sizes per era, rounding, bytes per entry) are in kernel/rules.py,
+kube-proxy's in sizing/kubeproxy.py, input validation in sizing/inputs.py. docs/profiles.md describes the
+steps; the invariants they keep are property-tested (tests/unit/.../test_sizing_properties.py).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import math
+
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys, rules as _kernel
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs, kubeproxy as _kubeproxy
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing.inputs import ProfileError  # noqa: F401 (public name)
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing.profiles import SIZING_SOURCES
+
+GIB = _kernel.GIB
+ROUND_MAX = 1024
+# a live resize longer than this gets a warning (seconds of softirqs off on one CPU)
+RESIZE_WARN_SECONDS = 0.25
+# kube-proxy release lines checked when kube_proxy is not stated (one minor per line)
+_KP_LINES = (20, 21, 23, 29, 36, 38)
+
+
+def _up(n, step=ROUND_MAX):
+    return int(-(-int(n) // step) * step)
+
+
+def _mib(n):
+    return '%d MiB' % (int(n) // 1048576) if n >= 1048576 else '%d KiB' % (int(n) // 1024)
+
+
+# ---------------------------------------------------------------- host
+
+def host_model(facts):
+    """The numbers the engine needs from the facts (validated), or None when conntrack is not
+    there. A loadable module that is not loaded is sized for what the kernel picks at load."""
+    if facts is None:
+        return None
+    if not isinstance(facts, dict):
+        raise ProfileError('facts: expected the dict returned by nfct.tuning.conntrack_facts, got %s'
+                           % type(facts).__name__)
+    assumed = False
+    if not facts.get('available') and (facts.get('module') or {}).get('type') == 'module' and facts.get('ram_bytes'):
+        facts = assume_loaded(facts)
+        assumed = True
+    if not facts.get('available'):
+        return None
+    kernel = facts.get('kernel') or {}
+    if not isinstance(kernel, dict):
+        raise ProfileError('facts.kernel: expected a dict')
+    pointer = _inputs.number(kernel.get('pointer_size') or 8, 'facts.kernel.pointer_size', 4, 8)
+    page = _inputs.number(kernel.get('page_size') or 4096, 'facts.kernel.page_size', 4096, 1 << 20)
+    release = kernel.get('version')
+    if release is not None and (not isinstance(release, (list, tuple)) or len(release) < 2
+                                or not all(isinstance(x, int) and not isinstance(x, bool) for x in release[:2])):
+        raise ProfileError('facts.kernel.version: expected [major, minor, ...], got %r' % (release,))
+    ram = _inputs.fact_int(facts, 'ram_bytes', 0, 1 << 50, 0)
+    memory = facts.get('memory') or {}
+    objsize = _inputs.number(memory.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE, 'facts.memory.object_size',
+                             64, 4096)
+    sysctls = facts.get('sysctls') or {}
+    if not isinstance(sysctls, dict):
+        raise ProfileError('facts.sysctls: expected a dict')
+    kd_load = facts.get('kernel_default') or (_kernel.kernel_default(ram, pointer, release, page) if ram else {})
+    host = {
+        'facts': facts, 'assumed': assumed, 'ram': ram, 'release': release, 'pointer': pointer, 'page': page,
+        'cpus': _inputs.fact_int(facts, 'cpus', 1, 1 << 20, 1),
+        'count': _inputs.fact_int(facts, 'count', 0, 1 << 40, 0),
+        'max': _inputs.fact_int(facts, 'max', 0, 1 << 40, 0),
+        'buckets': _inputs.fact_int(facts, 'buckets', 0, 1 << 40, 0),
+        'object_size': objsize, 'object_source': memory.get('object_size_source') or 'fallback',
+        'sysctls': sysctls, 'writable': set(facts.get('writable') or []),
+        'readonly': facts.get('readonly') or {}, 'hashsize': facts.get('hashsize') or {},
+        'stats': facts.get('stats') or {},
+        # what the kernel picks by itself at this RAM (no explicit hash size): the budget's floor
+        'kd': _kernel.kernel_default(ram, pointer, release, page) if ram else {'max': 0, 'buckets': 0},
+        'kd_load': kd_load,
+        'lost': _lost_at_boot(facts, kd_load),
+    }
+    return host
+
+
+def _lost_at_boot(facts, kd_load):
+    """{short: persisted value} for max/buckets whose runtime is the kernel's default for this load
+    while sysctl.d sets another value: the boot lost it (module loaded after systemd-sysctl)."""
+    out = {}
+    at_boot = (facts.get('persisted') or {}).get('at_boot') or {}
+    for short in ('max', 'buckets'):
+        try:
+            persisted = int((at_boot.get(short) or {}).get('value'))
+        except (TypeError, ValueError, AttributeError):
+            continue
+        live = facts.get(short)
+        if live is not None and live == (kd_load or {}).get(short) and persisted != live:
+            out[short] = persisted
+    return out
+
+
+def assume_loaded(facts):
+    """Facts of a not-loaded module completed with what the kernel will set when it loads."""
+    loaded = copy.deepcopy(facts)
+    kernel = loaded.get('kernel') or {}
+    kernel_default = loaded.get('kernel_default') or _kernel.kernel_default(
+        loaded['ram_bytes'], kernel.get('pointer_size') or 8, kernel.get('version'), kernel.get('page_size') or 4096)
+    loaded['kernel_default'] = kernel_default
+    sysctls = _kernel.default_timeouts(kernel.get('version'))
+    sysctls.update({'max': kernel_default['max'], 'buckets': kernel_default['buckets'], 'count': 0})
+    loaded.update(available=True, count=0, max=kernel_default['max'], buckets=kernel_default['buckets'], sysctls=sysctls,
+                  writable=[],
+                  readonly=dict((k, 'nf_conntrack is not loaded') for k in sysctls))
+    return loaded
+
+
+# ---------------------------------------------------------------- steps
+
+def step_budget(host, prof, opts):
+    """The memory budget: bytes, bytes per entry (with the extension area when it applies) and
+    how many entries fit."""
+    sizing = prof['sizing']
+    if opts['budget'] is None:
+        percent, source = sizing['memory_budget_percent'], 'profile %s sizing.memory_budget_percent' % prof['name']
+    else:
+        percent, source = opts['budget'], 'memory_budget_percent'
+    extension = _kernel.extension_reasons(host['sysctls'], prof['nat'])
+    per_entry = _kernel.entry_bytes(host['object_size'], extension)
+    load_factor = sizing['load_factor']
+    total = int(host['ram'] * percent / 100.0)
+    # entries + ceil(entries / lf) bucket heads (+ one page of rounding) must fit
+    fit = max(0, int((total - 2 * host['page']) // (per_entry + float(host['pointer']) / load_factor)))
+    return {'percent': percent, 'source': source, 'bytes': total, 'per_entry': per_entry, 'extension': extension,
+            'fit': (fit // ROUND_MAX) * ROUND_MAX, 'load_factor': load_factor}
+
+
+def table_cost(host, budget, entries, buckets=None):
+    if buckets is None:
+        buckets = _kernel.round_buckets(-(-int(entries) // budget['load_factor']), host['page'], host['pointer'])
+    return _kernel.table_bytes(entries, buckets, budget['per_entry'], host['pointer'])
+
+
+def percent_needed(host, budget, entries):
+    """The smallest budget (percent, rounded up to 0.1) whose entries fit."""
+    need = table_cost(host, budget, entries) + 2 * host['page'] + ROUND_MAX * budget['per_entry']
+    return math.ceil(1000.0 * need / host['ram']) / 10.0 if host['ram'] else None
+
+
+def budget_advice(host, budget, entries):
+    """'A budget of at least P% would hold it', or why no allowed budget would."""
+    pct = percent_needed(host, budget, entries)
+    if pct is not None and pct <= _inputs.BUDGET_RANGE[1]:
+        return 'A budget of at least %s%% would hold it' % _fmt(pct)
+    return ('It would take %s%% of RAM, above the %s%% ceiling of memory_budget_percent (unswappable kernel '
+            'memory): this host cannot hold it' % (_fmt(pct), _fmt(_inputs.BUDGET_RANGE[1])))
+
+
+def step_kube_proxy(host, prof, cfg):
+    """What kube-proxy will write here: one plan (version stated), several (not stated, on a
+    profile that follows kube-proxy), or none (absent, or not stated on another profile)."""
+    if cfg is not None and cfg.get('absent'):
+        return {'stated': 'absent', 'plans': []}
+    if cfg is not None:
+        return {'stated': 'version', 'plans': [_kubeproxy.plan(cfg, host['cpus'])]}
+    if not prof['kube_proxy']:
+        return {'stated': None, 'plans': []}
+    plans = []
+    for minor in _KP_LINES:
+        config = dict(_kubeproxy.DEFAULT_CONFIG, version=(1, minor))
+        plans.append(_kubeproxy.plan(config, host['cpus']))
+    return {'stated': None, 'plans': plans}
+
+
+def _base_max(host, prof, kube_proxy_step):
+    """The profile's rule for max (or kube-proxy's value on a profile that follows it)."""
+    sizing = prof['sizing']
+
+    def src(k):
+        return prof['sources'].get(k) or SIZING_SOURCES.get(k) or 'profile %s' % prof['name']
+
+    if prof['kube_proxy'] and kube_proxy_step['plans'] and kube_proxy_step['plans'][-1]['max']:
+        kube_plan = kube_proxy_step['plans'][-1]
+        if kube_proxy_step['stated'] == 'version':
+            return (kube_plan['max'], 'what kube-proxy %s sets: %s' % (kube_plan['version'], kube_plan['formula']),
+                    kube_plan['source'])
+        return kube_plan['max'], ('what kube-proxy sets (newest line %s, kube_proxy not stated): %s'
+                                  % (kube_plan['line'], kube_plan['formula'])), kube_plan['source']
+    candidates = []
+    if sizing['use_kernel_default']:
+        modern = _kernel.kernel_default(host['ram'], host['pointer'], (6, 0), host['page'])
+        candidates.append((modern['max'], 'kernel >= 5.15 default for %d MiB RAM (%s)' % (host['ram'] // 1048576,
+                                                                                          modern['reason']),
+                           modern['source']))
+    if sizing['per_gib_ram']:
+        candidates.append((int(sizing['per_gib_ram'] * host['ram'] // GIB),
+                           '%d per GiB of RAM x %.1f GiB' % (sizing['per_gib_ram'], host['ram'] / float(GIB)),
+                           src('per_gib_ram')))
+    if sizing['per_cpu']:
+        candidates.append((int(sizing['per_cpu'] * host['cpus']), '%d per CPU x %d CPUs' % (sizing['per_cpu'], host['cpus']),
+                           src('per_cpu')))
+    if sizing['min']:
+        candidates.append((int(sizing['min']), 'profile minimum %d' % sizing['min'], src('min')))
+    if not candidates:
+        kernel_default = host['kd']
+        candidates.append((kernel_default['max'], 'kernel default (%s)' % kernel_default['reason'],
+                           kernel_default['source']))
+    value, why, source = max(candidates, key=lambda candidate: candidate[0])
+    if prof['kube_proxy'] and kube_proxy_step['stated'] == 'version':
+        why = 'kube-proxy leaves max alone (maxPerCore 0): the profile\'s own rule, ' + why
+    elif prof['kube_proxy'] and kube_proxy_step['stated'] == 'absent':
+        why = 'no kube-proxy (kube_proxy: absent): the profile\'s own rule, ' + why
+    if sizing['cap'] is not None and value > sizing['cap']:
+        return int(sizing['cap']), '%s, capped at %d' % (why, sizing['cap']), src('cap')
+    return value, why, source
+
+
+def step_max(host, prof, opts, budget, kube_proxy_step):
+    """max: the profile's rule, the stated peak, the live count, the budget, overrides, only_raise."""
+    sizing = prof['sizing']
+    overrides = opts['overrides']
+    steps, warnings = [], []
+    value, why, source = _base_max(host, prof, kube_proxy_step)
+    kube_value = value if (prof['kube_proxy'] and kube_proxy_step['plans'] and kube_proxy_step['plans'][-1]['max']) else None
+    steps.append(why)
+    need_peak = need_live = 0
+    if opts['expected_peak']:
+        need_peak = int(math.ceil(opts['expected_peak'] * sizing['peak_headroom']))
+        if need_peak > value:
+            value, source = need_peak, 'expected_peak input; headroom from profile %s' % prof['name']
+            steps.append('expected_peak %d x headroom %g = %d' % (opts['expected_peak'], sizing['peak_headroom'], need_peak))
+    if host['count']:
+        need_live = int(math.ceil(host['count'] / float(sizing['target_usage'])))
+        if need_live > value:
+            value, source = need_live, 'profile %s sizing.target_usage %g: %s' % (
+                prof['name'], sizing['target_usage'], prof['sources'].get('target_usage') or SIZING_SOURCES['target_usage'])
+            steps.append('live count %d must stay at most %d%% of max: at least %d'
+                         % (host['count'], int(round(sizing['target_usage'] * 100)), need_live))
+    value = _up(value)
+    need = _up(max(need_peak, need_live, 1))
+    if value > _keys.MAX_MAX:
+        raise ProfileError('max: %d (%s) is above the largest max we accept, %d entries'
+                           % (value, steps[-1], _keys.MAX_MAX))
+
+    # the budget: `fit` entries (with their bucket heads) are what it holds
+    cost = table_cost(host, budget, value)
+    if host['ram'] and value > budget['fit']:
+        if need_live >= need_peak:
+            what = 'the live count %d at target_usage %d%%' % (host['count'], int(round(sizing['target_usage'] * 100)))
+        else:
+            what = 'expected_peak %d x headroom %g' % (opts['expected_peak'] or 0, sizing['peak_headroom'])
+        if kube_value and value == _up(kube_value) and kube_value > budget['fit'] and kube_value >= need:
+            need, what = _up(kube_value), 'kube-proxy\'s own value (it sets it whatever our budget)'
+        if need > budget['fit']:
+            msg = ('%s needs max >= %d: %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM (%s, from '
+                   '%s). %s' % (what, need, _mib(table_cost(host, budget, need)), budget['per_entry'],
+                                _ext_text(budget), _fmt(budget['percent']), _mib(budget['bytes']), budget['source'],
+                                budget_advice(host, budget, need)))
+            if kube_value and need == _up(kube_value):
+                msg += ('; or set conntrack.maxPerCore: 0 in kube-proxy\'s configuration (it then leaves '
+                        'nf_conntrack_max alone) and kube_proxy: absent here')
+            if not opts['force']:
+                raise ProfileError(msg + '; or set force: true to exceed the budget')
+            warnings.append('force: ' + msg)
+            value, source = need, 'force'
+            steps.append('force: %d, over the memory budget (%s)' % (need, what))
+        else:
+            honored = max(budget['fit'], need, ROUND_MAX)
+            floor = min(value, host['kd']['max'])
+            if opts['force'] or honored >= floor:
+                wanted, value, source = value, honored, budget['source']
+                steps.append('limited by the memory budget %s%% of RAM (%s at %d B per entry%s): %d'
+                             % (_fmt(budget['percent']), _mib(budget['bytes']), budget['per_entry'],
+                                _ext_text(budget), honored))
+                warnings.append('memory budget: %d entries would need %s, more than %s%% of RAM (%s); max limited '
+                                'to %d' % (wanted, _mib(cost), _fmt(budget['percent']), _mib(budget['bytes']), honored))
+            else:
+                value, source = floor, host['kd']['source']
+                steps.append('the budget %s%% of RAM holds only %d entries, fewer than the kernel picks by itself (%d): '
+                             'keeping %d (force: true to go below)' % (_fmt(budget['percent']), budget['fit'],
+                                                                       host['kd']['max'], floor))
+                warnings.append('memory_budget_percent %s%% is below what the kernel\'s own default table needs on '
+                                'this host; the recommendation keeps %d entries (set force: true to honour the '
+                                'budget)' % (_fmt(budget['percent']), floor))
+
+    # an explicit max
+    if 'max' in overrides:
+        override = overrides['max']
+        if host['count'] and override < need_live:
+            raise ProfileError('overrides.max: %d would put the live count %d at %d%% of max, above the profile\'s '
+                               'target_usage %d%%; the lowest allowed here is %d'
+                               % (override, host['count'], int(100.0 * host['count'] / override),
+                                  int(round(sizing['target_usage'] * 100)),
+                                  need_live))
+        if need_peak and override < need_peak:
+            raise ProfileError('overrides.max: %d is below expected_peak %d x headroom %g = %d; raise it or drop '
+                               'expected_peak' % (override, opts['expected_peak'], sizing['peak_headroom'], need_peak))
+        override_cost = table_cost(host, budget, override)
+        if host['ram'] and override > budget['fit']:
+            msg = ('overrides.max: %d entries need %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM '
+                   '(%s). %s' % (override, _mib(override_cost), budget['per_entry'], _ext_text(budget),
+                                 _fmt(budget['percent']),
+                                 _mib(budget['bytes']), budget_advice(host, budget, override)))
+            if not opts['force']:
+                raise ProfileError(msg + '; or set force: true')
+            warnings.append('force: ' + msg)
+        value, source = override, 'overrides.max'
+        steps.append('override %d' % override)
+
+    # only_raise
+    lost = host['lost'].get('max')
+    if lost is not None:
+        steps.append('the boot lost the persisted max %d (runtime %d is the kernel default for this load: '
+                     'nf_conntrack loaded after systemd-sysctl)' % (lost, host['max']))
+    if opts['only_raise']:
+        floor, why_floor = host['max'], 'the live value %d' % host['max']
+        if lost is not None and lost > floor:
+            floor, why_floor = lost, 'the persisted value %d the boot lost' % lost
+        if floor > value:
+            value, source = floor, 'only_raise'
+            steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
+            if lost is not None and lost < host['max']:
+                warnings.append('max: runtime %d is the kernel\'s default after a boot that lost the persisted %d '
+                                '(boot order); only_raise keeps %d. Set only_raise: false to go back to %d, and keep '
+                                'the boot-order fix (boot_fix) so the next boot applies it'
+                                % (host['max'], lost, host['max'], lost))
+    if value > _keys.MAX_MAX:
+        raise ProfileError('max: %d is above the largest max we accept, %d entries' % (value, _keys.MAX_MAX))
+    return {'value': value, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings,
+            'need_live': need_live, 'need_peak': need_peak}
+
+
+def step_buckets(host, prof, opts, max_value):
+    """buckets: max / load factor, rounded like the kernel; overrides checked; only_raise."""
+    load_factor = prof['sizing']['load_factor']
+    overrides = opts['overrides']
+    steps, warnings = [], []
+    unrounded = -(-max_value // load_factor)
+    buckets = _kernel.round_buckets(unrounded, host['page'], host['pointer'])
+    steps.append('max / load factor %d = %d, rounded up to %d (whole page of %d-byte heads)'
+                 % (load_factor, unrounded, buckets, host['pointer']))
+    source = '%s; load factor from %s' % (_kernel.SRC_ROUND, prof['sources'].get('load_factor')
+                                          or SIZING_SOURCES['load_factor'])
+    if 'buckets' in overrides:
+        override = overrides['buckets']
+        override_rounded = _kernel.round_buckets(override, host['page'], host['pointer'])
+        chain = float(max_value) / override_rounded
+        if chain > _inputs.MAX_LOAD_FACTOR:
+            least = _kernel.round_buckets(-(-max_value // _inputs.MAX_LOAD_FACTOR), host['page'], host['pointer'])
+            msg = ('overrides.buckets: %d (the kernel rounds it to %d) gives an average chain of %.0f entries per bucket '
+                   'when the table of max %d is full; allowed: at least %d buckets (chain <= %d, the kernel\'s own '
+                   'factor with an explicit hash size)'
+                   % (override, override_rounded, chain, max_value, least, _inputs.MAX_LOAD_FACTOR))
+            if not opts['force']:
+                raise ProfileError(msg + ', or force: true')
+            warnings.append('force: ' + msg)
+        elif chain > load_factor:
+            warnings.append('overrides.buckets: %d buckets give an average chain of %.1f at a full table, above the '
+                            'profile\'s load factor %d' % (override_rounded, chain, load_factor))
+        buckets, source = override_rounded, 'overrides.buckets; ' + _kernel.SRC_ROUND
+        steps.append('override %d, rounded up to %d as the kernel will' % (override, override_rounded))
+    lost = host['lost'].get('buckets')
+    if opts['only_raise']:
+        floor, why_floor = host['buckets'], 'the live value %d' % host['buckets']
+        if lost is not None and lost > floor:
+            floor, why_floor = _kernel.round_buckets(lost, host['page'], host['pointer']), 'the persisted value the boot lost'
+        if floor > buckets:
+            buckets, source = floor, 'only_raise'
+            steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
+    # the cost of resizing the live table
+    if buckets != host['buckets'] and host['count'] and ('buckets' in host['writable'] or host['hashsize'].get('writable')):
+        secs = _kernel.resize_seconds(host['count'])
+        if secs >= RESIZE_WARN_SECONDS:
+            warnings.append('buckets %d -> %d: a live resize rehashes all %d entries under the global conntrack lock '
+                            'with softirqs off, about %.1f s on our measurements (%s); apply it in a quiet window, '
+                            'or persist only (runtime: false) and let the next boot size the table'
+                            % (host['buckets'], buckets, host['count'], secs, _kernel.SRC_RESIZE))
+    return {'value': buckets, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings}
+
+
+def step_profile_values(host, prof, opts, kube_proxy_step):
+    """Timeouts and flags: the profile's, kube-proxy's own when stated, then overrides."""
+    out = {}
+    defaults = _kernel.default_timeouts(host['release'])
+    for short, entry in sorted(prof['settings'].items()):
+        value, reason = entry['value'], entry['reason']
+        if value == 'kernel_default':
+            value = defaults[short]
+            reason = '%s (kernel default %d kept)' % (reason, value)
+        out[short] = (value, reason, entry['source'])
+    if prof['kube_proxy'] and kube_proxy_step['stated'] == 'version':
+        kube_plan = kube_proxy_step['plans'][0]
+        for short, v in sorted(kube_plan['timeouts'].items()):
+            out[short] = (v, 'what kube-proxy %s sets' % kube_plan['version'],
+                          'kube_proxy.%s' % ('tcp_established_timeout' if 'established' in short else
+                                             'tcp_close_wait_timeout'))
+    for short, v in sorted(opts['overrides'].items()):
+        if short not in ('max', 'buckets'):
+            out[short] = (v, 'override', 'overrides.%s' % short)
+    return out
+
+
+def kube_proxy_warnings(kube_proxy_step, recommended):
+    """Where kube-proxy would undo a recommended value on its next start."""
+    if not kube_proxy_step['plans']:
+        return []
+    out = []
+    keys = ['max', 'buckets'] + sorted(k for k in recommended if k.startswith('tcp_timeout_'))
+    for short in keys:
+        if short not in recommended:
+            continue
+        fights = []
+        for kube_plan in kube_proxy_step['plans']:
+            written = _kubeproxy.would_write(kube_plan, short, recommended[short])
+            if written is not None:
+                fights.append((kube_plan, written))
+        if not fights:
+            continue
+        field = {'max': 'conntrack.maxPerCore: 0', 'buckets': 'conntrack.maxPerCore: 0',
+                 'tcp_timeout_established': 'conntrack.tcpEstablishedTimeout: 0s',
+                 'tcp_timeout_close_wait': 'conntrack.tcpCloseWaitTimeout: 0s'}.get(short)
+        how = ('set %s in kube-proxy\'s configuration (it then leaves this key alone)' % field) if field else ''
+        if kube_proxy_step['stated'] == 'version':
+            kube_plan, written = fights[0]
+            plan_mode = kube_plan['max_mode'] if short == 'max' else kube_plan['timeouts_mode']
+            mode = 'only when it is lower' if plan_mode == 'raise' \
+                else 'whenever it differs'
+            if short == 'buckets':
+                mode = 'when it is below max/4'
+            out.append('kube-proxy %s (line %s) sets %s to %d %s: it would undo the recommended %d on its next start. '
+                       'Let the two agree (only_raise: false, no override), or %s'
+                       % (kube_plan['version'], kube_plan['line'], _keys.sysctl_name(short), written, mode,
+                          recommended[short], how))
+        else:
+            lines = ', '.join('%s -> %d' % (kube_plan['line'], written) for kube_plan, written in fights)
+            out.append('kube_proxy is not stated: kube-proxy would change %s from the recommended %d on its next start '
+                       'in these release lines: %s. State kube_proxy (its version, or absent) for an exact answer, or %s'
+                       % (_keys.sysctl_name(short), recommended[short], lines, how))
+    return out
+
+
+def step_memory(host, budget, max_value, buckets):
+    mem_rec = _kernel.table_bytes(max_value, buckets, budget['per_entry'], host['pointer'])
+    ram = host['ram']
+    return {
+        'object_size': host['object_size'], 'object_size_source': host['object_source'],
+        'extension': budget['extension'], 'extension_bytes': _kernel.EXTENSION_BYTES if budget['extension'] else 0,
+        'entry_bytes': budget['per_entry'], 'bucket_size': host['pointer'],
+        'bytes_now': _kernel.table_bytes(host['count'], host['buckets'], budget['per_entry'], host['pointer']),
+        'bytes_at_current_max': _kernel.table_bytes(host['max'], host['buckets'], budget['per_entry'], host['pointer']),
+        'bytes_at_recommended_max': mem_rec, 'budget_percent': budget['percent'], 'budget_source': budget['source'],
+        'budget_bytes': budget['bytes'], 'within_budget': mem_rec <= budget['bytes'] if ram else None,
+        'percent_of_ram': round(100.0 * mem_rec / ram, 3) if ram else None,
+    }
+
+
+def health_warnings(host, prof, opts, values, memory):
+    sizing = prof['sizing']
+    out = []
+    count, cur_max, cur_buckets = host['count'], host['max'], host['buckets']
+    if host['ram'] and not memory['within_budget']:
+        out.append('recommended table needs %s, more than the budget of %s%% of RAM (%s)%s'
+                   % (_mib(memory['bytes_at_recommended_max']), _fmt(memory['budget_percent']),
+                      _mib(memory['budget_bytes']),
+                      ': it keeps values the host already has (only_raise)' if opts['only_raise'] else ''))
+    if cur_max and count >= cur_max:
+        out.append('table full: live count %d has reached max %d; new connections are being dropped' % (count, cur_max))
+    elif cur_max and count > cur_max * sizing['alert_usage']:
+        out.append('usage %.0f%% of max is above the alert threshold %.0f%%'
+                   % (100.0 * count / cur_max, 100 * sizing['alert_usage']))
+    if cur_buckets and count / float(cur_buckets) > sizing['load_factor']:
+        out.append('average chain length %.2f (count/buckets) is longer than the profile target %d'
+                   % (count / float(cur_buckets), sizing['load_factor']))
+    stats = host['stats']
+    if stats.get('drop') or stats.get('early_drop'):
+        out.append('the table has been full since boot: drop=%s early_drop=%s'
+                   % (stats.get('drop', 0), stats.get('early_drop', 0)))
+    try:
+        insert_failed = int(stats.get('insert_failed') or 0)
+    except (TypeError, ValueError):
+        insert_failed = 0
+    prev = opts['previous_stats']
+    grew = None
+    if prev and prev.get('insert_failed') is not None:
+        grew = insert_failed > prev['insert_failed']
+    if insert_failed and (grew or (grew is None and prof['nat'])):
+        out.append('insert_failed=%d%s on a NAT host: the SNAT source-port race (1 s / 3 s connect delays); '
+                   'mitigate with --random-fully on MASQUERADE/SNAT rules' % (insert_failed, ' and growing' if grew else ''))
+    not_here = [k for k in ('max', 'buckets') if values[k]['change'] and k not in host['writable']]
+    if not_here and not host['assumed']:
+        out.append('%s cannot be changed from here (%s); set them on the host (initial network namespace)'
+                   % (' and '.join(not_here), host['readonly'].get('max', 'read-only')))
+    return out
+
+
+def _fmt(x):
+    if isinstance(x, float) and x == int(x):
+        return str(int(x))
+    return str(x)
+
+
+def _ext_text(budget):
+    if not budget['extension']:
+        return ''
+    object_bytes = budget['per_entry'] - _kernel.EXTENSION_BYTES
+    return ' (%d B object + %d B extension: %s)' % (object_bytes, _kernel.EXTENSION_BYTES, ', '.join(budget['extension']))
+
+
+# ---------------------------------------------------------------- the pipeline
+
+def recommend(facts, profile='default', overrides=None, memory_budget_percent=None, expected_peak=None,
+              only_raise=True, profiles=None, previous_stats=None, force=False, kube_proxy=None):
+    """The recommendation for one host from its conntrack facts.
+
+    Returns a dict: profile, values (per key: current, recommended, change, reason, source,
+    scope, writable), recommended (short -> int), sysctl (full name -> int), memory, notrack,
+    kube_proxy, warnings. Raises ProfileError or _keys.InvalidSetting for bad input, naming the
+    option or field and its allowed range.
+    """
+    opts = _inputs.options(overrides, memory_budget_percent, expected_peak, only_raise, force, previous_stats)
+    prof = _inputs.resolve_profile(profile, profiles)
+    try:
+        kube_proxy_config = _kubeproxy.normalize(kube_proxy)
+    except _kubeproxy.KubeProxyError as e:
+        raise ProfileError(str(e))
+    host = host_model(facts)
+    if host is None:
+        return {'profile': prof['name'], 'available': False, 'values': {}, 'recommended': {}, 'sysctl': {},
+                'memory': {}, 'notrack': prof['notrack'], 'notes': prof['notes'], 'kube_proxy': None,
+                'warnings': ['nf_conntrack is not available on this host (absent, or not visible here): nothing to '
+                             'size']}
+    budget = step_budget(host, prof, opts)
+    kube_proxy_step = step_kube_proxy(host, prof, kube_proxy_config)
+    max_step = step_max(host, prof, opts, budget, kube_proxy_step)
+    buckets_step = step_buckets(host, prof, opts, max_step['value'])
+    values = {}
+
+    def put(short, recommended, reason, source, current=None, steps=None):
+        live = current if current is not None else host['sysctls'].get(short)
+        values[short] = {'key': _keys.sysctl_name(short), 'current': live, 'recommended': recommended,
+                         'change': live != recommended, 'reason': reason, 'source': source,
+                         'scope': _keys.KEYS[short][1], 'writable': short in host['writable']}
+        if steps is not None:
+            values[short]['steps'] = steps
+
+    put('max', max_step['value'], max_step['reason'], max_step['source'], host['max'], max_step['steps'])
+    put('buckets', buckets_step['value'], buckets_step['reason'], buckets_step['source'], host['buckets'],
+        buckets_step['steps'])
+    for short, (v, reason, source) in sorted(step_profile_values(host, prof, opts, kube_proxy_step).items()):
+        put(short, v, reason, source)
+    recommended = dict((k, v['recommended']) for k, v in values.items())
+    memory = step_memory(host, budget, max_step['value'], buckets_step['value'])
+    warnings = []
+    if host['assumed']:
+        warnings.append('nf_conntrack is a module that is not loaded: current values are what the kernel will pick '
+                        'when it loads (%s); persist now, apply at load (load_module to load it now)'
+                        % host['kd_load']['reason'])
+    warnings += max_step['warnings'] + buckets_step['warnings'] + kube_proxy_warnings(kube_proxy_step, recommended)
+    warnings += health_warnings(host, prof, opts, values, memory)
+    return {
+        'assumed_not_loaded': host['assumed'],
+        'profile': prof['name'], 'profile_chain': prof['chain'], 'description': prof['description'],
+        'available': True, 'only_raise': opts['only_raise'], 'force': opts['force'],
+        'values': values, 'recommended': recommended,
+        'sysctl': dict((_keys.sysctl_name(k), v) for k, v in recommended.items()),
+        'order': _keys.sort_keys(list(recommended)),
+        'memory': memory, 'kernel_default': host['kd_load'] or host['kd'], 'notrack': copy.deepcopy(prof['notrack']),
+        'kube_proxy': _kube_proxy_summary(kube_proxy_step),
+        'warnings': warnings, 'notes': prof['notes'],
+    }
+
+
+def _kube_proxy_summary(kube_proxy_step):
+    if kube_proxy_step['stated'] == 'absent':
+        return {'stated': 'absent'}
+    if not kube_proxy_step['plans']:
+        return None
+    fields = ('version', 'line', 'max', 'max_mode', 'cap', 'hashsize_floor', 'timeouts', 'formula', 'source')
+    return {'stated': kube_proxy_step['stated'],
+            'lines': [dict((k, kube_plan[k]) for k in fields) for kube_plan in kube_proxy_step['plans']]}
+
+
+def report_lines(host, facts, rec):
+    """A readable per-host summary for the audit playbook."""
+    lines = []
+    if not facts or not facts.get('available'):
+        return ['%s: nf_conntrack not available (%s)' % (host, (facts or {}).get('module', {}).get('evidence', 'unknown'))]
+    stats = facts.get('stats') or {}
+    lines.append('%s: %s kernel %s, nf_conntrack %s, %s netns, profile %s' % (
+        host, facts['kernel'].get('arch'), facts['kernel'].get('release'), facts['module'].get('type'),
+        'initial' if facts['netns'].get('initial') else 'non-initial', rec.get('profile')))
+    mem = rec.get('memory') or {}
+    lines.append('usage: %s / %s entries (%.1f%%), %s buckets, chain length %.2f; memory now %d KiB at %s B per entry' % (
+        facts.get('count'), facts.get('max'), 100.0 * (facts.get('usage_ratio') or 0), facts.get('buckets'),
+        facts.get('load_factor') or 0, mem.get('bytes_now', 0) // 1024, mem.get('entry_bytes')))
+    lines.append('drops since boot: drop=%s early_drop=%s insert_failed=%s invalid=%s (source: %s)' % (
+        stats.get('drop'), stats.get('early_drop'), stats.get('insert_failed'), stats.get('invalid'), stats.get('source')))
+    for short in _keys.sort_keys(list(rec.get('values', {}))):
+        value = rec['values'][short]
+        mark = '->' if value['change'] else '=='
+        readonly_mark = '' if value['writable'] else ' [read-only here]'
+        lines.append('  %-26s %10s %s %-10s %s [%s]%s'
+                     % (short, value['current'], mark, value['recommended'], value['reason'], value['source'],
+                        readonly_mark))
+    for warning in rec.get('warnings', []):
+        lines.append('WARNING: %s' % warning)
+    for exemption in rec.get('notrack', []):
+        lines.append('suggested NOTRACK exemption: %s' % ', '.join('%s=%s' % kv for kv in sorted(exemption.items())))
+    return lines
