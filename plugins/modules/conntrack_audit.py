@@ -283,10 +283,9 @@ def notrack_audit(module, p, interfaces):
     except _notrack.NotrackError as e:
         module.fail_json(msg='notrack: %s' % e)
     io = _hostio.HostIO(module)
-    params = {'state': 'present' if exemptions else 'absent', 'backend': p['notrack_backend'],
-              'companion': p['notrack_companion'], 'allow_control_connection': p['notrack_allow_control_connection'],
-              'control_ports': [], 'persist': p['persist'], 'enable_service': True, 'persist_platform': 'auto',
-              'nftables_file': None, 'nftables_conf': None, 'iptables_rules_v4': None, 'iptables_rules_v6': None}
+    params = _notrack.plan_params(state='present' if exemptions else 'absent', backend=p['notrack_backend'],
+                                  companion=p['notrack_companion'], persist=p['persist'],
+                                  allow_control_connection=p['notrack_allow_control_connection'])
     try:
         tools = _rulesets.find_tools(io)
         facts, paths = _notrack_host.gather(module, io, params, tools)

@@ -274,44 +274,17 @@ def run(module):
 
 
 def apply(module, p, output, result):
+    """Plan the files and the systemd actions, report them, and (not in check mode) carry them out."""
     systemctl, unit = unit_state(module)
-    if p['state'] == 'present':
-        if systemctl is None:
-            module.fail_json(msg='systemd is not running here: the metrics writer is run by a systemd timer. Run %s '
-                                 'from cron instead (docs/monitoring.md)' % _metrics_install.LAUNCHER, **result)
-        want = _metrics_install.files(p, sys.executable, _metrics_install.sources())
-        stale = [f for f in installed_lib_files() if f not in want]
-        changes = dict((path, {'before': read(path), 'after': text}) for path, text in want.items()
-                       if read(path) != text)
-        changes.update((path, {'before': read(path), 'after': None}) for path in stale)
-        units_changed = any(path.startswith(_metrics_install.UNIT_DIR) for path in changes)
-        changes.update(temp_files())
-        actions = (['daemon-reload'] if units_changed else []) + (
-            ['enable --now %s' % _metrics_install.TIMER]
-            if unit.get('UnitFileState') != 'enabled' or unit.get('ActiveState') != 'active' else [])
-    else:
-        ours = installed_lib_files() + [_metrics_install.CONFIG, output] + [
-            '%s/%s' % (_metrics_install.UNIT_DIR, u) for u in (_metrics_install.SERVICE, _metrics_install.TIMER)]
-        changes = dict((path, {'before': read(path), 'after': None}) for path in ours if os.path.lexists(path))
-        actions = []
-        if systemctl and unit.get('UnitFileState') not in (None, '', 'not-found') and unit.get('LoadState') != 'not-found':
-            if unit.get('UnitFileState') == 'enabled' or unit.get('ActiveState') == 'active':
-                actions.append('disable --now %s' % _metrics_install.TIMER)
-        if systemctl and any(path.startswith(_metrics_install.UNIT_DIR) for path in changes):
-            actions.append('daemon-reload')
-        changes.update(temp_files())
+    if p['state'] == 'present' and systemctl is None:
+        module.fail_json(msg='systemd is not running here: the metrics writer is run by a systemd timer. Run %s '
+                             'from cron instead (docs/monitoring.md)' % _metrics_install.LAUNCHER, **result)
+    changes, actions = (plan_present if p['state'] == 'present' else plan_absent)(p, output, systemctl, unit)
     code = '%s/%s' % (_metrics_install.LIB, _metrics_install.PACKAGE.replace('.', '/'))
     result['files_changed'] = sorted(changes)
     result['systemd'] = actions
     result['changed'] = bool(changes or actions)
-    verb = 'would ' if module.check_mode else ''
-    result['summary'] = (['%s%s: %s' % (verb, 'remove' if ch['after'] is None else 'write', path)
-                          for path, ch in sorted(changes.items()) if not path.startswith(code)] +
-                         (['%s%s %d module_utils file(s) under %s' % (
-                             verb, 'update' if p['state'] == 'present' else 'remove',
-                             sum(1 for path in changes if path.startswith(code)), code)]
-                          if any(path.startswith(code) for path in changes) else []) +
-                         ['%ssystemctl %s' % (verb, action) for action in actions]) or ['in sync: nothing to change']
+    result['summary'] = summary(p['state'], changes, actions, code, module.check_mode)
     if module._diff:
         result['diff'] = [{'before_header': path, 'after_header': path, 'before': ch['before'] or '',
                            'after': ch['after'] or ''} for path, ch in sorted(changes.items())
@@ -320,20 +293,75 @@ def apply(module, p, output, result):
         module.exit_json(**result)
 
     # ------------------------------------------------------------ past the one gate
-    env = {'LANG': 'C', 'LC_ALL': 'C'}
     if p['state'] == 'absent':
-        for action in actions[:1] if actions and actions[0].startswith('disable') else []:
-            module.run_command([systemctl] + action.split(), environ_update=env)
-        for path in sorted(changes):
-            _files.remove(path)
-        shutil.rmtree(_metrics_install.LIB, ignore_errors=True)
-        try:
-            os.rmdir(os.path.dirname(_metrics_install.CONFIG))  # ours, when nothing else is in it
-        except OSError:
-            pass
-        if 'daemon-reload' in actions:
-            module.run_command([systemctl, 'daemon-reload'], environ_update=env)
+        remove(module, systemctl, changes, actions)
         module.exit_json(**result)
+    install(module, p, systemctl, changes, actions, result)
+    module.exit_json(**result)
+
+
+def plan_present(p, output, systemctl, unit):
+    """The files to write or remove and the systemd actions for state present."""
+    want = _metrics_install.files(p, sys.executable, _metrics_install.sources())
+    stale = [f for f in installed_lib_files() if f not in want]
+    changes = dict((path, {'before': read(path), 'after': text}) for path, text in want.items() if read(path) != text)
+    changes.update((path, {'before': read(path), 'after': None}) for path in stale)
+    units_changed = any(path.startswith(_metrics_install.UNIT_DIR) for path in changes)
+    changes.update(temp_files())
+    actions = (['daemon-reload'] if units_changed else []) + (
+        ['enable --now %s' % _metrics_install.TIMER]
+        if unit.get('UnitFileState') != 'enabled' or unit.get('ActiveState') != 'active' else [])
+    return changes, actions
+
+
+def plan_absent(p, output, systemctl, unit):
+    """Everything of ours to remove, and the systemd actions for state absent."""
+    ours = installed_lib_files() + [_metrics_install.CONFIG, output] + [
+        '%s/%s' % (_metrics_install.UNIT_DIR, u) for u in (_metrics_install.SERVICE, _metrics_install.TIMER)]
+    changes = dict((path, {'before': read(path), 'after': None}) for path in ours if os.path.lexists(path))
+    actions = []
+    if systemctl and unit.get('UnitFileState') not in (None, '', 'not-found') and unit.get('LoadState') != 'not-found':
+        if unit.get('UnitFileState') == 'enabled' or unit.get('ActiveState') == 'active':
+            actions.append('disable --now %s' % _metrics_install.TIMER)
+    if systemctl and any(path.startswith(_metrics_install.UNIT_DIR) for path in changes):
+        actions.append('daemon-reload')
+    changes.update(temp_files())
+    return changes, actions
+
+
+def summary(state, changes, actions, code, check):
+    """One line per file (the module_utils copy counted in one line) and per systemd action."""
+    verb = 'would ' if check else ''
+    lines = ['%s%s: %s' % (verb, 'remove' if ch['after'] is None else 'write', path)
+             for path, ch in sorted(changes.items()) if not path.startswith(code)]
+    ours = sum(1 for path in changes if path.startswith(code))
+    if ours:
+        lines.append('%s%s %d module_utils file(s) under %s'
+                     % (verb, 'update' if state == 'present' else 'remove', ours, code))
+    lines += ['%ssystemctl %s' % (verb, action) for action in actions]
+    return lines or ['in sync: nothing to change']
+
+
+ENV = {'LANG': 'C', 'LC_ALL': 'C'}
+
+
+def remove(module, systemctl, changes, actions):
+    """state absent: stop the timer, remove our files and folders."""
+    for action in actions[:1] if actions and actions[0].startswith('disable') else []:
+        module.run_command([systemctl] + action.split(), environ_update=ENV)
+    for path in sorted(changes):
+        _files.remove(path)
+    shutil.rmtree(_metrics_install.LIB, ignore_errors=True)
+    try:
+        os.rmdir(os.path.dirname(_metrics_install.CONFIG))  # ours, when nothing else is in it
+    except OSError:
+        pass
+    if 'daemon-reload' in actions:
+        module.run_command([systemctl, 'daemon-reload'], environ_update=ENV)
+
+
+def install(module, p, systemctl, changes, actions, result):
+    """state present: write the files (each atomically), then the systemd actions."""
     try:
         for path in sorted(changes):
             ch = changes[path]
@@ -349,10 +377,9 @@ def apply(module, p, output, result):
         module.fail_json(msg='writing the metrics writer failed: %s (files written so far are complete; run again)'
                          % e, **result)
     for action in actions:
-        rc, out, err = module.run_command([systemctl] + action.split(), environ_update=env)
+        rc, out, err = module.run_command([systemctl] + action.split(), environ_update=ENV)
         if rc != 0:
             module.fail_json(msg='systemctl %s failed: %s' % (action, (err or out).strip()), **result)
-    module.exit_json(**result)
 
 
 def main():

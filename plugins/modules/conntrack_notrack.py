@@ -333,35 +333,14 @@ from ansible_collections.nfct.tuning.plugins.module_utils.notrack.host import ga
 
 
 def build_module():
-    return AnsibleModule(
-        argument_spec=dict(
-            exemptions=dict(type='list', elements='dict', default=[], options=dict(
-                interface=dict(type='str'),
-                protocol=dict(type='str', choices=list(_notrack.PROTOCOLS)),
-                port=dict(type='raw'),
-                direction=dict(type='str', choices=list(_notrack.DIRECTIONS)),
-                address=dict(type='str'),
-                family=dict(type='str', choices=list(_notrack.FAMILIES)),
-            )),
-            state=dict(type='str', default='present', choices=['present', 'absent']),
-            backend=dict(type='str', default='auto', choices=list(_notrack.BACKENDS)),
-            companion=dict(type='str', default='auto', choices=list(_notrack.COMPANION_MODES)),
-            allow_control_connection=dict(type='bool', default=False),
-            untrack_all=dict(type='bool', default=False),
-            control_ports=dict(type='list', elements='raw', default=[]),
-            interfaces_must_exist=dict(type='bool', default=True),
-            persist=dict(type='bool', default=True),
-            enable_service=dict(type='bool', default=True),
-            persist_platform=dict(type='str', default='auto', choices=['auto', 'debian', 'redhat']),
-            nftables_file=dict(type='path'),
-            nftables_conf=dict(type='path'),
-            iptables_rules_v4=dict(type='path'),
-            iptables_rules_v6=dict(type='path'),
-            backup=dict(type='bool', default=False),
-            lock_timeout=dict(type='raw', default=300),
-        ),
-        supports_check_mode=True,
+    spec = dict(_notrack.PLAN_SPEC)
+    spec.update(
+        exemptions=dict(type='list', elements='dict', default=[], options=dict(_notrack.EXEMPTION_SPEC)),
+        interfaces_must_exist=dict(type='bool', default=True),
+        backup=dict(type='bool', default=False),
+        lock_timeout=dict(type='raw', default=300),
     )
+    return AnsibleModule(argument_spec=spec, supports_check_mode=True)
 
 
 # --------------------------------------------------------------------------- applying
@@ -502,41 +481,11 @@ def apply(module, io, p, exemptions, result):
         module.exit_json(**result)
 
     result['stale_removed'] = _files.clean_stale(stale, io.root)
-
-    for s in plan['steps']:
-        rc, out, err = io.cmd(step_argv(tools, s, test=True), data=s['script'].encode())
-        if rc != 0:
-            result['changed'] = False
-            module.fail_json(msg='%s %s: the transaction does not validate, nothing was changed: %s\n%s'
-                             % (s['framework'], s['family'], (err or out).strip(), s['script']), **result)
-    done = []
-    for s in plan['steps']:
-        rc, out, err = io.cmd(step_argv(tools, s), data=s['script'].encode())
-        if rc != 0:
-            rollback_and_fail(module, io, tools, done, result, '%s %s: applying failed: %s'
-                              % (s['framework'], s['family'], (err or out).strip()))
-        done.append(s)
-        _files.fault_point('after-step')
-    # read back: the live rulesets must now be in sync
-    try:
-        facts2, _paths2 = gather(module, io, dict(p, persist=False), tools, control=facts['control'])
-    except _rulesets.HostError as e:
-        rollback_and_fail(module, io, tools, done, result, 'reading the rulesets back: %s' % e)
-    again = _notrack_plan.plan(dict(params, persist=False), exemptions, facts2)
-    if again['steps'] or again['errors']:
-        rollback_and_fail(module, io, tools, done, result, 'after applying, the live ruleset still differs: %s'
-                          % (again['errors'] or [s['script'] for s in again['steps']]))
+    done = apply_steps(module, io, tools, plan['steps'], result)
+    read_back(module, io, tools, done, result, dict(params, persist=False), exemptions, facts['control'])
     _files.fault_point('before-files')
     if plan['files']:
-        try:
-            write_files(module, io, plan['files'], p['backup'], result, paths)
-        except _files.ApplyError as e:
-            rollback_and_fail(module, io, tools, done, result, 'persistence: %s' % e, e.left)
-        errors = validate_persisted(io, tools, plan, paths)
-        if errors:
-            left = _files.restore(module, plan['files'], write_order(plan['files'], paths), io.root)
-            rollback_and_fail(module, io, tools, done, result, 'persistence: %s; the files were restored%s'
-                              % ('; '.join(errors), (' except %s' % ', '.join(left)) if left else ''), left)
+        persist_files(module, io, tools, done, result, plan, paths)
     systemctl = io.which('systemctl')
     for u in plan['services']:
         rc, out, err = io.cmd([systemctl, 'enable', u])
@@ -544,6 +493,52 @@ def apply(module, io, p, exemptions, result):
             module.fail_json(msg='systemctl enable %s failed: %s (the rules are applied and persisted; enable it to '
                                  'load them at boot)' % (u, (err or out).strip()), **result)
     module.exit_json(**result)
+
+
+def apply_steps(module, io, tools, steps, result):
+    """Validate every transaction (nothing is changed when one does not), then apply them in
+    order; a failure undoes the ones applied. Returns the steps applied."""
+    for s in steps:
+        rc, out, err = io.cmd(step_argv(tools, s, test=True), data=s['script'].encode())
+        if rc != 0:
+            result['changed'] = False
+            module.fail_json(msg='%s %s: the transaction does not validate, nothing was changed: %s\n%s'
+                             % (s['framework'], s['family'], (err or out).strip(), s['script']), **result)
+    done = []
+    for s in steps:
+        rc, out, err = io.cmd(step_argv(tools, s), data=s['script'].encode())
+        if rc != 0:
+            rollback_and_fail(module, io, tools, done, result, '%s %s: applying failed: %s'
+                              % (s['framework'], s['family'], (err or out).strip()))
+        done.append(s)
+        _files.fault_point('after-step')
+    return done
+
+
+def read_back(module, io, tools, done, result, params, exemptions, control):
+    """The live rulesets, read again, must now be in sync (else the steps are undone)."""
+    try:
+        facts2, _paths2 = gather(module, io, params, tools, control=control)
+    except _rulesets.HostError as e:
+        rollback_and_fail(module, io, tools, done, result, 'reading the rulesets back: %s' % e)
+    again = _notrack_plan.plan(params, exemptions, facts2)
+    if again['steps'] or again['errors']:
+        rollback_and_fail(module, io, tools, done, result, 'after applying, the live ruleset still differs: %s'
+                          % (again['errors'] or [s['script'] for s in again['steps']]))
+
+
+def persist_files(module, io, tools, done, result, plan, paths):
+    """Write the persisted files and check that the boot would load them; a failure restores them
+    and undoes the live steps."""
+    try:
+        write_files(module, io, plan['files'], module.params['backup'], result, paths)
+    except _files.ApplyError as e:
+        rollback_and_fail(module, io, tools, done, result, 'persistence: %s' % e, e.left)
+    errors = validate_persisted(io, tools, plan, paths)
+    if errors:
+        left = _files.restore(module, plan['files'], write_order(plan['files'], paths), io.root)
+        rollback_and_fail(module, io, tools, done, result, 'persistence: %s; the files were restored%s'
+                          % ('; '.join(errors), (' except %s' % ', '.join(left)) if left else ''), left)
 
 
 def rollback_and_fail(module, io, tools, done, result, why, left_files=()):

@@ -420,47 +420,15 @@ def apply(module, desired, root, probes, result):
     facts = _gather.gather(root=root, probes=probes)
     if p['state'] == 'disabled':
         return disable(module, facts, root, probes, result)
-    was_disabled = _settings.is_disable_text(_read(root + p['disable_file']))
-    if (p['state'] == 'present' and p['runtime'] and not facts['available'] and (p['load_module'] or was_disabled)
-            and facts['module'].get('type') == 'module'):
-        if not module.check_mode:
-            if was_disabled:
-                reenable(module, root, result)
-            rc, out, err = module.run_command(['modprobe', 'nf_conntrack'], environ_update=C_ENV)
-            if rc != 0:
-                module.fail_json(msg='modprobe nf_conntrack failed: %s' % (err or out).strip(), **result)
-            facts = _gather.gather(root=root, probes=probes)
-        result['module_loaded'] = True
-
+    facts = load_if_needed(module, facts, root, probes, result)
     plan = _settings.plan(facts, desired, p, _state.read(p, root))
-    host_errors, adopt = check_owned(p, plan['files'], root)
-    result.update(keys=plan['keys'], not_applied=plan['skipped'], drift_report=plan['drift'], adopted=adopt)
-    if plan['cmdline_hint']:
-        result['cmdline_hint'] = plan['cmdline_hint']
-    if plan['errors'] or host_errors:
-        module.fail_json(msg='; '.join(plan['errors'] + host_errors), **result)
-    warnings = list(plan['warnings'])
-    warnings += ['%s holds only conntrack settings but was not written by nfct.tuning: it is taken over (its content '
-                 'is backed up)' % path for path in adopt]
-    for w in warnings:
-        module.warn(w)
-    result['messages'] = warnings
-    stale = _files.find_stale([os.path.dirname(p[o]) for o in OWNED], root)
-    result['drift'] = bool(plan['runtime'] or plan['files'])
-    changed = result['drift'] or bool(stale)
-    result['changed'] = changed
-    result['stale_removed'] = stale
-    result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in plan['runtime']]
-    result['files_changed'] = sorted(plan['files'])
-    result['summary'] = summary(plan, module.check_mode, stale)
-    if module._diff:
-        result['diff'] = diff_of(plan)
+    adopt = report_plan(module, plan, root, result)
 
     # ------------------------------------------------------------ the one gate
-    if module.check_mode or not changed:
+    if module.check_mode or not result['changed']:
         module.exit_json(**result)
 
-    result['stale_removed'] = _files.clean_stale(stale, root)
+    result['stale_removed'] = _files.clean_stale(result['stale_removed'], root)
     done = write_runtime(module, plan['runtime'], root, result)
     _files.fault_point('before-files')
     try:
@@ -478,6 +446,54 @@ def apply(module, desired, root, probes, result):
     if p['verify']:
         verify(module, desired, p, root, probes, result)
     module.exit_json(**result)
+
+
+def load_if_needed(module, facts, root, probes, result):
+    """State present on a module kernel where nf_conntrack is not loaded: load it (load_module, or
+    after state disabled, whose file goes first) and read the facts again. Not in check mode."""
+    p = module.params
+    was_disabled = _settings.is_disable_text(_read(root + p['disable_file']))
+    if not (p['state'] == 'present' and p['runtime'] and not facts['available'] and (p['load_module'] or was_disabled)
+            and facts['module'].get('type') == 'module'):
+        return facts
+    if not module.check_mode:
+        if was_disabled:
+            reenable(module, root, result)
+        rc, out, err = module.run_command(['modprobe', 'nf_conntrack'], environ_update=C_ENV)
+        if rc != 0:
+            module.fail_json(msg='modprobe nf_conntrack failed: %s' % (err or out).strip(), **result)
+        facts = _gather.gather(root=root, probes=probes)
+    result['module_loaded'] = True
+    return facts
+
+
+def report_plan(module, plan, root, result):
+    """Put the plan in the result (refusing when it or the host checks of our files have errors),
+    with its warnings, summary and diff; `changed` and `drift` say whether the gate lets writes
+    through. Returns the paths of unmarked files taken over."""
+    p = module.params
+    host_errors, adopt = check_owned(p, plan['files'], root)
+    result.update(keys=plan['keys'], not_applied=plan['skipped'], drift_report=plan['drift'], adopted=adopt)
+    if plan['cmdline_hint']:
+        result['cmdline_hint'] = plan['cmdline_hint']
+    if plan['errors'] or host_errors:
+        module.fail_json(msg='; '.join(plan['errors'] + host_errors), **result)
+    warnings = list(plan['warnings'])
+    warnings += ['%s holds only conntrack settings but was not written by nfct.tuning: it is taken over (its content '
+                 'is backed up)' % path for path in adopt]
+    for w in warnings:
+        module.warn(w)
+    result['messages'] = warnings
+    stale = _files.find_stale([os.path.dirname(p[o]) for o in OWNED], root)
+    result['drift'] = bool(plan['runtime'] or plan['files'])
+    result['changed'] = result['drift'] or bool(stale)
+    result['stale_removed'] = stale
+    result['runtime_changes'] = [dict((k, w[k]) for k in ('key', 'before', 'value', 'path')) for w in plan['runtime']]
+    result['files_changed'] = sorted(plan['files'])
+    result['summary'] = summary(plan, module.check_mode, stale)
+    if module._diff:
+        result['diff'] = diff_of(plan)
+    return adopt
 
 
 def verify(module, desired, params, root, probes, result):
@@ -559,22 +575,7 @@ def disable(module, facts, root, probes, result):
 
     # ------------------------------------------------------------ past the one gate
     saved = dict((k, v) for k, v in (facts.get('sysctls') or {}).items() if k in set(facts.get('writable') or []))
-    loaded = [name for name in disable_plan['unload'] if module_loaded(root, name)]
-
-    def gone():
-        # modprobe -r also removes a dependency nothing uses any more (nf_conntrack itself after
-        # its last holder): every planned module that is no longer loaded counts as unloaded
-        return [name for name in loaded if not module_loaded(root, name)]
-    for name in loaded:
-        if not module_loaded(root, name):
-            continue  # already gone with a module it was a dependency of
-        rc, out, err = module.run_command(['modprobe', '-r', name], environ_update=C_ENV)
-        if rc != 0 or module_loaded(root, name):
-            why = 'unloading %s failed: %s' % (name, (err or out).strip() or 'still loaded')
-            module.fail_json(msg='%s; %s' % (why, reload_modules(module, root, gone(), saved)), **result)
-        result['unloaded'] = gone()
-        _files.fault_point('after-unload')
-    unloaded = gone()
+    unloaded = unload(module, root, disable_plan['unload'], saved, result)
     try:
         _files.apply_changes(module, disable_plan['files'], True if p['backup'] else set(adopt), result['backup_files'], root)
     except _files.ApplyError as e:
@@ -590,6 +591,27 @@ def disable(module, facts, root, probes, result):
                              'run nfct.tuning.conntrack_users to see what', **result)
     result['verified'] = True
     module.exit_json(**result)
+
+
+def unload(module, root, planned, saved, result):
+    """modprobe -r each planned module that is still loaded, in order; on a failure load back what
+    was unloaded (with the runtime values saved) and fail. Returns the modules unloaded."""
+    loaded = [name for name in planned if module_loaded(root, name)]
+
+    def gone():
+        # modprobe -r also removes a dependency nothing uses any more (nf_conntrack itself after
+        # its last holder): every planned module that is no longer loaded counts as unloaded
+        return [name for name in loaded if not module_loaded(root, name)]
+    for name in loaded:
+        if not module_loaded(root, name):
+            continue  # already gone with a module it was a dependency of
+        rc, out, err = module.run_command(['modprobe', '-r', name], environ_update=C_ENV)
+        if rc != 0 or module_loaded(root, name):
+            why = 'unloading %s failed: %s' % (name, (err or out).strip() or 'still loaded')
+            module.fail_json(msg='%s; %s' % (why, reload_modules(module, root, gone(), saved)), **result)
+        result['unloaded'] = gone()
+        _files.fault_point('after-unload')
+    return gone()
 
 
 def reload_modules(module, root, unloaded, saved):

@@ -309,10 +309,6 @@ def _key_row(out, short, k, fail_on):
 def host_detail(out, name, entry, hid, fail_on):
     status = str(entry.get('status'))
     lines = entry.get('lines') or []
-    usage = entry.get('usage') or {}
-    drops = entry.get('drops') or {}
-    mem = entry.get('memory') or {}
-    kernel = entry.get('kernel') or {}
     out.append('<details class="host st-%s%s" id="%s" data-host="%s" data-status="%s"%s><summary>%s<span class="name">%s'
                '</span>%s <span class="mute">%s</span></summary><div class="body">' % (
                    escape(status), ' fails' if entry.get('fails_run') else '', hid, escape(name), escape(status),
@@ -320,6 +316,37 @@ def host_detail(out, name, entry, hid, fail_on):
                    escape(lines[0]) if lines and status in ('in_sync', 'drifted') else ''))
     if entry.get('error'):
         out.append('<div class="error"><b>%s:</b> %s</div>' % (escape(status), escape(str(entry['error']))))
+    facts = _host_facts(entry, status, fail_on)
+    if facts:
+        out.append('<dl class="facts">%s</dl>' % ''.join('<dt>%s</dt><dd>%s</dd>' % f for f in facts))
+    keys = entry.get('keys') or {}
+    if keys:
+        out.append('<table class="keys"><thead><tr><th>key</th><th class="num">current (runtime)</th>'
+                   '<th class="num">recommended (desired)</th><th class="num">ours (persisted)</th><th>at boot</th>'
+                   '<th>drift</th><th>reason</th></tr></thead><tbody>')
+        for short, k in keys.items():
+            _key_row(out, short, k or {}, fail_on)
+        out.append('</tbody></table>')
+    notrack = entry.get('notrack')
+    if notrack is not None:
+        out.append('<h3>NOTRACK: %s</h3>' % (
+            '<span class="badge b-drifted">drifted</span>' if notrack.get('drifted') else '<span class="badge b-in_sync">in sync</span>'))
+        if notrack.get('error'):
+            out.append('<div class="error">%s</div>' % escape(str(notrack['error'])))
+        if notrack.get('lines'):
+            out.append('<pre class="lines">%s</pre>' % escape('\n'.join(str(x) for x in notrack['lines'])))
+    warnings = entry.get('warnings') or []
+    if warnings:
+        out.append('<h3>warnings</h3><ul class="warnings">%s</ul>' % ''.join('<li>%s</li>' % escape(str(w)) for w in warnings))
+    out.append('</div></details>')
+
+
+def _host_facts(entry, status, fail_on):
+    """The (label, html) pairs of a host's facts list: kernel, netns, usage, drops, memory, boot."""
+    usage = entry.get('usage') or {}
+    drops = entry.get('drops') or {}
+    mem = entry.get('memory') or {}
+    kernel = entry.get('kernel') or {}
     facts = []
     if kernel or status not in ('unreachable', 'failed'):
         facts = [('kernel', '%s%s' % (_text(kernel.get('release')),
@@ -346,28 +373,7 @@ def host_detail(out, name, entry, hid, fail_on):
         facts.append(('boot', escape(str(why))))
     if entry.get('failing_kinds'):
         facts.append(('fails the run on', _kinds(entry['failing_kinds'], fail_on)))
-    if facts:
-        out.append('<dl class="facts">%s</dl>' % ''.join('<dt>%s</dt><dd>%s</dd>' % f for f in facts))
-    keys = entry.get('keys') or {}
-    if keys:
-        out.append('<table class="keys"><thead><tr><th>key</th><th class="num">current (runtime)</th>'
-                   '<th class="num">recommended (desired)</th><th class="num">ours (persisted)</th><th>at boot</th>'
-                   '<th>drift</th><th>reason</th></tr></thead><tbody>')
-        for short, k in keys.items():
-            _key_row(out, short, k or {}, fail_on)
-        out.append('</tbody></table>')
-    notrack = entry.get('notrack')
-    if notrack is not None:
-        out.append('<h3>NOTRACK: %s</h3>' % (
-            '<span class="badge b-drifted">drifted</span>' if notrack.get('drifted') else '<span class="badge b-in_sync">in sync</span>'))
-        if notrack.get('error'):
-            out.append('<div class="error">%s</div>' % escape(str(notrack['error'])))
-        if notrack.get('lines'):
-            out.append('<pre class="lines">%s</pre>' % escape('\n'.join(str(x) for x in notrack['lines'])))
-    warnings = entry.get('warnings') or []
-    if warnings:
-        out.append('<h3>warnings</h3><ul class="warnings">%s</ul>' % ''.join('<li>%s</li>' % escape(str(w)) for w in warnings))
-    out.append('</div></details>')
+    return facts
 
 
 def _tile(kind, n, label, extra=''):

@@ -290,13 +290,28 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     # counters
     facts['stats'] = _stats(root, probes, available, stats_source)
 
-    # memory: the slab object (with its share of the slab's pages) plus the extension area
-    # when this host's settings give every entry one
+    facts['memory'] = memory(root, sysctls, facts['kernel']['page_size'], pointer, available)
+    facts['persisted'] = persisted(root)
+    # an explicit hash size at load time: modprobe.d options (modules only) or the command line
+    explicit = ((facts['persisted']['modprobe']['hashsize'] if module['type'] == 'module' else None)
+                or facts['persisted']['cmdline']['hashsize'])
+    facts['kernel_default'] = _kernel.kernel_default(ram, pointer, rel, facts['kernel']['page_size'],
+                                                     explicit) if ram else None
+    # conntrack_metrics installed here (the role removes it when conntrack_metrics is false)
+    facts['metrics_installed'] = _exists(root, METRICS_TIMER)
+    if breakdown:
+        facts['breakdown'] = _breakdown(root, probes, available, top, breakdown_source)
+    return facts
+
+
+def memory(root, sysctls, page_size, pointer, available):
+    """The table's memory: the slab object (with its share of the slab's pages) plus the
+    extension area when this host's settings give every entry one, and the bytes now and at max."""
     slab = _read(root, '/proc/slabinfo')
     cache = _proc.parse_slab_cache(slab) if slab else None
     if cache:
         objsize = _kernel.slab_bytes_per_object(cache['objsize'], cache.get('objperslab'), cache.get('pagesperslab'),
-                                                facts['kernel']['page_size'])
+                                                page_size)
         source = 'slabinfo' if objsize == cache['objsize'] else 'slabinfo (%d B object, %d per %d-page slab)' % (
             cache['objsize'], cache['objperslab'], cache['pagesperslab'])
     else:
@@ -307,35 +322,28 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     mem = {'object_size': objsize, 'object_size_source': source, 'bucket_size': pointer,
            'extension': ext, 'entry_bytes': _kernel.entry_bytes(objsize, ext)}
     if available:
+        count, cmax, buckets = sysctls.get('count'), sysctls.get('max'), sysctls.get('buckets')
         mem['bytes_now'] = _kernel.table_bytes(count or 0, buckets or 0, mem['entry_bytes'], pointer)
         mem['bytes_at_max'] = _kernel.table_bytes(cmax or 0, buckets or 0, mem['entry_bytes'], pointer)
-    facts['memory'] = mem
+    return mem
 
-    # persisted layers
+
+def persisted(root):
+    """What the next boot reads: the sysctl.d layers in order (host/state.py reads them), modprobe.d,
+    modules-load.d and the kernel command line."""
     state = _state.read({}, root)
     sl = _persist.sysctl_layers(state.listing, state.conf)
-    mp = _persist.modprobe_layers(_persist.read_listing(_persist.MODPROBE_DIRS, root))
-    ml = _persist.modules_load_layers(_persist.read_listing(_persist.MODULES_LOAD_DIRS, root),
-                                      _persist.read_single(_persist.ETC_MODULES, root))
     cmdline = _read(root, '/proc/cmdline')
     grub = _read(root, '/etc/default/grub')
-    facts['persisted'] = {
+    return {
         'sysctl_files': sl['files'],
         'sysctl_applied_files': sl['applied_files'],
         'at_boot': sl['effective'],
-        'modprobe': mp,
-        'modules_load': ml,
+        'modprobe': _persist.modprobe_layers(_persist.read_listing(_persist.MODPROBE_DIRS, root)),
+        'modules_load': _persist.modules_load_layers(_persist.read_listing(_persist.MODULES_LOAD_DIRS, root),
+                                                     _persist.read_single(_persist.ETC_MODULES, root)),
         'cmdline': {'hashsize': _proc.parse_cmdline_hashsize(cmdline), 'grub_default_hashsize': _proc.parse_grub_default(grub)},
     }
-    # an explicit hash size at load time: modprobe.d options (modules only) or the command line
-    explicit = (mp['hashsize'] if module['type'] == 'module' else None) or _proc.parse_cmdline_hashsize(cmdline)
-    facts['kernel_default'] = _kernel.kernel_default(ram, pointer, rel, facts['kernel']['page_size'],
-                                                     explicit) if ram else None
-    # conntrack_metrics installed here (the role removes it when conntrack_metrics is false)
-    facts['metrics_installed'] = _exists(root, METRICS_TIMER)
-    if breakdown:
-        facts['breakdown'] = _breakdown(root, probes, available, top, breakdown_source)
-    return facts
 
 
 def _stats(root, probes, available, source):

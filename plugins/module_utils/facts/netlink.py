@@ -517,44 +517,50 @@ def _tcp_state_walk(data, attr, mend):
     return None
 
 
+def _tcp_state_slow(data, b, mend):
+    """The TCP state of a message whose CTA_PROTOINFO is not right after CTA_STATUS (b: where
+    CTA_STATUS starts): after a CTA_ZONE, or found by walking the attributes; None if absent."""
+    p = b + _PROTOINFO_AFTER_STATUS + 8
+    if p + _PROTOINFO_TCP.size <= mend:
+        ptype, shdr, state = _PROTOINFO_TCP.unpack_from(data, p)[1:4]
+        if ptype & NLA_TYPE_MASK == CTA_PROTOINFO and shdr == _STATE_HDR:
+            return state
+    return _tcp_state_walk(data, b + 8, mend)  # the attributes after CTA_STATUS (8 bytes)
+
+
+def _control_message(data, off, mlen, mtype):
+    """True when a message other than a conntrack one ends the dump (NLMSG_DONE, or an ACK);
+    raises NetlinkError when it reports an error (NLMSG_ERROR, NLMSG_OVERRUN, DONE with an error)."""
+    if mtype == NLMSG_DONE:
+        _check_done(data, off, mlen)
+        return True
+    if mtype == NLMSG_ERROR:
+        _check_error(data, off, mlen)   # raises unless it is an ACK
+        return True
+    if mtype == NLMSG_OVERRUN:
+        raise _error(_errno.ENOBUFS, 'ctnetlink dump')
+    return False
+
+
 def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=True):
-    """The one walk over the complete netlink messages of data (both users above).
-
-    Per conntrack message (IPCTNL_MSG_CT_NEW or _GET) of the layout described above it
-    calls add_key((address family, protocol number, TCP state number or None, status &
-    (IPS_ASSURED | IPS_SEEN_REPLY), destination port or None)), the port being its two
-    big-endian bytes read as a host-order integer (_swap16_table() gives the port),
-    add_src(packed source address) and add_dst(packed destination address); for a
-    conntrack message of another layout, or for every one with fast=False,
-    add_other(data, offset, length, address family). Messages of another address family
-    than family (0: any) are skipped. The callables are the appends of lists in both
-    users; anything with the same signature can take their place (a sink that counts
-    directly, for example), at the cost of a Python call per entry.
-
-    Stops after NLMSG_DONE or an ACK, and before a message cut at the end of data.
-    Returns (offset, done, interrupted): offset is where the unconsumed bytes start
-    (past NLMSG_DONE when done; at the cut message otherwise, if any), interrupted tells
-    whether a message carried NLM_F_DUMP_INTR. Raises NetlinkError on NLMSG_ERROR (errno
-    != 0), NLMSG_OVERRUN (ENOBUFS), NLMSG_DONE carrying an error and a message shorter
-    than its header.
-    """
-    head = _MSG_HEAD.unpack_from
-    head_short = _NLMSG_LTF.unpack_from
-    head_size = _MSG_HEAD_AT_LEAST
-    bodies = _BODY_STRUCTS
-    body_struct = _body_struct
-    pinfo = _PROTOINFO_TCP.unpack_from
-    pinfo_size = _PROTOINFO_TCP.size
-    port_protos = PORT_PROTOS
-    tcp_state_walk = _tcp_state_walk
+    """The one walk over the complete netlink messages of data (both users above). Per conntrack
+    message of the fixed layout described above: add_key((address family, protocol number, TCP
+    state number or None, status & (IPS_ASSURED | IPS_SEEN_REPLY), destination port as its two
+    big-endian bytes read in host order (_swap16_table() turns it into the port) or None)),
+    add_src(packed source), add_dst(packed destination); for one of another layout (or every one
+    with fast=False) add_other(data, offset, length, address family). Messages of another family
+    than family (0: any) are skipped. Stops after NLMSG_DONE or an ACK, and before a message cut at
+    the end of data. Returns (offset of the unconsumed bytes, done, interrupted by NLM_F_DUMP_INTR);
+    raises NetlinkError as _control_message() says, or on a message shorter than its header."""
+    head, head_short, head_size = _MSG_HEAD.unpack_from, _NLMSG_LTF.unpack_from, _MSG_HEAD_AT_LEAST
+    bodies, body_struct, port_protos = _BODY_STRUCTS, _body_struct, PORT_PROTOS
+    pinfo, pinfo_size = _PROTOINFO_TCP.unpack_from, _PROTOINFO_TCP.size
     ct_new, ct_get = _MSG_CT_NEW, _MSG_CT_GET
     V4_IP_HDRS, V4_DST_HDR, V6_IP_HDRS, V6_DST_HDR = _V4_IP_HDRS, _V4_DST_HDR, _V6_IP_HDRS, _V6_DST_HDR
     NUM_HDR, DPORT_HDR, STATUS_HDR, STATE_HDR = _NUM_HDR, _DPORT_HDR, _STATUS_HDR, _STATE_HDR
     ORIG_TYPE = _ORIG_TYPE if fast else -1      # -1: no message takes the fast path
     AF_INET, TCP, PROTOINFO, TYPE_MASK = _AF_INET, _IPPROTO_TCP, CTA_PROTOINFO, NLA_TYPE_MASK
-    ATTRS_AT, FLAGS = _ATTRS_AT, _STATUS_FLAGS
-    PI_AFTER = _PROTOINFO_AFTER_STATUS
-    PI_AFTER_ZONE = _PROTOINFO_AFTER_STATUS + 8
+    ATTRS_AT, FLAGS, PI_AFTER = _ATTRS_AT, _STATUS_FLAGS, _PROTOINFO_AFTER_STATUS
     done = intr = False
     off = 0
     end = len(data)
@@ -571,30 +577,23 @@ def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=T
         if mflags & NLM_F_DUMP_INTR:
             intr = True
         if mtype == ct_new or mtype == ct_get:
-            if family and fam != family:
-                off += (mlen + 3) & ~3
-                continue
             ok = False
-            if otype == ORIG_TYPE:
-                body = bodies.get((fam << 16) | olen)
-                if body is None:
-                    body = body_struct(fam, olen)
-                unpack, size, reply_hdr = body
-                attrs_at = off + ATTRS_AT
-                mend = off + mlen
+            if family and fam != family:
+                ok = True    # another address family: skipped, not counted
+            elif otype == ORIG_TYPE:
+                unpack, size, reply_hdr = bodies.get((fam << 16) | olen) or body_struct(fam, olen)
+                attrs_at, mend = off + ATTRS_AT, off + mlen
                 if attrs_at + size <= mend and unpack is not None:
                     iphdrs, raw_src, dhdr, raw_dst, numhdr, pnum, h3, dp, rhdr, shdr, st = unpack(data, attrs_at)
-                    if fam == AF_INET:
-                        ok = iphdrs == V4_IP_HDRS and dhdr == V4_DST_HDR
-                    else:
-                        ok = iphdrs == V6_IP_HDRS and dhdr == V6_DST_HDR
+                    ok = (iphdrs == V4_IP_HDRS and dhdr == V4_DST_HDR) if fam == AF_INET else (
+                        iphdrs == V6_IP_HDRS and dhdr == V6_DST_HDR)
                     if ok and numhdr == NUM_HDR and shdr == STATUS_HDR and rhdr == reply_hdr:
                         state = None
                         if pnum in port_protos:
                             if h3 != DPORT_HDR:
                                 ok = False
                             elif pnum == TCP:
-                                # CTA_STATUS starts at a + 2 * aligned(olen)
+                                # CTA_STATUS starts at attrs_at + 2 * aligned(olen); CTA_PROTOINFO follows
                                 b = attrs_at + 2 * ((olen + 3) & ~3)
                                 p = b + PI_AFTER
                                 if p + pinfo_size <= mend:
@@ -602,14 +601,7 @@ def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=T
                                     if ptype & TYPE_MASK != PROTOINFO or shdr != STATE_HDR:
                                         state = None
                                 if state is None:
-                                    p = b + PI_AFTER_ZONE
-                                    if p + pinfo_size <= mend:
-                                        ptype, shdr, state = pinfo(data, p)[1:4]
-                                        if ptype & TYPE_MASK != PROTOINFO or shdr != STATE_HDR:
-                                            state = None
-                                if state is None:
-                                    # the attributes after CTA_STATUS (8 bytes)
-                                    state = tcp_state_walk(data, b + 8, mend)
+                                    state = _tcp_state_slow(data, b, mend)
                                     ok = state is not None
                         else:
                             dp = None
@@ -621,18 +613,10 @@ def _decode_entries(data, add_key, add_src, add_dst, add_other, family=0, fast=T
                         ok = False
             if not ok:
                 add_other(data, off, mlen, fam)
-        elif mtype == NLMSG_DONE:
-            _check_done(data, off, mlen)
+        elif _control_message(data, off, mlen, mtype):
             done = True
             off += (mlen + 3) & ~3
             break
-        elif mtype == NLMSG_ERROR:
-            _check_error(data, off, mlen)   # raises unless it is an ACK
-            done = True
-            off += (mlen + 3) & ~3
-            break
-        elif mtype == NLMSG_OVERRUN:
-            raise _error(_errno.ENOBUFS, 'ctnetlink dump')
         off += (mlen + 3) & ~3
     return off, done, intr
 

@@ -167,91 +167,96 @@ def _ports(spec):
 
 
 def to_rule(line, user_chains):
-    """One save line -> the safety model's rule."""
+    """One save line -> the safety model's rule: its matches (_match, option by option) and its
+    verdict (_verdict, at the first -j or -g)."""
     tok = tokens(line)
     matches = []
     verdict, target = 'continue', None
-    neg = False
-    proto = None
-    module = None
+    seen = {'neg': False, 'proto': None, 'module': None}
     i = 2
     try:
         while i < len(tok):
-            t = tok[i]
-            if t == '!':
-                neg = True
+            option = tok[i]
+            if option == '!':
+                seen['neg'] = True
                 i += 1
                 continue
             arg = tok[i + 1] if i + 1 < len(tok) else None
-            if t in ('-s', '--source', '-d', '--destination'):
-                fam = 'ipv6' if ':' in arg else 'ipv4'
-                matches.append({'field': 'saddr' if t in ('-s', '--source') else 'daddr', 'neg': neg, 'family': fam,
-                                'values': arg.split(',')})
-                i += 2
-            elif t in ('-i', '--in-interface', '-o', '--out-interface'):
-                matches.append({'field': 'iif' if t in ('-i', '--in-interface') else 'oif', 'neg': neg, 'values': [arg]})
-                i += 2
-            elif t in ('-p', '--protocol'):
-                p = arg.lower()
-                if p != 'all':
-                    proto = p
-                    matches.append({'field': 'l4proto', 'neg': neg, 'values': set([{'6': 'tcp', '17': 'udp'}.get(p, p)])})
-                i += 2
-            elif t in ('-m', '--match'):
-                module = arg
-                if module in ('connmark', 'connlimit', 'connbytes', 'connlabel', 'helper'):
-                    matches.append({'field': 'ct_other', 'neg': False})
-                elif module not in ('tcp', 'udp', 'multiport', 'state', 'conntrack', 'comment'):
-                    matches.append({'field': 'unknown', 'neg': False})
-                i += 2
-            elif t in ('--dport', '--destination-port', '--sport', '--source-port'):
-                field = 'dport' if t.startswith('--d') else 'sport'
-                matches.append({'field': field, 'neg': neg, 'proto': frozenset([proto]) if proto else None,
-                                'values': _ports(arg)})
-                i += 2
-            elif t in ('--dports', '--destination-ports', '--sports', '--source-ports', '--ports') and module == 'multiport':
-                field = {'--dports': 'dport', '--destination-ports': 'dport', '--sports': 'sport',
-                         '--source-ports': 'sport'}.get(t, 'anyport')
-                matches.append({'field': field, 'neg': neg, 'proto': frozenset([proto]) if proto else None,
-                                'values': _ports(arg)})
-                i += 2
-            elif t in ('--state', '--ctstate'):
-                states = set(STATE_NAMES.get(s.upper(), s.lower()) for s in arg.split(','))
-                matches.append({'field': 'ct_state', 'neg': neg, 'values': states})
-                i += 2
-            elif t.startswith('--ct') and module == 'conntrack':
-                matches.append({'field': 'ct_other', 'neg': False})
-                i += 2
-            elif t in ('-j', '--jump', '-g', '--goto'):
-                if arg in ('ACCEPT',):
-                    verdict = 'accept'
-                elif arg in ('DROP', 'REJECT', 'QUEUE', 'NFQUEUE', 'SYNPROXY', 'TARPIT'):
-                    verdict = 'drop'
-                elif arg == 'RETURN':
-                    verdict = 'return'
-                elif arg in user_chains:
-                    verdict, target = ('jump' if t in ('-j', '--jump') else 'goto'), arg
-                elif arg in NON_TERMINATING:
-                    verdict = 'continue'
-                else:
-                    verdict = 'drop'  # a target we do not know: it may drop
+            if option in ('-j', '--jump', '-g', '--goto'):
+                verdict, target = _verdict(option, arg, user_chains)
                 break
-            elif t == '--comment':
-                i += 2
-            elif t.startswith('-'):
-                # an option of a match module we do not model (its value, if any, follows)
-                if module not in ('comment',):
-                    matches.append({'field': 'unknown', 'neg': False})
-                i += 1
-                if i < len(tok) and not tok[i].startswith('-') and tok[i] != '!':
-                    i += 1
-            else:
-                i += 1
-            neg = False
+            match, taken = _match(option, arg, seen)
+            if match is not None:
+                matches.append(match)
+            i += taken
+            seen['neg'] = False
     except (ValueError, IndexError):
         matches.append({'field': 'unknown', 'neg': False})
     return {'matches': matches, 'verdict': verdict, 'target': target, 'vmap': None,
             'ours': jump_target(line) == _notrack.IPT_COMPANION, 'text': line}
+
+
+CT_MATCH_MODULES = ('connmark', 'connlimit', 'connbytes', 'connlabel', 'helper')
+MODELLED_MODULES = ('tcp', 'udp', 'multiport', 'state', 'conntrack', 'comment')
+MULTIPORT_FIELDS = {'--dports': 'dport', '--destination-ports': 'dport', '--sports': 'sport', '--source-ports': 'sport',
+                    '--ports': 'anyport'}
+DROP_TARGETS = ('DROP', 'REJECT', 'QUEUE', 'NFQUEUE', 'SYNPROXY', 'TARPIT')
+UNKNOWN = {'field': 'unknown', 'neg': False}
+CT_OTHER = {'field': 'ct_other', 'neg': False}
+
+
+def _match(option, arg, seen):
+    """(the match of one option or None, how many tokens it takes). seen holds the negation, the
+    protocol and the match module read so far (-p and -m update it)."""
+    neg, proto = seen['neg'], seen['proto']
+    protos = frozenset([proto]) if proto else None
+    if option in ('-s', '--source', '-d', '--destination'):
+        return {'field': 'saddr' if option in ('-s', '--source') else 'daddr', 'neg': neg,
+                'family': 'ipv6' if ':' in arg else 'ipv4', 'values': arg.split(',')}, 2
+    if option in ('-i', '--in-interface', '-o', '--out-interface'):
+        return {'field': 'iif' if option in ('-i', '--in-interface') else 'oif', 'neg': neg, 'values': [arg]}, 2
+    if option in ('-p', '--protocol'):
+        if arg.lower() == 'all':
+            return None, 2
+        seen['proto'] = arg.lower()
+        return {'field': 'l4proto', 'neg': neg, 'values': set([{'6': 'tcp', '17': 'udp'}.get(seen['proto'], seen['proto'])])}, 2
+    if option in ('-m', '--match'):
+        seen['module'] = arg
+        if arg in CT_MATCH_MODULES:
+            return dict(CT_OTHER), 2
+        return (dict(UNKNOWN) if arg not in MODELLED_MODULES else None), 2
+    if option in ('--dport', '--destination-port', '--sport', '--source-port'):
+        return {'field': 'dport' if option.startswith('--d') else 'sport', 'neg': neg, 'proto': protos,
+                'values': _ports(arg)}, 2
+    if option in MULTIPORT_FIELDS and seen['module'] == 'multiport':
+        return {'field': MULTIPORT_FIELDS[option], 'neg': neg, 'proto': protos, 'values': _ports(arg)}, 2
+    if option in ('--state', '--ctstate'):
+        states = set(STATE_NAMES.get(name.upper(), name.lower()) for name in arg.split(','))
+        return {'field': 'ct_state', 'neg': neg, 'values': states}, 2
+    if option.startswith('--ct') and seen['module'] == 'conntrack':
+        return dict(CT_OTHER), 2
+    if option == '--comment':
+        return None, 2
+    if option.startswith('-'):
+        # an option of a match module we do not model (its value, if any, follows)
+        taken = 2 if arg is not None and not arg.startswith('-') and arg != '!' else 1
+        return (dict(UNKNOWN) if seen['module'] != 'comment' else None), taken
+    return None, 1
+
+
+def _verdict(option, target, user_chains):
+    """(verdict, the user chain jumped to or None) of -j / -g TARGET."""
+    if target == 'ACCEPT':
+        return 'accept', None
+    if target in DROP_TARGETS:
+        return 'drop', None
+    if target == 'RETURN':
+        return 'return', None
+    if target in user_chains:
+        return ('jump' if option in ('-j', '--jump') else 'goto'), target
+    if target in NON_TERMINATING:
+        return 'continue', None
+    return 'drop', None  # a target we do not know: it may drop
 
 
 def safety_tables(model, framework, family):

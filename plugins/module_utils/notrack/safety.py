@@ -228,71 +228,64 @@ def eval_chain(chains, chain, cls, hook, family, skip_ours=True, stop_at=None, d
     if depth > MAX_DEPTH:
         res.drop('%s: jumps nested deeper than %d' % (chain['name'], MAX_DEPTH))
         return {'drop'}
+    walk = (chains, cls, hook, family, skip_ours, depth, res)
     for rule in rules:
         if skip_ours and rule.get('ours'):
             continue
         if _ct_dependent(rule, cls, hook, family):
             res.ct_dependent = True
         mres = _and(eval_match(m, cls, hook, False, family) for m in rule['matches'])
-        if mres is False:
+        if mres is False or rule['verdict'] == 'continue':
             continue
-        verdict = rule['verdict']
-        where = '%s: %s' % (chain['name'], rule.get('text') or verdict)
-        if verdict == 'continue':
-            continue
-        if verdict in ('accept', 'drop'):
-            if verdict == 'drop':
-                res.drop(where)
-            local.add(verdict)
-            if mres:
-                return local
-            continue
-        if verdict == 'return':
-            local.add('continue')
-            if mres:
-                return local
-            continue
-        if verdict in ('jump', 'goto'):
-            target = chains.get(rule.get('target'))
-            if target is None:
-                res.drop('%s (target chain not found)' % where)
-                local.add('drop')
-                if mres:
-                    return local
-                continue
-            sub = eval_chain(chains, target, cls, hook, family, skip_ours, None, depth + 1, res)
-            local.update(o for o in sub if o != 'continue')
-            if verdict == 'goto':
-                if 'continue' in sub:
-                    local.add('continue')
-                if mres:
-                    return local
-                continue
-            if 'continue' not in sub and mres:
-                return local
-            continue
-        if verdict == 'vmap':
-            entries, certain = _vmap_outcomes(rule, cls, hook, family, False)
-            for r, v, target in entries:
-                if v in ('accept', 'drop'):
-                    if v == 'drop':
-                        res.drop(where)
-                    local.add(v)
-                elif v in ('jump', 'goto') and chains.get(target) is not None:
-                    sub = eval_chain(chains, chains[target], cls, hook, family, skip_ours, None, depth + 1, res)
-                    local.update(o for o in sub if o != 'continue' or v == 'goto')
-                elif v == 'return':
-                    local.add('continue')
-            if certain and mres:
-                return local
-            continue
-        # unknown verdict: may drop
-        res.drop(where)
-        local.add('drop')
-        if mres:
+        outcomes, final = _rule_outcomes(rule, '%s: %s' % (chain['name'], rule.get('text') or rule['verdict']), walk)
+        local.update(outcomes)
+        if final and mres:
             return local
     local.add('continue')
     return local
+
+
+def _rule_outcomes(rule, where, walk):
+    """What a rule that may match does to the packet: (outcomes, final), final when nothing after
+    it runs once it matches for sure. walk: eval_chain's (chains, cls, hook, family, skip_ours,
+    depth, res), for the chains it jumps to."""
+    chains, cls, hook, family, skip_ours, depth, res = walk
+    verdict = rule['verdict']
+    if verdict in ('accept', 'drop'):
+        if verdict == 'drop':
+            res.drop(where)
+        return {verdict}, True
+    if verdict == 'return':
+        return {'continue'}, True
+    if verdict in ('jump', 'goto'):
+        target = chains.get(rule.get('target'))
+        if target is None:
+            res.drop('%s (target chain not found)' % where)
+            return {'drop'}, True
+        sub = eval_chain(chains, target, cls, hook, family, skip_ours, None, depth + 1, res)
+        outcomes = set(o for o in sub if o != 'continue')
+        if verdict == 'goto':
+            if 'continue' in sub:
+                outcomes.add('continue')
+            return outcomes, True
+        return outcomes, 'continue' not in sub
+    if verdict == 'vmap':
+        outcomes = set()
+        entries, certain = _vmap_outcomes(rule, cls, hook, family, False)
+        for _r, v, target in entries:
+            if v in ('accept', 'drop'):
+                if v == 'drop':
+                    res.drop(where)
+                outcomes.add(v)
+            elif v in ('jump', 'goto') and chains.get(target) is not None:
+                sub = eval_chain(chains, chains[target], cls, hook, family, skip_ours, None, depth + 1, res)
+                outcomes.update(o for o in sub if o != 'continue' or v == 'goto')
+            elif v == 'return':
+                outcomes.add('continue')
+        return outcomes, certain
+    # unknown verdict: may drop
+    res.drop(where)
+    return {'drop'}, True
 
 
 def chain_family(chain_fam, cls):

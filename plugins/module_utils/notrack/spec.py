@@ -33,12 +33,50 @@ DIRECTIONS = ('inbound', 'outbound')
 FAMILIES = _kernel.FAMILIES
 BACKENDS = ('auto', 'nftables', 'iptables', 'iptables-nft', 'iptables-legacy')
 COMPANION_MODES = ('auto', 'insert', 'refuse', 'ignore')
+PLATFORMS = ('auto', 'debian', 'redhat')
 # Interface names as systemd, udev, Docker, libvirt and CNI plugins make them: letters, digits,
 # '.', '-' and '_'. The kernel allows more (anything but '/', ':' and spaces), but nothing else
 # is ever needed, and shell or quoting metacharacters have no place in a name we write into
 # rulesets and files.
 IFNAME = re.compile(r'^[A-Za-z0-9_.-]{1,15}$')
 DEFAULT_SSH_PORT = 22
+# One specification of NOTRACK's options, in argument_spec form: conntrack_notrack's own
+# (EXEMPTION_SPEC for each item of its exemptions, PLAN_SPEC for the plan), and what the audit
+# (conntrack_audit) and the role pass to the planner through plan_params(), so that a check and an
+# apply can never read different defaults.
+EXEMPTION_SPEC = dict(
+    interface=dict(type='str'),
+    protocol=dict(type='str', choices=list(PROTOCOLS)),
+    port=dict(type='raw'),
+    direction=dict(type='str', choices=list(DIRECTIONS)),
+    address=dict(type='str'),
+    family=dict(type='str', choices=list(FAMILIES)),
+)
+PLAN_SPEC = dict(
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    backend=dict(type='str', default='auto', choices=list(BACKENDS)),
+    companion=dict(type='str', default='auto', choices=list(COMPANION_MODES)),
+    allow_control_connection=dict(type='bool', default=False),
+    untrack_all=dict(type='bool', default=False),
+    control_ports=dict(type='list', elements='raw', default=[]),
+    persist=dict(type='bool', default=True),
+    enable_service=dict(type='bool', default=True),
+    persist_platform=dict(type='str', default='auto', choices=list(PLATFORMS)),
+    nftables_file=dict(type='path'),
+    nftables_conf=dict(type='path'),
+    iptables_rules_v4=dict(type='path'),
+    iptables_rules_v6=dict(type='path'),
+)
+
+
+def plan_params(**given):
+    """The planner's parameters: PLAN_SPEC's defaults, then what is given (unknown names refused)."""
+    unknown = sorted(set(given) - set(PLAN_SPEC))
+    if unknown:
+        raise ValueError('not NOTRACK plan options: %s' % ', '.join(unknown))
+    params = dict((name, spec.get('default')) for name, spec in PLAN_SPEC.items())
+    params.update(given)
+    return params
 
 
 class NotrackError(Exception):
@@ -59,71 +97,87 @@ def validate_exemptions(items, interfaces=None):
         return []
     if not isinstance(items, list):
         raise NotrackError('exemptions: expected a list of dicts, got %s' % type(items).__name__)
-    out = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise NotrackError('exemptions[%d]: expected a dict with some of %s, got %r' % (i, ', '.join(FIELDS), item))
-        unknown = sorted(set(item) - set(FIELDS))
-        if unknown:
-            raise NotrackError('exemptions[%d]: unknown field(s) %s; allowed: %s' % (i, ', '.join(unknown), ', '.join(FIELDS)))
-        ex = dict((k, item.get(k)) for k in FIELDS)
-        ex['index'] = i
-        iface = ex['interface']
-        if iface is not None:
-            if not isinstance(iface, str) or not IFNAME.match(iface) or iface in ('.', '..'):
-                raise NotrackError('%s: %r is not a valid interface name (1-15 letters, digits, ".", "-" or "_")'
-                                   % (_field(i, 'interface'), iface))
-            if interfaces is not None and iface not in interfaces:
-                present = ', '.join(sorted(interfaces)) or 'none'
-                raise NotrackError('%s: %r is not an interface on this host (present: %s); set interfaces_must_exist: false '
-                                   'for an interface that appears later' % (_field(i, 'interface'), iface, present))
-        proto = ex['protocol']
-        if proto is not None:
-            proto = str(proto).lower()
-            if proto not in PROTOCOLS:
-                raise NotrackError('%s: %r is not supported; allowed: %s' % (_field(i, 'protocol'), ex['protocol'], ', '.join(PROTOCOLS)))
-            ex['protocol'] = proto
-        port = ex['port']
-        if port is not None:
-            if isinstance(port, bool) or not isinstance(port, int):
-                try:
-                    port = int(str(port), 10)
-                except ValueError:
-                    raise NotrackError('%s: expected an integer 1-65535, got %r' % (_field(i, 'port'), ex['port']))
-            if not 1 <= port <= 65535:
-                raise NotrackError('%s: %d is outside the allowed range 1-65535' % (_field(i, 'port'), port))
-            if proto is None:
-                raise NotrackError('%s: a port needs a protocol (tcp or udp)' % _field(i, 'protocol'))
-            ex['port'] = port
-        direction = ex['direction']
-        if direction is not None:
-            if direction not in DIRECTIONS:
-                raise NotrackError('%s: %r is not allowed; allowed: %s' % (_field(i, 'direction'), direction, ', '.join(DIRECTIONS)))
-            if port is None:
-                raise NotrackError('%s: only meaningful with a port (inbound: a local service on that port; outbound: '
-                                   'a remote service on that port)' % _field(i, 'direction'))
-        elif port is not None:
-            ex['direction'] = 'inbound'
-        family = ex['family']
-        if family is not None and family not in FAMILIES:
-            raise NotrackError('%s: %r is not allowed; allowed: %s' % (_field(i, 'family'), family, ', '.join(FAMILIES)))
-        addr = ex['address']
-        if addr is not None:
-            net = parse_network(addr, _field(i, 'address'))
-            if net.prefixlen == 0:
-                raise NotrackError('%s: %s covers every address: that would untrack all %s traffic, NAT and stateful '
-                                   'rules included; exempt interfaces, ports or real networks instead'
-                                   % (_field(i, 'address'), net, 'IPv4' if net.version == 4 else 'IPv6'))
-            afam = 'ipv4' if net.version == 4 else 'ipv6'
-            if family is not None and family != afam:
-                raise NotrackError('%s: %s does not match address %s (an %s network)'
-                                   % (_field(i, 'family'), family, net, 'IPv4' if net.version == 4 else 'IPv6'))
-            ex['address'] = str(net)
-            ex['family'] = afam
-        if iface is None and proto is None and addr is None:
-            raise NotrackError('exemptions[%d]: give at least one of interface, protocol (with port), address' % i)
-        out.append(ex)
-    return out
+    return [validate_exemption(i, item, interfaces) for i, item in enumerate(items)]
+
+
+def validate_exemption(i, item, interfaces=None):
+    """One item of the exemptions list (its index i) -> its normalized dict, or NotrackError."""
+    if not isinstance(item, dict):
+        raise NotrackError('exemptions[%d]: expected a dict with some of %s, got %r' % (i, ', '.join(FIELDS), item))
+    unknown = sorted(set(item) - set(FIELDS))
+    if unknown:
+        raise NotrackError('exemptions[%d]: unknown field(s) %s; allowed: %s' % (i, ', '.join(unknown), ', '.join(FIELDS)))
+    ex = dict((k, item.get(k)) for k in FIELDS)
+    ex['index'] = i
+    _check_interface(i, ex['interface'], interfaces)
+    _check_service(i, ex)
+    family = ex['family']
+    if family is not None and family not in FAMILIES:
+        raise NotrackError('%s: %r is not allowed; allowed: %s' % (_field(i, 'family'), family, ', '.join(FAMILIES)))
+    if ex['address'] is not None:
+        _check_address(i, ex)
+    if ex['interface'] is None and ex['protocol'] is None and ex['address'] is None:
+        raise NotrackError('exemptions[%d]: give at least one of interface, protocol (with port), address' % i)
+    return ex
+
+
+def _check_interface(i, iface, interfaces):
+    if iface is None:
+        return
+    if not isinstance(iface, str) or not IFNAME.match(iface) or iface in ('.', '..'):
+        raise NotrackError('%s: %r is not a valid interface name (1-15 letters, digits, ".", "-" or "_")'
+                           % (_field(i, 'interface'), iface))
+    if interfaces is not None and iface not in interfaces:
+        present = ', '.join(sorted(interfaces)) or 'none'
+        raise NotrackError('%s: %r is not an interface on this host (present: %s); set interfaces_must_exist: false '
+                           'for an interface that appears later' % (_field(i, 'interface'), iface, present))
+
+
+def _check_service(i, ex):
+    """protocol, port and direction of ex, normalized in place (a port's direction defaults to inbound)."""
+    proto = ex['protocol']
+    if proto is not None:
+        proto = str(proto).lower()
+        if proto not in PROTOCOLS:
+            raise NotrackError('%s: %r is not supported; allowed: %s' % (_field(i, 'protocol'), ex['protocol'], ', '.join(PROTOCOLS)))
+        ex['protocol'] = proto
+    port = ex['port']
+    if port is not None:
+        if isinstance(port, bool) or not isinstance(port, int):
+            try:
+                port = int(str(port), 10)
+            except ValueError:
+                raise NotrackError('%s: expected an integer 1-65535, got %r' % (_field(i, 'port'), ex['port']))
+        if not 1 <= port <= 65535:
+            raise NotrackError('%s: %d is outside the allowed range 1-65535' % (_field(i, 'port'), port))
+        if proto is None:
+            raise NotrackError('%s: a port needs a protocol (tcp or udp)' % _field(i, 'protocol'))
+        ex['port'] = port
+    direction = ex['direction']
+    if direction is not None:
+        if direction not in DIRECTIONS:
+            raise NotrackError('%s: %r is not allowed; allowed: %s' % (_field(i, 'direction'), direction, ', '.join(DIRECTIONS)))
+        if port is None:
+            raise NotrackError('%s: only meaningful with a port (inbound: a local service on that port; outbound: '
+                               'a remote service on that port)' % _field(i, 'direction'))
+    elif port is not None:
+        ex['direction'] = 'inbound'
+
+
+def _check_address(i, ex):
+    """address (and the family it implies) of ex, normalized in place."""
+    net = parse_network(ex['address'], _field(i, 'address'))
+    version = 'IPv4' if net.version == 4 else 'IPv6'
+    if net.prefixlen == 0:
+        raise NotrackError('%s: %s covers every address: that would untrack all %s traffic, NAT and stateful '
+                           'rules included; exempt interfaces, ports or real networks instead'
+                           % (_field(i, 'address'), net, version))
+    afam = 'ipv4' if net.version == 4 else 'ipv6'
+    if ex['family'] is not None and ex['family'] != afam:
+        raise NotrackError('%s: %s does not match address %s (an %s network)'
+                           % (_field(i, 'family'), ex['family'], net, version))
+    ex['address'] = str(net)
+    ex['family'] = afam
 
 
 def parse_network(text, field):

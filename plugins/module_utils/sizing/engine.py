@@ -222,13 +222,34 @@ def _base_max(host, prof, kube_proxy_step):
 
 
 def step_max(host, prof, opts, budget, kube_proxy_step):
-    """max: the profile's rule, the stated peak, the live count, the budget, overrides, only_raise."""
-    sizing = prof['sizing']
-    overrides = opts['overrides']
+    """max: the profile's rule, the stated peak, the live count, the budget, overrides, only_raise.
+    Each part below appends its reasoning to steps (and what the user should know to warnings)
+    and returns the value it leaves."""
     steps, warnings = [], []
     value, why, source = _base_max(host, prof, kube_proxy_step)
     kube_value = value if (prof['kube_proxy'] and kube_proxy_step['plans'] and kube_proxy_step['plans'][-1]['max']) else None
     steps.append(why)
+    need_peak, need_live, value, source = _max_needs(host, prof, opts, value, source, steps)
+    value = _up(value)
+    if value > _keys.MAX_MAX:
+        raise ProfileError('max: %d (%s) is above the largest max we accept, %d entries'
+                           % (value, steps[-1], _keys.MAX_MAX))
+    if host['ram'] and value > budget['fit']:
+        value, source = _max_within_budget(host, prof, opts, budget, value, source, (need_peak, need_live, kube_value),
+                                           steps, warnings)
+    if 'max' in opts['overrides']:
+        value, source = _max_override(host, prof, opts, budget, (need_peak, need_live), steps, warnings)
+    value, source = _max_only_raise(host, opts, value, source, steps, warnings)
+    if value > _keys.MAX_MAX:
+        raise ProfileError('max: %d is above the largest max we accept, %d entries' % (value, _keys.MAX_MAX))
+    return {'value': value, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings,
+            'need_live': need_live, 'need_peak': need_peak}
+
+
+def _max_needs(host, prof, opts, value, source, steps):
+    """What the stated peak and the live count need: (need_peak, need_live, value, source), the
+    value raised to the larger need."""
+    sizing = prof['sizing']
     need_peak = need_live = 0
     if opts['expected_peak']:
         need_peak = int(math.ceil(opts['expected_peak'] * sizing['peak_headroom']))
@@ -242,98 +263,98 @@ def step_max(host, prof, opts, budget, kube_proxy_step):
                 prof['name'], sizing['target_usage'], prof['sources'].get('target_usage') or SIZING_SOURCES['target_usage'])
             steps.append('live count %d must stay at most %d%% of max: at least %d'
                          % (host['count'], int(round(sizing['target_usage'] * 100)), need_live))
-    value = _up(value)
+    return need_peak, need_live, value, source
+
+
+def _max_within_budget(host, prof, opts, budget, value, source, needs, steps, warnings):
+    """A max over the memory budget (`fit` entries with their bucket heads): refused when what is
+    needed does not fit (unless force), else limited to the budget, never below the kernel's own
+    default unless forced. Returns (value, source)."""
+    sizing = prof['sizing']
+    need_peak, need_live, kube_value = needs
     need = _up(max(need_peak, need_live, 1))
-    if value > _keys.MAX_MAX:
-        raise ProfileError('max: %d (%s) is above the largest max we accept, %d entries'
-                           % (value, steps[-1], _keys.MAX_MAX))
-
-    # the budget: `fit` entries (with their bucket heads) are what it holds
     cost = table_cost(host, budget, value)
-    if host['ram'] and value > budget['fit']:
-        if need_live >= need_peak:
-            what = 'the live count %d at target_usage %d%%' % (host['count'], int(round(sizing['target_usage'] * 100)))
-        else:
-            what = 'expected_peak %d x headroom %g' % (opts['expected_peak'] or 0, sizing['peak_headroom'])
-        if kube_value and value == _up(kube_value) and kube_value > budget['fit'] and kube_value >= need:
-            need, what = _up(kube_value), 'kube-proxy\'s own value (it sets it whatever our budget)'
-        if need > budget['fit']:
-            msg = ('%s needs max >= %d: %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM (%s, from '
-                   '%s). %s' % (what, need, _mib(table_cost(host, budget, need)), budget['per_entry'],
-                                _ext_text(budget), _fmt(budget['percent']), _mib(budget['bytes']), budget['source'],
-                                budget_advice(host, budget, need)))
-            if kube_value and need == _up(kube_value):
-                msg += ('; or set conntrack.maxPerCore: 0 in kube-proxy\'s configuration (it then leaves '
-                        'nf_conntrack_max alone) and kube_proxy: absent here')
-            if not opts['force']:
-                raise ProfileError(msg + '; or set force: true to exceed the budget')
-            warnings.append('force: ' + msg)
-            value, source = need, 'force'
-            steps.append('force: %d, over the memory budget (%s)' % (need, what))
-        else:
-            honored = max(budget['fit'], need, ROUND_MAX)
-            floor = min(value, host['kd']['max'])
-            if opts['force'] or honored >= floor:
-                wanted, value, source = value, honored, budget['source']
-                steps.append('limited by the memory budget %s%% of RAM (%s at %d B per entry%s): %d'
-                             % (_fmt(budget['percent']), _mib(budget['bytes']), budget['per_entry'],
-                                _ext_text(budget), honored))
-                warnings.append('memory budget: %d entries would need %s, more than %s%% of RAM (%s); max limited '
-                                'to %d' % (wanted, _mib(cost), _fmt(budget['percent']), _mib(budget['bytes']), honored))
-            else:
-                value, source = floor, host['kd']['source']
-                steps.append('the budget %s%% of RAM holds only %d entries, fewer than the kernel picks by itself (%d): '
-                             'keeping %d (force: true to go below)' % (_fmt(budget['percent']), budget['fit'],
-                                                                       host['kd']['max'], floor))
-                warnings.append('memory_budget_percent %s%% is below what the kernel\'s own default table needs on '
-                                'this host; the recommendation keeps %d entries (set force: true to honour the '
-                                'budget)' % (_fmt(budget['percent']), floor))
+    if need_live >= need_peak:
+        what = 'the live count %d at target_usage %d%%' % (host['count'], int(round(sizing['target_usage'] * 100)))
+    else:
+        what = 'expected_peak %d x headroom %g' % (opts['expected_peak'] or 0, sizing['peak_headroom'])
+    if kube_value and value == _up(kube_value) and kube_value > budget['fit'] and kube_value >= need:
+        need, what = _up(kube_value), 'kube-proxy\'s own value (it sets it whatever our budget)'
+    if need > budget['fit']:
+        msg = ('%s needs max >= %d: %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM (%s, from '
+               '%s). %s' % (what, need, _mib(table_cost(host, budget, need)), budget['per_entry'],
+                            _ext_text(budget), _fmt(budget['percent']), _mib(budget['bytes']), budget['source'],
+                            budget_advice(host, budget, need)))
+        if kube_value and need == _up(kube_value):
+            msg += ('; or set conntrack.maxPerCore: 0 in kube-proxy\'s configuration (it then leaves '
+                    'nf_conntrack_max alone) and kube_proxy: absent here')
+        if not opts['force']:
+            raise ProfileError(msg + '; or set force: true to exceed the budget')
+        warnings.append('force: ' + msg)
+        steps.append('force: %d, over the memory budget (%s)' % (need, what))
+        return need, 'force'
+    honored = max(budget['fit'], need, ROUND_MAX)
+    floor = min(value, host['kd']['max'])
+    if opts['force'] or honored >= floor:
+        steps.append('limited by the memory budget %s%% of RAM (%s at %d B per entry%s): %d'
+                     % (_fmt(budget['percent']), _mib(budget['bytes']), budget['per_entry'], _ext_text(budget), honored))
+        warnings.append('memory budget: %d entries would need %s, more than %s%% of RAM (%s); max limited '
+                        'to %d' % (value, _mib(cost), _fmt(budget['percent']), _mib(budget['bytes']), honored))
+        return honored, budget['source']
+    steps.append('the budget %s%% of RAM holds only %d entries, fewer than the kernel picks by itself (%d): '
+                 'keeping %d (force: true to go below)' % (_fmt(budget['percent']), budget['fit'],
+                                                           host['kd']['max'], floor))
+    warnings.append('memory_budget_percent %s%% is below what the kernel\'s own default table needs on '
+                    'this host; the recommendation keeps %d entries (set force: true to honour the '
+                    'budget)' % (_fmt(budget['percent']), floor))
+    return floor, host['kd']['source']
 
-    # an explicit max
-    if 'max' in overrides:
-        override = overrides['max']
-        if host['count'] and override < need_live:
-            raise ProfileError('overrides.max: %d would put the live count %d at %d%% of max, above the profile\'s '
-                               'target_usage %d%%; the lowest allowed here is %d'
-                               % (override, host['count'], int(100.0 * host['count'] / override),
-                                  int(round(sizing['target_usage'] * 100)),
-                                  need_live))
-        if need_peak and override < need_peak:
-            raise ProfileError('overrides.max: %d is below expected_peak %d x headroom %g = %d; raise it or drop '
-                               'expected_peak' % (override, opts['expected_peak'], sizing['peak_headroom'], need_peak))
-        override_cost = table_cost(host, budget, override)
-        if host['ram'] and override > budget['fit']:
-            msg = ('overrides.max: %d entries need %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM '
-                   '(%s). %s' % (override, _mib(override_cost), budget['per_entry'], _ext_text(budget),
-                                 _fmt(budget['percent']),
-                                 _mib(budget['bytes']), budget_advice(host, budget, override)))
-            if not opts['force']:
-                raise ProfileError(msg + '; or set force: true')
-            warnings.append('force: ' + msg)
-        value, source = override, 'overrides.max'
-        steps.append('override %d' % override)
 
-    # only_raise
+def _max_override(host, prof, opts, budget, needs, steps, warnings):
+    """An explicit overrides.max: refused below the live count's or the stated peak's need, or over
+    the budget (unless force). Returns (value, source)."""
+    sizing = prof['sizing']
+    need_peak, need_live = needs
+    override = opts['overrides']['max']
+    if host['count'] and override < need_live:
+        raise ProfileError('overrides.max: %d would put the live count %d at %d%% of max, above the profile\'s '
+                           'target_usage %d%%; the lowest allowed here is %d'
+                           % (override, host['count'], int(100.0 * host['count'] / override),
+                              int(round(sizing['target_usage'] * 100)), need_live))
+    if need_peak and override < need_peak:
+        raise ProfileError('overrides.max: %d is below expected_peak %d x headroom %g = %d; raise it or drop '
+                           'expected_peak' % (override, opts['expected_peak'], sizing['peak_headroom'], need_peak))
+    if host['ram'] and override > budget['fit']:
+        msg = ('overrides.max: %d entries need %s at %d B per entry%s, more than memory_budget_percent %s%% of RAM '
+               '(%s). %s' % (override, _mib(table_cost(host, budget, override)), budget['per_entry'], _ext_text(budget),
+                             _fmt(budget['percent']), _mib(budget['bytes']), budget_advice(host, budget, override)))
+        if not opts['force']:
+            raise ProfileError(msg + '; or set force: true')
+        warnings.append('force: ' + msg)
+    steps.append('override %d' % override)
+    return override, 'overrides.max'
+
+
+def _max_only_raise(host, opts, value, source, steps, warnings):
+    """only_raise: never below the live value (or the persisted one a boot lost). Returns (value, source)."""
     lost = host['lost'].get('max')
     if lost is not None:
         steps.append('the boot lost the persisted max %d (runtime %d is the kernel default for this load: '
                      'nf_conntrack loaded after systemd-sysctl)' % (lost, host['max']))
-    if opts['only_raise']:
-        floor, why_floor = host['max'], 'the live value %d' % host['max']
-        if lost is not None and lost > floor:
-            floor, why_floor = lost, 'the persisted value %d the boot lost' % lost
-        if floor > value:
-            value, source = floor, 'only_raise'
-            steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
-            if lost is not None and lost < host['max']:
-                warnings.append('max: runtime %d is the kernel\'s default after a boot that lost the persisted %d '
-                                '(boot order); only_raise keeps %d. Set only_raise: false to go back to %d, and keep '
-                                'the boot-order fix (boot_fix) so the next boot applies it'
-                                % (host['max'], lost, host['max'], lost))
-    if value > _keys.MAX_MAX:
-        raise ProfileError('max: %d is above the largest max we accept, %d entries' % (value, _keys.MAX_MAX))
-    return {'value': value, 'reason': '; '.join(steps), 'source': source, 'steps': steps, 'warnings': warnings,
-            'need_live': need_live, 'need_peak': need_peak}
+    if not opts['only_raise']:
+        return value, source
+    floor, why_floor = host['max'], 'the live value %d' % host['max']
+    if lost is not None and lost > floor:
+        floor, why_floor = lost, 'the persisted value %d the boot lost' % lost
+    if floor > value:
+        value, source = floor, 'only_raise'
+        steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
+        if lost is not None and lost < host['max']:
+            warnings.append('max: runtime %d is the kernel\'s default after a boot that lost the persisted %d '
+                            '(boot order); only_raise keeps %d. Set only_raise: false to go back to %d, and keep '
+                            'the boot-order fix (boot_fix) so the next boot applies it'
+                            % (host['max'], lost, host['max'], lost))
+    return value, source
 
 
 def step_buckets(host, prof, opts, max_value):

@@ -24,10 +24,12 @@ __metaclass__ = type
 import fnmatch
 import re
 
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import spec as _notrack
 from ansible_collections.nfct.tuning.plugins.module_utils.users import rules as _users_rules
 
 ROOT_MODULE = 'nf_conntrack'
-UNTRACK_CHAINS = ('NFCT-NOTRACK-PRE', 'NFCT-NOTRACK-OUT')
+# our NOTRACK chains (notrack/spec.py, the one specification of our objects)
+UNTRACK_CHAINS = (_notrack.IPT_CHAINS['prerouting'], _notrack.IPT_CHAINS['output'])
 EVIDENCE_MAX = 8
 
 # What the kernel modules that hold nf_conntrack (directly or through nf_nat) are for.
