@@ -107,7 +107,7 @@ define pytest
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(1) -m pytest $(PYTEST_ARGS) $(2)
 endef
 
-.PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint \
+.PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint docs docs-check \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
         vm-image molecule-vm containers test-serial promtool prometheus ee \
         netns-shared netns-quiet
@@ -227,7 +227,7 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # CPU first (not measured yet).
 TEST_CHECKS_NICE ?= 0
 TEST_SETUP   := apt venv collections get-pip
-TEST_CHECKS  := units sanity lint changelog-lint prometheus build install-test ee docsite \
+TEST_CHECKS  := units sanity lint changelog-lint docs-check prometheus build install-test ee docsite \
                 min-ansible host-python
 TEST_LANE1_AFTER := containers netns-shared
 TEST_AFTER   := netns-quiet
@@ -302,6 +302,17 @@ sanity: setup stage ## ansible-test sanity --local on a staged copy (fails if a 
 lint: setup ## ansible-lint (profile production, offline; runs yamllint too)
 	$(call say,lint: ansible-lint --offline $(LINT_ARGS))
 	ansible-lint --offline $(LINT_ARGS)
+
+# Docs generated from their sources (scripts/gen_docs.py): the role's variable tables, the
+# tarball's name, the benchmark figures of the runs of record, the guides as RST.
+.PHONY: docs docs-check
+docs: setup ## Write the generated parts of README.md and docs/ (tables, version, figures, docs/docsite/rst)
+	$(call say,docs: scripts/gen_docs.py)
+	PYTHONPATH=$(COLLECTIONS_DIR) $(VENV)/bin/python scripts/gen_docs.py
+
+docs-check: setup ## Fail when a generated part of the docs differs from what make docs writes
+	$(call say,docs-check: scripts/gen_docs.py --check)
+	PYTHONPATH=$(COLLECTIONS_DIR) $(VENV)/bin/python scripts/gen_docs.py --check
 
 # The docsite from the source of truth (modules' DOCUMENTATION, the role's argument specs,
 # docs/*.md): antsibull-docs lint-collection-docs (strict), then the HTML, any warning fatal.

@@ -6,13 +6,13 @@
 #
 # The docsite, generated from the source of truth: each module's page from its DOCUMENTATION /
 # EXAMPLES / RETURN, the role's from roles/conntrack/meta/argument_specs.yml, and the explanatory
-# pages from docs/*.md (listed in docs/docsite/extra-docs.yml; scripts/docsite_md2rst.py turns
-# them into RST). Offline, with the tools pinned in requirements.txt (`make docsite` puts .venv
+# pages from docs/*.md (listed in docs/docsite/extra-docs.yml; scripts/gen_docs.py turns them
+# into the RST in docs/docsite/rst that the tarball ships). Offline, with the tools pinned in requirements.txt (`make docsite` puts .venv
 # first in PATH).
 #
 # 1. Copy the staged collection (STAGE, default .cache/sanity/ansible_collections/nfct/tuning,
-#    which `make stage` writes) to .cache/docsite/collections/ansible_collections/nfct/tuning and
-#    add the RST pages there; the offline collections of .cache/collections are linked next to it.
+#    which `make stage` writes) to .cache/docsite/collections/ansible_collections/nfct/tuning, with
+#    the guides' RST it ships; the offline collections of .cache/collections are linked next to it.
 # 2. antsibull-docs lint-collection-docs, strictest: plugin and role docs too, every reference
 #    (M(), O(), RV(), seealso, :ref: in the extra docs) to any collection validated, references
 #    to unknown collections refused, rstcheck on.
@@ -41,7 +41,11 @@ rm -rf "$copy/.git"
 for ns in "$root"/.cache/collections/ansible_collections/*; do
     [[ -d $ns && $(basename "$ns") != nfct ]] && ln -s "$ns" "$colls/ansible_collections/$(basename "$ns")"
 done
-python "$root/scripts/docsite_md2rst.py" "$copy/docs" "$copy/docs/docsite/extra-docs.yml" "$copy/docs/docsite/rst"
+# The guides: docs/docsite/rst/*.rst as shipped in the tarball (scripts/gen_docs.py writes them from
+# docs/*.md; make docs-check fails when they are stale), one per page of extra-docs.yml.
+for page in $(python -c 'import sys, yaml; print(" ".join(e if isinstance(e, str) else e["ref"] for s in yaml.safe_load(open(sys.argv[1]))["sections"] for e in s["toctree"]))' "$copy/docs/docsite/extra-docs.yml"); do
+    [[ -f $copy/docs/docsite/rst/$page.rst ]] || { echo "ERROR: docs/docsite/rst/$page.rst is missing (run make docs)" >&2; exit 1; }
+done
 
 # Only these collections, and not the checkout through .cache/collections or ~/.ansible.
 export ANSIBLE_COLLECTIONS_PATH=$colls ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false

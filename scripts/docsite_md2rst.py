@@ -64,7 +64,11 @@ def table_cells(text: str) -> str:
                      for line in text.split('\n'))
 
 
+GENERATED = re.compile(r'<!-- /?gen(:[a-z0-9._-]+)? -->')
+
+
 def convert(md: str, name: str, pages: set[str]) -> str:
+    md = GENERATED.sub('', md)  # the markers of scripts/gen_docs.py's regions
     # No identifiers of pandoc's own: every label must carry the collection's prefix, and
     # Sphinx gives each section its id.
     rst = pypandoc.convert_text(table_cells(rewrite_links(md, pages)), 'rst', format='gfm-gfm_auto_identifiers',

@@ -345,6 +345,28 @@ def test_plugins_reach_only_their_side(kind, name):
         kind, name, ', '.join(others))
 
 
+# --------------------------------------------------------------------------- readable functions
+
+LONGEST, LONG, MOST_LONG = 80, 60, 3
+
+
+def function_lengths():
+    for path in python_files():
+        for node in ast.walk(parse(path)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield node.end_lineno - node.lineno + 1, '%s:%s' % (os.path.relpath(path, ROOT), node.name)
+
+
+def test_functions_stay_readable():
+    """No function over 80 lines, at most three over 60 (docstring included): split where it helps
+    reading (the ctnetlink decoder, a hot loop, is one of the three)."""
+    lengths = sorted(function_lengths(), reverse=True)
+    too_long = ['%s (%d lines)' % (name, n) for n, name in lengths if n > LONGEST]
+    assert not too_long, 'functions over %d lines: %s' % (LONGEST, ', '.join(too_long))
+    long_ones = ['%s (%d lines)' % (name, n) for n, name in lengths if n > LONG]
+    assert len(long_ones) <= MOST_LONG, 'more than %d functions over %d lines: %s' % (MOST_LONG, LONG, ', '.join(long_ones))
+
+
 # --------------------------------------------------------------------------- the metrics writer
 
 def test_the_metrics_writer_ships_exactly_what_conntrack_metrics_imports():

@@ -127,3 +127,14 @@ def test_the_lint_skip_for_the_missing_repository_goes_when_a_repository_exists(
         lint = yaml.safe_load(f)
     skipped = 'galaxy[no-repository]' in (lint.get('skip_list') or [])
     assert skipped is not bool(galaxy().get('repository'))
+
+
+def test_the_tarball_carries_the_guides_of_the_docsite(tarball):
+    """antsibull-docs builds the guides of an installed collection from docs/docsite/extra-docs.yml
+    and docs/docsite/rst/NAME.rst (scripts/gen_docs.py writes them from docs/NAME.md)."""
+    with open(os.path.join(ROOT, 'docs', 'docsite', 'extra-docs.yml')) as f:
+        index = yaml.safe_load(f)
+    pages = [entry for section in index['sections'] for entry in section['toctree']]
+    assert 'docs/docsite/extra-docs.yml' in tarball
+    missing = ['docs/docsite/rst/%s.rst' % page for page in pages if 'docs/docsite/rst/%s.rst' % page not in tarball]
+    assert not missing and len(pages) >= 15
