@@ -428,13 +428,15 @@ vm-image: apt ## VM image of the `vm` scenario (debootstrap + linux-image-amd64;
 	@$(call locked,$(VM_CACHE)/.lock,scripts/build-vm-image.sh)
 
 # destroy (scripts/vm.sh stop: monitor, then the PID) also runs when the scenario is interrupted.
-molecule-vm: setup vm-image ## molecule test -s vm (qemu VM, real reboots; ~10 min)
+molecule-vm: setup vm-image ## molecule test -s vm (qemu VM, real reboots; ~5 min under emulation)
 	$(call say,molecule-vm: molecule test -s vm)
 	@export MOLECULE_GLOB='molecule/*/molecule.yml'; \
+	accel=$$(scripts/vm.sh accel); echo "--- VM accelerator: $$accel"; \
 	trap 'echo "--- molecule destroy -s vm"; molecule destroy -s vm || true; exit 130' INT TERM; \
 	start=$$SECONDS; \
 	if ! molecule test -s vm; then echo "ERROR: scenario vm failed" >&2; molecule destroy -s vm || true; exit 1; fi; \
-	echo "--- scenario vm passed in $$((SECONDS - start)) s"
+	echo "--- scenario vm passed in $$((SECONDS - start)) s (accelerator: $$accel)"; \
+	mkdir -p $(STAGE_LOGS); echo "molecule-vm: accelerator $$accel; scenario $$((SECONDS - start)) s" > $(STAGE_LOGS)/vm.note
 
 # ---------------------------------------------------------------------------------------------
 # Benchmarks (not part of `make test`): benchmarks/bench.py, method in docs/benchmarks.md

@@ -27,6 +27,7 @@ make_cmd=${MAKE:-make}
 mkdir -p "$log_dir"
 records=$log_dir/records.tsv
 : > "$records"
+rm -f "$log_dir"/*.note
 t0=$EPOCHREALTIME
 bg_pids=()
 
@@ -103,6 +104,13 @@ print_table() {
         done < <(all_stages "${phases[@]}")
     } > "$log_dir/stages.tsv"
     column -t -s $'\t' "$log_dir/stages.tsv"
+    # each lane's span: from its first stage's start to its last stage's end
+    awk -F'\t' 'NR > 1 && $3 != "-" { s = $3 + 0; e = $3 + $4; if (!($2 in a) || s < a[$2]) a[$2] = s;
+                                      if (e > b[$2]) b[$2] = e }
+                 END { for (l in a) printf "lane %s: %d-%d s (%d s)\n", l, a[l], b[l], b[l] - a[l] }' \
+        "$log_dir/stages.tsv" | sort
+    # what stages noted for the summary (the VM's accelerator, ...)
+    cat "$log_dir"/*.note 2>/dev/null || true
     echo "(table: $log_dir/stages.tsv; background lanes' output: $log_dir/lane-*.log)"
 }
 

@@ -20,20 +20,33 @@
 # `stop` only ever stops the qemu process whose pidfile is DIR/qemu.pid and whose command line
 # names that pidfile: first `quit` on the monitor, then SIGTERM, then SIGKILL.
 #
+#        scripts/vm.sh reboot DIR [TIMEOUT]  reboot the guest, wait until systemd has booted it again
+#        scripts/vm.sh accel          print the accelerator `start` uses and why: "kvm ..." or "tcg ..."
+#
+# The accelerator: KVM when it works here, else pure emulation (TCG). Our machines have a
+# /dev/kvm that hangs a guest (no vmx/svm in the CPU flags), so "works" is tested: /dev/kvm
+# usable, the CPU flags, then a guest kernel that must reach its panic (no init) and exit
+# within 60 s; the answer is kept in /run/nfct-vm-accel for the machine's uptime. The guest gets
+# a virtio RNG fed from the host: without it the 6.1 kernel's getrandom() spins for entropy
+# under emulation (soft lockups of udev workers, boots of minutes).
+#
 # Settings (environment): VM_MEMORY (MiB, 2048), VM_CPUS (2), VM_BOOT_TIMEOUT (s, 300),
-# VM_IMAGE_DIR (default: the folder `scripts/build-vm-image.sh --path` prints).
+# VM_ACCEL (auto, kvm or tcg), VM_IMAGE_DIR (default: the folder `scripts/build-vm-image.sh
+# --path` prints).
 set -euo pipefail
 
 VM_MEMORY=${VM_MEMORY:-2048}
 VM_CPUS=${VM_CPUS:-2}
 VM_BOOT_TIMEOUT=${VM_BOOT_TIMEOUT:-300}
+VM_ACCEL=${VM_ACCEL:-auto}
+ACCEL_CACHE=/run/nfct-vm-accel
 SSH_OPTS=(-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR
           -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=10)
 
 script_dir=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 
 usage() {
-    echo "usage: $0 start|stop|status DIR | $0 ssh DIR [CMD...]" >&2
+    echo "usage: $0 start|stop|status DIR | $0 ssh DIR [CMD...] | $0 reboot DIR [TIMEOUT] | $0 accel" >&2
     exit 2
 }
 
@@ -98,6 +111,64 @@ stop_vm() {
     rm -f "$dir/qemu.pid" "$dir/monitor.sock" "$dir/overlay.qcow2"
 }
 
+# The accelerator for `start`: "kvm REASON" or "tcg REASON" (see the header).
+accel() {
+    local image_dir=$1 tmp rc
+    case $VM_ACCEL in
+        kvm) echo "kvm (VM_ACCEL=kvm)"; return ;;
+        tcg) echo "tcg (VM_ACCEL=tcg)"; return ;;
+    esac
+    if [[ -s $ACCEL_CACHE ]]; then cat "$ACCEL_CACHE"; return; fi
+    if [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+        echo "tcg (no usable /dev/kvm)"; return
+    fi
+    if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+        echo "tcg (/dev/kvm exists but the CPU flags have no vmx or svm)" | tee "$ACCEL_CACHE"; return
+    fi
+    tmp=$(mktemp -d)
+    rc=0
+    timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -display none -no-reboot \
+        -kernel "$image_dir/vmlinuz" -append "console=ttyS0 panic=-1 init=/nonexistent" \
+        -serial "file:$tmp/serial.log" > /dev/null 2>&1 || rc=$?
+    if [[ $rc == 0 ]] && grep -q 'Kernel panic' "$tmp/serial.log"; then
+        echo "kvm (a guest kernel booted under KVM)" | tee "$ACCEL_CACHE"
+    else
+        echo "tcg (/dev/kvm did not boot a guest kernel within 60 s: exit $rc)" | tee "$ACCEL_CACHE"
+    fi
+    rm -rf "$tmp"
+}
+
+# reboot DIR TIMEOUT: `systemctl reboot` in the guest, then poll ssh every second (a short connect
+# timeout: qemu's user network accepts the connection before sshd is up) until a new boot id
+# answers and systemd has finished booting (running, or degraded: a test unit may fail on
+# purpose). Faster than Ansible's reboot module, whose checks back off exponentially (seen: 58 s
+# for a 25 s reboot). Prints the seconds it took.
+reboot_vm() {
+    local dir=$1 timeout=$2 old new state start
+    start=$SECONDS
+    old=$(ssh_vm "$dir" cat /proc/sys/kernel/random/boot_id) || { log "ERROR: the VM does not answer"; return 1; }
+    # --no-block: the command returns at once; timeout: qemu's user network may keep the host side
+    # of the connection open while the guest goes down
+    timeout 15 ssh "${SSH_OPTS[@]}" -i "$dir/id_ed25519" -p "$(sed -n 's/^PORT=//p' "$dir/vm.env")" root@127.0.0.1 \
+        systemctl reboot --no-block 2>/dev/null || true
+    while ((SECONDS - start < timeout)); do
+        sleep 1
+        new=$(CONNECT_TIMEOUT=3 ssh_vm "$dir" cat /proc/sys/kernel/random/boot_id 2>/dev/null) || continue
+        [[ -n $new && $new != "$old" ]] || continue
+        state=$(CONNECT_TIMEOUT=3 ssh_vm "$dir" systemctl is-system-running --wait 2>/dev/null) || true
+        if [[ $state == running || $state == degraded ]]; then
+            echo "rebooted in $((SECONDS - start)) s (systemd: $state)"
+            return 0
+        fi
+        [[ -z $state ]] && continue
+        log "ERROR: after the reboot systemd is $state"
+        return 1
+    done
+    log "ERROR: the VM did not come back within $timeout s; last lines of the serial console:"
+    tail -n 30 "$dir/serial.log" >&2
+    return 1
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
@@ -106,11 +177,13 @@ ssh_vm() {
     local dir=$1 port
     shift
     port=$(sed -n 's/^PORT=//p' "$dir/vm.env")
-    ssh "${SSH_OPTS[@]}" -i "$dir/id_ed25519" -p "$port" root@127.0.0.1 "$@"
+    # ssh takes the first value of an option: CONNECT_TIMEOUT (when set) before SSH_OPTS' own
+    ssh ${CONNECT_TIMEOUT:+-o "ConnectTimeout=$CONNECT_TIMEOUT"} "${SSH_OPTS[@]}" -i "$dir/id_ed25519" -p "$port" \
+        root@127.0.0.1 "$@"
 }
 
 start_vm() {
-    local dir=$1 image_dir key port pid start attempt deadline
+    local dir=$1 image_dir key port pid start attempt deadline accel_line cpu
     start=$SECONDS
     image_dir=${VM_IMAGE_DIR:-$("$script_dir/build-vm-image.sh" --path)}
     [[ -f $image_dir/disk.raw && -f $image_dir/vmlinuz && -f $image_dir/initrd.img ]] || {
@@ -120,6 +193,10 @@ start_vm() {
     for tool in qemu-system-x86_64 qemu-img ssh ssh-keygen python3; do
         command -v "$tool" >/dev/null || { log "ERROR: $tool is not installed (make apt)"; return 1; }
     done
+    accel_line=$(accel "$image_dir")
+    # shellcheck disable=SC2054 # tcg,thread=multi is one argument
+    if [[ $accel_line == kvm* ]]; then cpu=(-accel kvm -cpu host); else cpu=(-accel tcg,thread=multi -cpu qemu64); fi
+    log "accelerator: $accel_line"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     if [[ -n $(vm_pid "$dir") ]]; then
@@ -138,12 +215,12 @@ start_vm() {
 
     for attempt in 1 2 3; do
         port=$(free_port)
-        # Pure emulation: never -enable-kvm (it hangs here). No -no-reboot: guest reboots work,
-        # and qemu boots the same kernel and command line again.
-        if qemu-system-x86_64 -name nfct-vm -accel tcg,thread=multi -cpu qemu64 \
+        # No -no-reboot: guest reboots work, and qemu boots the same kernel and command line again.
+        if qemu-system-x86_64 -name nfct-vm "${cpu[@]}" \
             -smp "$VM_CPUS" -m "$VM_MEMORY" \
             -kernel "$image_dir/vmlinuz" -initrd "$image_dir/initrd.img" \
             -append "root=/dev/vda rw console=ttyS0 nfct.ssh_key=$key" \
+            -object rng-random,filename=/dev/urandom,id=rng0 -device virtio-rng-pci,rng=rng0 \
             -drive "file=$dir/overlay.qcow2,if=virtio,format=qcow2" \
             -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22" \
             -device virtio-net-pci,netdev=n0,romfile= \
@@ -161,7 +238,9 @@ start_vm() {
     log "qemu PID $pid, ssh on 127.0.0.1:$port, serial console in $dir/serial.log"
 
     deadline=$((SECONDS + VM_BOOT_TIMEOUT))
-    until ssh_vm "$dir" true 2>/dev/null; do
+    # a short ConnectTimeout: qemu's user network accepts the TCP connection before the guest's
+    # sshd is up, and ssh would wait the whole timeout for a banner that never comes
+    until CONNECT_TIMEOUT=3 ssh_vm "$dir" true 2>/dev/null; do
         if [[ -z $(vm_pid "$dir") ]]; then
             log "ERROR: qemu exited during boot; last lines of the serial console:"
             tail -n 30 "$dir/serial.log" >&2
@@ -172,16 +251,20 @@ start_vm() {
             tail -n 30 "$dir/serial.log" >&2
             return 1
         fi
-        sleep 2
+        sleep 1
     done
     log "ssh answers after $((SECONDS - start)) s"
-    printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s", "pid": %s, "serial_log": "%s", "image_dir": "%s"}\n' \
-        "$port" "$dir/id_ed25519" "$pid" "$dir/serial.log" "$image_dir" | tee "$dir/instance.json"
+    printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s", "pid": %s, "serial_log": "%s", "image_dir": "%s", "accel": "%s"}\n' \
+        "$port" "$dir/id_ed25519" "$pid" "$dir/serial.log" "$image_dir" "$accel_line" | tee "$dir/instance.json"
     trap - EXIT
 }
 
-[[ $# -ge 2 ]] || usage
+[[ $# -ge 1 ]] || usage
 cmd=$1
+if [[ $cmd == accel ]]; then
+    set -- "$1" -
+fi
+[[ $# -ge 2 ]] || usage
 dir=$2
 shift 2
 case $cmd in
@@ -207,6 +290,14 @@ case $cmd in
         else
             echo stopped
         fi
+        ;;
+    accel)
+        accel "${VM_IMAGE_DIR:-$("$script_dir/build-vm-image.sh" --path)}"
+        ;;
+    reboot)
+        [[ $# -le 1 ]] || usage
+        [[ -f $dir/vm.env ]] || { log "ERROR: no VM in $dir"; exit 1; }
+        reboot_vm "$dir" "${1:-600}"
         ;;
     ssh)
         [[ -f $dir/vm.env ]] || { log "ERROR: no VM in $dir"; exit 1; }
