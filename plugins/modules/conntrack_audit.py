@@ -256,7 +256,8 @@ def build_module():
     spec = dict(_recommend_args.ENGINE_SPEC)
     spec.update(_settings.LAYER_SPEC)
     spec.update(AUDIT_SPEC)
-    return AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module_class = _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_audit')
+    return module_class(argument_spec=spec, supports_check_mode=True)
 
 
 def validate(p):
@@ -304,6 +305,7 @@ def run(module, root='', probes=None):
     if errors:
         module.fail_json(msg='; '.join(errors))
     facts = _gather.gather(root=root, probes=probes, breakdown=p['breakdown'], top=p['top'])
+    facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'))
     rec, err = _recommend_args.compute(dict((k, p[k]) for k in RECOMMEND), facts, platform.node() or 'host')
     if err:
         module.fail_json(msg=err)

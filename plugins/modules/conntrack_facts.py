@@ -232,6 +232,27 @@ ansible_facts:
           description: Network interface names of this network namespace (from /sys/class/net), or null.
           type: list
           elements: str
+        nat:
+          description:
+            - Whether this host translates addresses - C(detected), C(owners) (docker, podman, kube-proxy, libvirt, ...,
+              C(other) for rules of no known tool), C(evidence) (the first rules), C(rules) (their number), C(source)
+              (the rulesets read) - from the live nft and iptables rulesets, read-only, as M(nfct.tuning.conntrack_users)
+              reads them. Not read when nf_nat is a module that is not loaded. The recommendation then counts every
+              entry with the NAT extension area, whatever the profile.
+          type: dict
+          returned: always
+          version_added: 0.3.0
+        kube_proxy:
+          description:
+            - kube-proxy's conntrack settings as kube-proxy reads them here, or null - from the file the C(--config) of a
+              running kube-proxy names (read through C(/proc/PID/root), so inside its pod), from its command-line
+              flags when it has no C(--config), or with no kube-proxy running from the first of
+              C(/var/lib/kube-proxy/config.conf), C(/var/lib/kube-proxy/kube-proxy-config.yaml),
+              C(/etc/kubernetes/kube-proxy-config.yaml).
+            - C(running), C(pid), C(source), C(conntrack) (its fields as written, camelCase), C(error) when unreadable.
+          type: dict
+          returned: always
+          version_added: 0.3.0
         kernel_default:
           description:
             - The buckets and max the kernel picks for this RAM, with the factor, the reason and the source of the rule
@@ -268,11 +289,13 @@ import gc
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
 
 
 def build_module():
-    return AnsibleModule(
+    return _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_facts')(
         argument_spec=dict(
             breakdown=dict(type='bool', default=False),
             top=dict(type='raw', default=10),
@@ -294,6 +317,7 @@ def run(module, root='', probes=None, last_in_process=False):
                                breakdown_source=module.params['breakdown_source'])
     except (IOError, OSError) as e:
         module.fail_json(msg='reading conntrack state failed: %s' % e)
+    facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'))
     if last_in_process:
         # the process ends with exit_json: its last garbage collection would walk every
         # object of Ansible's imports for nothing (measured: 10 ms of a 0.1 s run)

@@ -126,7 +126,7 @@ EXAMPLES = r'''
   nfct.tuning.conntrack_metrics:
     interval: 30
     top: 5
-    desired: {max: 524288, tcp_timeout_established: 7200}
+    desired: {max: 524288, tcp_timeout_established: 86400}
     recommend: {profile: web}
 
 - name: Remove the metrics writer
@@ -183,7 +183,7 @@ NUMBERS = (('interval', 10, 86400, 'seconds'), ('top', 1, 100, None), ('breakdow
 
 
 def build_module():
-    return AnsibleModule(
+    return _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_metrics')(
         argument_spec=dict(
             state=dict(type='str', default='present', choices=['present', 'absent']),
             dir=dict(type='path', default='/var/lib/prometheus/node-exporter'),

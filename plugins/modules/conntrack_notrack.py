@@ -340,7 +340,8 @@ def build_module():
         backup=dict(type='bool', default=False),
         lock_timeout=dict(type='raw', default=300),
     )
-    return AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module_class = _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_notrack')
+    return module_class(argument_spec=spec, supports_check_mode=True)
 
 
 # --------------------------------------------------------------------------- applying

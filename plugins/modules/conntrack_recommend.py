@@ -50,6 +50,11 @@ options:
     description:
       - Key -> integer value that wins over the profile. Keys in short form (V(max),
         V(tcp_timeout_established)) or full sysctl form (V(net.netfilter.nf_conntrack_max)).
+      - A key this host's kernel does not have (V(helper) from 6.0, the V(dccp_*) keys from 6.17, a protocol tracker
+        that is not built) is refused, naming why.
+      - A timeout below its floor (docs/keys.md, "Timeout floors", each with its source) is refused unless O(force).
+      - With O(only_raise), an V(max) or V(buckets) below the live value is refused (it would not be applied);
+        set O(only_raise=false) to lower it.
     type: dict
     default: {}
   memory_budget_percent:
@@ -74,7 +79,9 @@ options:
   force:
     description:
       - Accept what is otherwise refused - a peak, live count or O(overrides) max beyond the memory budget, a
-        bucket override with average chains longer than 8, a budget below the kernel's own default table.
+        bucket override with average chains longer than 8, a budget below the kernel's own default table, a timeout
+        below its floor (from O(overrides), a profile or kube-proxy's configuration), facts without C(ram_bytes)
+        (sized without a memory budget).
       - Every forced value is reported in RV(warnings).
     type: bool
     default: false
@@ -83,11 +90,19 @@ options:
       - What kube-proxy runs on the host, so that the recommendation agrees with it or says exactly where kube-proxy
         would undo it on its next start (per release line - it raises max only in 1.23-1.28 and 1.38+, writes any
         differing value otherwise, caps the per-CPU product at 1048576 from 1.36).
-      - V(absent) (no kube-proxy), a version such as V(1.31) or V(v1.31.2), or a dict with C(version) and any of
-        C(max_per_core), C(min), C(tcp_established_timeout), C(tcp_close_wait_timeout) (kube-proxy's C(conntrack)
-        configuration; seconds; defaults are kube-proxy's).
-      - Not set - the V(kubernetes_node) profile uses the newest line and warns for the lines that would differ;
-        other profiles assume no kube-proxy.
+      - V(absent) (no kube-proxy), a version such as V(1.31) or V(v1.31.2) (quote it - unquoted, YAML reads 1.40
+        as the number 1.4, which is refused), or a dict with C(version) and kube-proxy's configuration as kube-proxy
+        writes it - its C(conntrack) section verbatim (C(maxPerCore), C(min), C(tcpEstablishedTimeout),
+        C(tcpCloseWaitTimeout), C(tcpBeLiberal), C(udpTimeout), C(udpStreamTimeout), Go durations such as
+        V(24h0m0s)), the same fields at the top level, or the names C(max_per_core), C(min),
+        C(tcp_established_timeout), C(tcp_close_wait_timeout) (seconds). kube-proxy's defaults fill the rest.
+      - The facts carry kube-proxy's configuration read on the host (C(ansible_facts.conntrack.kube_proxy)); what
+        is stated here wins field by field. Without a version, every release line is checked with that
+        configuration.
+      - Not set and nothing found on the host - the V(kubernetes_node) profile uses the newest line and warns for
+        the lines that would differ; other profiles assume no kube-proxy.
+      - Where kube-proxy would undo a value, the warning names the C(maxPerCore) and C(min) (or the duration) that
+        make kube-proxy write ours.
     type: raw
   previous_stats:
     description:
@@ -105,6 +120,15 @@ options:
       - Paths of the files M(nfct.tuning.conntrack_settings) will own (C(sysctl_file), C(modprobe_file),
         C(modules_load_file), C(udev_rule_file)), checked here with the same rules, before anything changes.
     type: dict
+  role_variables:
+    description:
+      - Check the variables of the role nfct.tuning.conntrack instead of recommending - every C(conntrack_*)
+        variable the host sees, on the controller, before anything runs. The first task of that role (through its
+        dependency nfct.tuning.conntrack_preflight) sets it; see docs/role-conntrack.md.
+      - Only the action plugin sees the play's variables; the module on a host refuses it.
+    type: bool
+    default: false
+    version_added: 0.3.0
 extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_linux
@@ -139,6 +163,12 @@ notes:
     keys), zero, negative, non-integer, NaN, infinite or too large values, a budget outside 0.1-50, a malformed user
     profile (every field is checked; C(nat: \"false\") is false; a cap below the minimum is refused), a user profile
     named like a built-in one without C(extends) or C(replace), a bad O(kube_proxy). docs/keys.md has every range."
+  - "Facts are checked before they are used - a missing C(kernel), C(module) or C(netns), a value of another type
+    (C(facts.kernel.version) that is not a list of integers, ...) fails naming the field; facts without C(ram_bytes)
+    are refused unless O(force), which sizes without a memory budget."
+  - "Every timeout it recommends keeps its floor (docs/keys.md, each with its source - RFC 5382 REQ-5 for
+    C(tcp_timeout_established), TCP_TIMEWAIT_LEN for C(tcp_timeout_time_wait), ...); below it, the value is refused
+    unless O(force), naming the key, the floor and the source."
   - "It also refuses, naming the budget that would work, what it cannot recommend within the memory budget - a
     stated O(expected_peak), the live count's headroom (C(count / target_usage)), an C(overrides.max), or
     kube-proxy's own value on a V(kubernetes_node) host; and a bucket override that gives chains longer than 8 at a
@@ -169,6 +199,17 @@ EXAMPLES = r'''
     overrides:
       tcp_timeout_time_wait: 60
 
+- name: Kubernetes node, kube-proxy's conntrack section as its config.conf has it
+  nfct.tuning.conntrack_recommend:
+    profile: kubernetes_node
+    kube_proxy:
+      version: "1.31"
+      conntrack:
+        maxPerCore: 0
+        min: 131072
+        tcpEstablishedTimeout: 24h0m0s
+        tcpCloseWaitTimeout: 1h0m0s
+
 - name: A profile of your own, as data
   nfct.tuning.conntrack_recommend:
     profile: my_proxy
@@ -179,7 +220,7 @@ EXAMPLES = r'''
           min: 524288
         settings:
           tcp_timeout_established:
-            value: 7200
+            value: 14400
             reason: upstream keep-alive is 1h
 '''
 
@@ -228,6 +269,14 @@ kernel_default:
   description: What the kernel would pick at this RAM, with reason and source.
   type: dict
   returned: when available
+nat:
+  description:
+    - The host's NAT rules as the facts found them (C(detected), C(owners) such as docker, podman, kube-proxy,
+      C(evidence)); when detected, entries are counted with the 128-byte extension area even on a profile without
+      C(nat).
+  type: dict
+  returned: when available and the facts carry it
+  version_added: 0.3.0
 notrack:
   description: Suggested NOTRACK exemptions of the profile (data only).
   type: list
@@ -281,17 +330,25 @@ import platform
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
-from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args
+from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
 
 
 def build_module():
-    return AnsibleModule(argument_spec=_recommend_args.ARGUMENT_SPEC, supports_check_mode=True)
+    return _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_recommend')(
+        argument_spec=_recommend_args.ARGUMENT_SPEC, supports_check_mode=True)
 
 
 def run(module, root='', probes=None):
+    if module.params['role_variables']:
+        module.fail_json(msg='role_variables: only the action plugin, on the controller, sees the role\'s variables; '
+                             'run this module as nfct.tuning.conntrack_recommend (the action), not on the host')
     facts = module.params['facts']
     if facts is None:
         facts = _gather.gather(root=root, probes=probes)
+        facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root),
+                                       (facts.get('kernel') or {}).get('release'))
     rec, err = _recommend_args.compute(module.params, facts, platform.node() or 'localhost')
     if err:
         module.fail_json(msg=err)

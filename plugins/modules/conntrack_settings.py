@@ -33,6 +33,8 @@ options:
   settings:
     description:
       - Key -> integer value. Short keys (V(max), V(tcp_timeout_established)) or full sysctl names.
+      - A timeout below its floor (docs/keys.md, "Timeout floors") is refused, naming the key, the floor and its
+        source, unless O(force).
     type: dict
     default: {}
   state:
@@ -68,6 +70,8 @@ options:
     description:
       - Allow C(max) below the live count, or a C(max) above the memory budget that is larger than what the host
         already runs and persists.
+      - Allow a timeout in O(settings) below its floor (docs/keys.md, "Timeout floors" - the table
+        M(nfct.tuning.conntrack_recommend) uses); it is then reported as a warning.
     type: bool
     default: false
   memory_budget_percent:
@@ -344,7 +348,7 @@ from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _
 
 
 def build_module():
-    return AnsibleModule(
+    return _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_settings')(
         argument_spec=dict(
             _settings.LAYER_SPEC,
             settings=dict(type='dict', default={}),
@@ -380,11 +384,14 @@ OWNED = _settings.OWNED
 
 
 def validate(p):
-    """Everything wrong with the parameters, before any I/O: (desired settings, [errors])."""
-    errors, desired = [], {}
+    """Everything wrong with the parameters, before any I/O: (desired settings, [errors], [warnings]).
+    A timeout below its floor (kernel/rules.py TIMEOUT_FLOORS, the table conntrack_recommend uses)
+    is refused unless force, and then reported."""
+    errors, desired, warnings = [], {}, []
     try:
         # state disabled has no settings to apply: whatever the role passes is not used
         desired = _keys.validate_settings(p['settings'] if p['state'] != 'disabled' else {}, 'settings')
+        errors, warnings = _keys.check_floors(desired, 'settings', p['force'])
     except _keys.InvalidSetting as e:
         errors.append(str(e))
     try:
@@ -396,16 +403,18 @@ def validate(p):
     except _inputs.ProfileError as e:
         errors.append(str(e))
     errors += _paths.check_paths(p, OWNED)
-    return desired, errors
+    return desired, errors, warnings
 
 
 def run(module, root='', probes=None):
     p = module.params
     result = dict(changed=False, messages=[], backup_files={}, runtime_changes=[], files_changed=[], adopted=[],
                   stale_removed=[])
-    desired, errors = validate(p)
+    desired, errors, warnings = validate(p)
     if errors:
         module.fail_json(msg='; '.join(errors), **result)
+    for warning in warnings:
+        module.warn(warning)
     try:
         with _lock.HostLock(p['lock_timeout'], shared=module.check_mode, root=root, what='conntrack_settings'):
             apply(module, desired, root, probes, result)

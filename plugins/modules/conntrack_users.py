@@ -178,11 +178,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host, verdict as _users
 
 
 def build_module():
-    return AnsibleModule(
+    return _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_users')(
         argument_spec=dict(ignore=dict(type='list', elements='str', default=[])),
         supports_check_mode=True,
     )

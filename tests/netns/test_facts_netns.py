@@ -132,3 +132,27 @@ def test_recommend_in_netns_reports_global_keys_readonly(filled):
     assert rec['values']['max']['writable'] is False
     assert rec['values']['tcp_timeout_time_wait']['current'] == 3600
     assert rec['values']['tcp_timeout_time_wait']['recommended'] == 60
+
+
+def test_nat_rules_in_the_namespace_are_found_and_counted():
+    # issue 22, finding 9: a host that masquerades without a NAT profile (Docker, Podman, kube-proxy)
+    # has every entry counted with the NAT extension area. A Docker-like nft table in a fresh
+    # namespace: conntrack_facts finds it (read-only), the recommendation counts 128 B more per entry.
+    ns = nsfill.Netns()
+    try:
+        facts = run_module(ns, 'nfct.tuning.conntrack_facts')['ansible_facts']['conntrack']
+        assert facts['nat']['detected'] is False and facts['nat']['rules'] == 0
+        rules = ('table ip docker {\n chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n'
+                 '  ip saddr 172.17.0.0/16 oifname != "docker0" masquerade\n }\n}\n')
+        nsfill.ns_exec(ns.name, ['nft', '-f', '-'], input=rules.encode())
+        facts = run_module(ns, 'nfct.tuning.conntrack_facts')['ansible_facts']['conntrack']
+        assert facts['nat']['detected'] is True and facts['nat']['owners'] == ['docker'], facts['nat']
+        assert any('masquerade' in line for line in facts['nat']['evidence'])
+        rec = run_module(ns, 'nfct.tuning.conntrack_recommend', 'profile=web')
+        assert rec['memory']['entry_bytes'] == rec['memory']['object_size'] + 128
+        assert rec['memory']['extension'][0].startswith('NAT rules on this host (docker')
+        # nothing was written: the ruleset is exactly what the test loaded
+        listed = nsfill.ns_exec(ns.name, ['nft', 'list', 'tables'], stdout=subprocess.PIPE).stdout.decode().split()
+        assert 'docker' in listed and 'nfct_notrack' not in listed
+    finally:
+        ns.remove()

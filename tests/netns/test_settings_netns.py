@@ -147,20 +147,26 @@ def test_role_with_notrack_steady_state_at_most_4_executions(ns, tmp_path):
     assert ns.count() == before
 
 
-@pytest.mark.parametrize('exemption, fragment', [
-    ({'interface': 'eth9'}, "exemptions[0].interface: 'eth9' is not an interface on this host (present: lo)"),
-    ({'interface': 'lo;reboot'}, "exemptions[0].interface: 'lo;reboot' is not a valid interface name"),
-    ({'interface': 'averyveryverylongname'}, 'is not a valid interface name (1-15 letters'),
+@pytest.mark.parametrize('exemption, task, fragment', [
+    # an interface the host lacks: known once the facts are read (the recommendation step)
+    ({'interface': 'eth9'}, 'Compute the recommendation on the controller and check every input of the steps below',
+     "conntrack_notrack[0].interface: 'eth9' is not an interface on this host (present: lo)"),
+    # a name that cannot be an interface: refused by the role's first task, before the facts (issue 22)
+    ({'interface': 'lo;reboot'}, 'Check the variables of nfct.tuning.conntrack before anything runs',
+     "conntrack_notrack[0].interface: 'lo;reboot' is not a valid interface name"),
+    ({'interface': 'averyveryverylongname'}, 'Check the variables of nfct.tuning.conntrack before anything runs',
+     'is not a valid interface name (1-15 letters'),
 ])
-def test_role_checks_notrack_exemptions_before_the_first_change(ns, tmp_path, exemption, fragment):
+def test_role_checks_notrack_exemptions_before_the_first_change(ns, tmp_path, exemption, task, fragment):
     # issue 11, finding 6: a bad exemption used to fail in the NOTRACK step, after the sysctl
-    # settings had been applied and persisted
+    # settings had been applied and persisted; issue 22, finding 10: the role's messages name its
+    # variables (conntrack_notrack), not the module's options
     ns.write_sysctl('tcp_timeout_time_wait', 120)
     before = nsfill.tree(etc(tmp_path))
     data, _runs = playbook(ns, tmp_path, {'conntrack_profile': 'web', 'conntrack_notrack': [exemption]}, ok=False)
-    res = task_result(data, 'Compute the recommendation on the controller and check every input of the steps below')
+    res = task_result(data, task)
     assert res['failed'] is True and fragment in res['msg'], res['msg']
-    assert res['msg'].startswith('notrack_exemptions (conntrack_notrack in the role): ')
+    assert res['msg'].startswith('conntrack_notrack[0].interface: ')
     assert read(ns, 'tcp_timeout_time_wait') == 120
     assert nsfill.tree(etc(tmp_path)) == before
     assert 'nfct_notrack' not in nsfill.ns_exec(ns.name, ['nft', 'list', 'tables'], stdout=subprocess.PIPE).stdout.decode()
@@ -171,8 +177,15 @@ def test_role_checks_notrack_exemptions_before_the_first_change(ns, tmp_path, ex
     ({'conntrack_lock_timeout': 'soon'}, 'conntrack_lock_timeout'),
     ({'conntrack_overrides': {'max': 'nan'}}, "overrides.max: expected an integer, got 'nan'"),
     ({'conntrack_memory_budget_percent': 90}, 'memory_budget_percent: 90 is outside the allowed range 0.1-50'),
-    ({'conntrack_sysctl_file': '/etc/passwd'}, 'files.sysctl_file (conntrack_sysctl_file in the role): /etc/passwd is '
-                                               'outside the directories systemd-sysctl'),
+    ({'conntrack_sysctl_file': '/etc/passwd'}, 'conntrack_sysctl_file: /etc/passwd is outside the directories '
+                                               'systemd-sysctl'),
+    # issue 22: a misspelt variable, a string where a list of exemptions goes, a timeout below its floor
+    ({'conntrack_profil': 'edge'}, "conntrack_profil: not a variable of nfct.tuning.conntrack (did you mean "
+                                   "'conntrack_profile'?)"),
+    ({'conntrack_notrack': 'lo'}, "conntrack_notrack: expected a list of dicts, got the string 'lo'; write for example "
+                                  "conntrack_notrack: [{interface: lo}"),
+    ({'conntrack_overrides': {'tcp_timeout_time_wait': 1}}, 'conntrack_overrides.tcp_timeout_time_wait: 1 s is below '
+                                                            'the floor of 60 s'),
     ({'conntrack_profile': 'p', 'conntrack_profiles': {'p': {'sizing': {'target_usage': 0}}}},
      'profiles.p.sizing.target_usage: 0 is outside the allowed range 0.1-0.9'),
 ])
@@ -182,6 +195,8 @@ def test_tune_playbook_refuses_bad_variables_before_any_change(ns, tmp_path, ext
     data, runs = playbook(ns, tmp_path, dict({'conntrack_profile': 'web'}, **extra), ok=False)
     failed = [h for play in data['plays'] for t in play['tasks'] for h in t['hosts'].values() if h.get('failed')]
     assert failed and fragment in failed[0]['msg'], failed
+    # our check fails first (issue 22, finding 13): never Ansible's argument check with the whole spec
+    assert 'argument_spec_data' not in failed[0] and 'ansible_collections' not in failed[0]['msg'], failed[0]
     assert read(ns, 'tcp_timeout_time_wait') == 120
     assert nsfill.tree(etc(tmp_path)) == before
     assert runs <= 1   # at most the facts module ran on the host

@@ -52,6 +52,7 @@ PACKAGES = (
     ('users', 'who uses conntrack: rules by owner, the verdict, the host reads'),
     ('audit', "the audit: one host's entry, the fleet report (JSON, JUnit), its HTML page"),
     ('metrics', 'the Prometheus exposition, the writer the timer runs, what conntrack_metrics installs'),
+    ('history', "the table's history on the host: samples, daily peaks, the decaying histogram"),
 )
 # which concern may import which, and why; the graph is acyclic (test_the_concerns_form_no_cycle)
 EDGES = {
@@ -68,7 +69,8 @@ EDGES = {
     'audit': {'kernel': 'key names'},
     'metrics': {'kernel': 'key names', 'host': 'atomic writes, the host state, HostIO', 'facts': 'the facts',
                 'sizing': 'the recommendation', 'settings': 'the drift of the tuned keys', 'users': 'can_disable',
-                'audit': "the audit's per-key kinds"},
+                'audit': "the audit's per-key kinds and the health", 'history': 'recording the samples'},
+    'history': {},
 }
 # edges that may reach only some files of the other concern
 ONLY = {
@@ -80,16 +82,16 @@ ONLY = {
 LAYERS = (
     ('kernel', 'shared', ('kernel/rules', 'kernel/keys'),
      "the kernel's own rules: key names, kinds, scopes and ranges, procfs paths, defaults per release and RAM"),
-    ('vocabulary', 'shared', ('host/proc', 'host/persist', 'host/paths', 'notrack/spec'),
+    ('vocabulary', 'shared', ('host/proc', 'host/persist', 'host/paths', 'notrack/spec', 'history/store'),
      'parsers of what the kernel and the boot files print, where we may write, NOTRACK exemptions'),
     ('facts', 'host', ('host/state', 'host/rulesets', 'facts/breakdown', 'facts/netlink', 'facts/gather'),
      'reading a host (or a fake root) into the facts dict'),
     ('recommend', 'shared', ('sizing/profiles', 'sizing/kubeproxy', 'sizing/inputs', 'sizing/engine', 'sizing/args'),
      'the sizing engine: facts and options in, recommended values out (also on the controller)'),
     ('plan', 'host', ('settings/plan', 'notrack/nft', 'notrack/ipt', 'notrack/safety', 'notrack/plan',
-                      'users/rules', 'users/verdict', 'settings/disable'),
+                      'users/rules', 'users/verdict', 'settings/disable', 'settings/relieve'),
      'the planners: what conntrack_settings, conntrack_notrack and conntrack_users would change'),
-    ('report', 'shared', ('audit/entry',),
+    ('report', 'shared', ('audit/health', 'audit/entry'),
      "one host's audit entry from its facts, recommendation and plan (data, not code, of the layers before)"),
     ('host_io', 'host', ('host/files', 'host/lock', 'host/io', 'notrack/host', 'users/host', 'metrics/exposition',
                          'metrics/install', 'metrics/writer'),

@@ -31,13 +31,17 @@ POINTER_SIZES = {
 
 
 METRICS_TIMER = '/etc/systemd/system/nfct-conntrack-metrics.timer'
+# kube-proxy's configuration when no kube-proxy process names one (--config): kubeadm's path (the
+# ConfigMap as its DaemonSet mounts it) and the usual one of kube-proxy run as a systemd service
+KUBE_PROXY_CONFIGS = ('/var/lib/kube-proxy/config.conf', '/var/lib/kube-proxy/kube-proxy-config.yaml',
+                      '/etc/kubernetes/kube-proxy-config.yaml')
 
 
 def _read(root, path):
     try:
         with open(root + path, 'r') as f:
             return f.read()
-    except (IOError, OSError):
+    except (IOError, OSError, ValueError):  # ValueError: not text (a process name in another encoding)
         return None
 
 
@@ -299,9 +303,50 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
                                                      explicit) if ram else None
     # conntrack_metrics installed here (the role removes it when conntrack_metrics is false)
     facts['metrics_installed'] = _exists(root, METRICS_TIMER)
+    facts['kube_proxy'] = kube_proxy(root)
     if breakdown:
         facts['breakdown'] = _breakdown(root, probes, available, top, breakdown_source)
     return facts
+
+
+def _pids_named(root, name):
+    try:
+        pids = sorted((int(d) for d in os.listdir(root + '/proc') if d.isdigit()))
+    except (IOError, OSError):
+        return []
+    return [pid for pid in pids if (_read(root, '/proc/%d/comm' % pid) or '').strip() == name]
+
+
+def kube_proxy(root):
+    """kube-proxy's conntrack settings as kube-proxy itself reads them here, or None: the file its
+    --config names, read through /proc/PID/root so that a kube-proxy in a pod is read in its own
+    mount namespace; its flags when it has no --config; with no kube-proxy running, the first of
+    KUBE_PROXY_CONFIGS that exists (it applies at its next start).
+    {'running', 'pid', 'source', 'conntrack': {camelCase field: value}, 'error' (when unreadable)}."""
+    for pid in _pids_named(root, 'kube-proxy'):
+        argv = [a for a in (_read(root, '/proc/%d/cmdline' % pid) or '').split('\0') if a]
+        path, flags = _persist.kube_proxy_args(argv)
+        if path is None:
+            return {'running': True, 'pid': pid, 'source': 'kube-proxy (pid %d) command line' % pid, 'conntrack': flags}
+        inside = ('/proc/%d/root' % pid) if path.startswith('/') else ('/proc/%d/cwd/' % pid)
+        return _kube_proxy_file(root, inside + path, 'kube-proxy (pid %d) --config %s' % (pid, path), pid)
+    for path in KUBE_PROXY_CONFIGS:
+        if _exists(root, path):
+            return _kube_proxy_file(root, path, path, None)
+    return None
+
+
+def _kube_proxy_file(root, path, source, pid):
+    out = {'running': pid is not None, 'pid': pid, 'source': source, 'conntrack': {}}
+    text = _read(root, path)
+    if text is None:
+        out['error'] = 'cannot read %s' % path
+        return out
+    try:
+        out['conntrack'] = _persist.parse_kube_proxy_config(text)
+    except ValueError as e:
+        out['error'] = '%s: %s' % (path, e)
+    return out
 
 
 def memory(root, sysctls, page_size, pointer, available):

@@ -14,7 +14,9 @@ read_listing() builds one from a (possibly fake, for tests) root directory.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import json
 import os
+import re
 
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
 
@@ -238,3 +240,85 @@ def read_single(path, root=''):
     if root and info['real'].startswith(root):
         info['real'] = info['real'][len(root):]
     return info
+
+
+# ---------------------------------------------------------------- kube-proxy's configuration
+
+# kube-proxy's command-line flags for its conntrack settings -> the KubeProxyConfiguration field;
+# kube-proxy ignores them when --config names a file ("This parameter is ignored if a config file
+# is specified by --config", kube-proxy --help).
+KUBE_PROXY_FLAGS = {
+    '--conntrack-max-per-core': 'maxPerCore', '--conntrack-min': 'min',
+    '--conntrack-tcp-timeout-established': 'tcpEstablishedTimeout',
+    '--conntrack-tcp-timeout-close-wait': 'tcpCloseWaitTimeout', '--conntrack-tcp-be-liberal': 'tcpBeLiberal',
+    '--conntrack-udp-timeout': 'udpTimeout', '--conntrack-udp-timeout-stream': 'udpStreamTimeout',
+}
+
+
+def kube_proxy_args(argv):
+    """kube-proxy's command line -> (the --config path or None, {conntrack field: value} from flags)."""
+    config, flags = None, {}
+    args = list(argv or [])
+    i = 0
+    while i < len(args):
+        name, sep, value = args[i].partition('=')
+        if (name == '--config' or name in KUBE_PROXY_FLAGS) and not sep:
+            if name == '--conntrack-tcp-be-liberal':
+                value = 'true'   # a boolean flag: --flag or --flag=false
+            elif i + 1 < len(args):
+                value, i = args[i + 1], i + 1
+            else:
+                value = None
+        if name == '--config':
+            config = value
+        elif name in KUBE_PROXY_FLAGS and value is not None:
+            flags[KUBE_PROXY_FLAGS[name]] = _scalar(value)
+        i += 1
+    return config, flags
+
+
+def _scalar(text):
+    """A YAML scalar as kube-proxy's config file writes them: null, true/false, integers, strings."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '"\'':
+        return text[1:-1]
+    if text in ('', '~', 'null', 'Null', 'NULL'):
+        return None
+    if text in ('true', 'True', 'TRUE', 'false', 'False', 'FALSE'):
+        return text.lower() == 'true'
+    if re.match(r'^-?[0-9]+$', text):
+        return int(text)
+    return text
+
+
+def parse_kube_proxy_config(text):
+    """The conntrack: section of a KubeProxyConfiguration file (YAML as kubeadm and kube-proxy write
+    it, or JSON) -> {field: scalar}; {} when it has none. Raises ValueError for what it cannot read.
+    A small reader of the block form these files use: a top-level `conntrack:` key and its
+    `field: value` lines (the host needs no YAML library)."""
+    text = text or ''
+    if text.lstrip().startswith('{'):
+        doc = json.loads(text)
+        section = doc.get('conntrack') if isinstance(doc, dict) else None
+        if section is not None and not isinstance(section, dict):
+            raise ValueError('conntrack: is not a mapping')
+        return dict(section or {})
+    out, inside, indent = {}, False, None
+    for raw in text.splitlines():
+        line = re.sub(r'(^|\s)#.*$', '', raw).rstrip()
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip())
+        if depth == 0:
+            inside = re.match(r'^conntrack:\s*(\{\s*\})?$', line) is not None
+            indent = None
+            continue
+        if not inside:
+            continue
+        indent = depth if indent is None else indent
+        m = re.match(r'^\s*([A-Za-z][A-Za-z0-9]*):(?:\s+(.*))?$', line)
+        if depth == indent and not m:
+            raise ValueError('cannot read the line %r of the conntrack: section' % raw.strip())
+        if depth == indent:
+            out[m.group(1)] = _scalar(m.group(2) or '')
+    return out

@@ -11,6 +11,7 @@ validate_value() so that an error always names the key and the allowed range.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import difflib
 import math
 import re
 
@@ -87,13 +88,22 @@ def known_keys():
     return sorted(KEYS)
 
 
+def did_you_mean(word, choices):
+    """" (did you mean 'x'?)" for the closest of choices to a misspelt word, or ''."""
+    if not isinstance(word, str):
+        return ''
+    close = difflib.get_close_matches(word, [c for c in choices if isinstance(c, str)], n=1, cutoff=0.75)
+    return " (did you mean '%s'?)" % close[0] if close else ''
+
+
 def canonical_key(key, where='overrides'):
     """Return the short name of a writable known key or raise InvalidSetting naming it."""
     short = short_name(key)
     if short is None or short not in KEYS:
         raise InvalidSetting(
-            "%s: unknown conntrack key '%s'. Known keys (short form, or with the "
-            "'net.netfilter.nf_conntrack_' prefix): %s" % (where, key, ', '.join(known_keys())))
+            "%s: unknown conntrack key '%s'%s. Known keys (short form, or with the "
+            "'net.netfilter.nf_conntrack_' prefix): %s"
+            % (where, key, did_you_mean(short or key, known_keys()), ', '.join(known_keys())))
     if KEYS[short][0] == 'readonly':
         raise InvalidSetting("%s: '%s' is read-only (the kernel maintains it) and cannot be set" % (where, key))
     return short
@@ -142,3 +152,26 @@ def validate_settings(settings, where='overrides'):
             raise InvalidSetting("%s: key '%s' is given twice (as '%s')" % (where, short, key))
         out[short] = validate_value(short, settings[key], where)
     return out
+
+
+def floor_message(short, value, where='overrides', label=None):
+    """The refusal of a timeout below its floor (kernel/rules.py TIMEOUT_FLOORS), or None. The
+    message starts with label, or with where.short."""
+    floor = _kernel.timeout_floor(short)
+    if floor is None or not isinstance(value, int) or value >= floor[0]:
+        return None
+    label = label or ('%s.%s' % (where, short) if where else short)
+    return ('%s: %d s is below the floor of %d s for %s: %s (source: %s). Use at least %d, or set force: true '
+            'to go below it' % (label, value, floor[0], sysctl_name(short), floor[1], floor[2], floor[0]))
+
+
+def check_floors(settings, where='overrides', force=False):
+    """Timeouts below their floors: ([refusals], []) without force, ([], [warnings]) with it."""
+    found = []
+    for short in sort_keys(list(settings or {})):
+        msg = floor_message(short, settings[short], where)
+        if msg:
+            found.append(msg)
+    if force:
+        return [], ['force: ' + m for m in found]
+    return found, []

@@ -271,8 +271,11 @@ DEFAULT_TIMEOUTS = {
 }
 # (key, until release, value): defaults that differed before a release
 _OLDER_TIMEOUTS = (
-    # 180 s until 4.20, 120 s from 5.0 (with d535c8a69c19 "udp: only extend timeout to stream
-    # mode after 2s"), read from the 4.20.1 and 5.0.1 trees
+    # udp_timeouts[UDP_CT_REPLIED]: 180 s in the 4.20.1 tree, 120 s in the 5.0.1 tree
+    # (net/netfilter/nf_conntrack_proto_udp.c). The 2-second rule that came with it - a replied
+    # flow moves to udp_timeout_stream only once it is 2 s old - is a separate commit,
+    # d535c8a69c19 "netfilter: conntrack: udp: only extend timeout to stream mode after 2s"; it
+    # did not change the value.
     ('udp_timeout_stream', (5, 0), 180),
 )
 TIMEOUT_SOURCES = {
@@ -312,3 +315,116 @@ def default_flags(release=None):
     out['events'] = 1 if rel is not None and rel < (5, 19) else 2
     out['helper'] = 1 if rel is not None and rel < (4, 7) else 0
     return out
+
+
+# ---------------------------------------------------------------- keys a kernel may lack
+
+# Keys the kernel removed (short name or prefix) -> (first release without them, the change).
+# A key a kernel lacks for another reason (a protocol tracker not built or not loaded: sctp, gre,
+# dccp) is simply not in its /proc/sys/net/netfilter.
+REMOVED_KEYS = (
+    ('helper', (6, 0), 'the automatic helper assignment and its sysctl were removed in 6.0 (commit b118509076b3 '
+                       '"netfilter: remove nf_conntrack_helper sysctl and modparam toggles"); assign helpers '
+                       'with explicit ct helper rules instead'),
+    ('dccp_', (6, 17), 'DCCP tracking was removed in 6.17 (commit fd72f265bb00 "netfilter: conntrack: remove DCCP '
+                       'protocol support")'),
+)
+
+
+def removed_key(short, release=None):
+    """Why kernels of this release have no nf_conntrack_<short> at all (REMOVED_KEYS), or None.
+    release None: the newest kernels."""
+    rel = tuple(release[:2]) if release else None
+    for name, since, why in REMOVED_KEYS:
+        if short == name or (name.endswith('_') and short.startswith(name)):
+            if rel is None or rel >= since:
+                return why
+    return None
+
+
+def missing_key_reason(short, release=None):
+    """Why a kernel of this release has no nf_conntrack_<short> (for a key it does not list)."""
+    why = removed_key(short, release)
+    return why or 'it is not on this kernel (its protocol tracker is not built in or not loaded)'
+
+
+# ---------------------------------------------------------------- timeout floors
+
+# The lowest value of every timeout we write without force, with why and where to check it: below
+# it a live flow loses its entry while its endpoints still wait for each other (its next packet
+# is then INVALID, or a new entry in the middle of a flow). conntrack_recommend (overrides, profile
+# values, kube-proxy's) and conntrack_settings (settings=) refuse a value below its floor unless
+# force; docs/keys.md lists the table. Kernel defaults are at or above every floor.
+_RTO = 'RFC 6298 section 2.1 (initial RTO 1 s; Linux TCP_TIMEOUT_INIT, include/net/tcp.h)'
+_RTO_MIN = 'include/net/tcp.h TCP_RTO_MIN (200 ms) and RFC 6298 section 5.5 (the RTO doubles per retransmission)'
+_KEEPALIVE = ('RFC 5382 REQ-5 (2 h 4 min: TCP keep-alive probes start after 2 h idle, RFC 1122 section 4.2.3.6 '
+              'and Linux tcp_keepalive_time 7200 s, plus 4 min for the probes)')
+_R2 = 'RFC 1122 section 4.2.3.5 (R2 >= 100 s; quoted above tcp_timeouts[] in nf_conntrack_proto_tcp.c)'
+_SCTP = 'RFC 9260 section 16 (RTO.Initial 1 s, HB.interval 30 s, RTO.Max 60 s, Path.Max.Retrans 5)'
+_DCCP = 'RFC 4340 section 8 (MSL 2 min) and nf_conntrack_proto_dccp.c dccp_timeout[] (its timers in MSL units)'
+# key -> (floor in seconds, why, source)
+TIMEOUT_FLOORS = {
+    'tcp_timeout_syn_sent': (5, 'the SYN-ACK must find the entry of its SYN: it answers within a round trip, and every '
+                                'retransmitted SYN refreshes the entry', _RTO),
+    'tcp_timeout_syn_recv': (5, 'the handshake\'s last ACK must find the entry: a lost SYN-ACK is sent again 1 and 3 s '
+                                'after the first (tcp_synack_retries)', _RTO),
+    'tcp_timeout_established': (7440, 'an idle established flow must outlive TCP keep-alive; a NAT or stateful filter '
+                                      'that forgets it sooner breaks it', _KEEPALIVE),
+    'tcp_timeout_fin_wait': (10, 'conntrack\'s FIN_WAIT lasts from a FIN to its ACK (the ACK moves it to CLOSE_WAIT): '
+                                 'a lost FIN is sent again 0.2, 0.6, 1.4, 3 and 6.2 s later', _RTO_MIN),
+    'tcp_timeout_close_wait': (60, 'conntrack\'s CLOSE_WAIT is the half-closed connection ("ACK seen (after FIN)", '
+                                   'nf_conntrack_proto_tcp.c): the side whose FIN was acknowledged waits in '
+                                   'FIN_WAIT_2 for the other FIN, 60 s for an orphaned Linux socket',
+                               'Documentation/networking/ip-sysctl.rst tcp_fin_timeout (60 s, TCP_FIN_TIMEOUT)'),
+    'tcp_timeout_last_ack': (10, 'both FINs seen, the last ACK pending: the second FIN is sent again like the first',
+                             _RTO_MIN),
+    'tcp_timeout_time_wait': (60, 'a Linux endpoint keeps TIME_WAIT for 60 s: its retransmitted last ACK and a '
+                                  'resent FIN must still find the entry',
+                              'include/net/tcp.h TCP_TIMEWAIT_LEN (60 s)'),
+    'tcp_timeout_close': (10, 'the entry of a reset connection absorbs what is still in flight; no TCP timer '
+                              'documents a shorter value, so the kernel\'s default is the floor',
+                          'nf_conntrack_proto_tcp.c tcp_timeouts[] (10 s)'),
+    'tcp_timeout_max_retrans': (100, 'a segment retransmitted without an answer: TCP itself tries for at least 100 s',
+                                _R2),
+    'tcp_timeout_unacknowledged': (100, 'data left unacknowledged: TCP itself tries for at least 100 s', _R2),
+    'udp_timeout': (10, 'an unreplied flow (and a replied one younger than 2 s) must see its answer; the resolver '
+                        'retries after 5 s and the retry must still find it', 'resolv.conf(5) timeout:5 (glibc)'),
+    'udp_timeout_stream': (120, 'a replied UDP flow (VoIP, QUIC, VPN) must live 2 min idle; applications time their '
+                                'keep-alives to it',
+                           'RFC 4787 REQ-5 (a NAT UDP mapping must not expire in less than 2 min)'),
+    'icmp_timeout': (5, 'an echo reply arrives within a round trip; traceroute waits 5 s for each probe',
+                     'traceroute(8) -w (default 5 s)'),
+    'icmpv6_timeout': (5, 'an echo reply arrives within a round trip; traceroute waits 5 s for each probe',
+                       'traceroute(8) -w (default 5 s)'),
+    'generic_timeout': (600, 'protocols without a tracker of their own (ESP, OSPF, ...) have no timer to align a '
+                             'shorter value with: the kernel\'s default is the floor',
+                        'nf_conntrack_proto_generic.c nf_ct_generic_timeout (600 s)'),
+    'gre_timeout': (30, 'no GRE timer documents a shorter value: the kernel\'s default is the floor',
+                    'nf_conntrack_proto_gre.c gre_timeouts[] (30 s)'),
+    'gre_timeout_stream': (180, 'no GRE timer documents a shorter value: the kernel\'s default is the floor',
+                           'nf_conntrack_proto_gre.c gre_timeouts[] (180 s)'),
+    'sctp_timeout_closed': (1, 'a closed association\'s entry only absorbs stray chunks', _SCTP),
+    'sctp_timeout_cookie_wait': (1, 'the INIT ACK answers within the 1 s initial RTO, and a resent INIT refreshes '
+                                    'the entry', _SCTP),
+    'sctp_timeout_cookie_echoed': (1, 'the COOKIE ACK answers within the 1 s initial RTO', _SCTP),
+    'sctp_timeout_established': (210, 'an idle association sends a HEARTBEAT every 30 s and gives a path up after 5 '
+                                      'unanswered ones: 30 x 5 + 60 (RTO.Max)',
+                                 _SCTP + '; Documentation/networking/nf_conntrack-sysctl.rst'),
+    'sctp_timeout_shutdown_sent': (1, 'the SHUTDOWN ACK answers within the 1 s initial RTO', _SCTP),
+    'sctp_timeout_shutdown_recd': (1, 'the SHUTDOWN ACK answers within the 1 s initial RTO', _SCTP),
+    'sctp_timeout_shutdown_ack_sent': (1, 'the SHUTDOWN COMPLETE answers within the 1 s initial RTO', _SCTP),
+    'sctp_timeout_heartbeat_sent': (30, 'the entry of a secondary path lives from one HEARTBEAT to the next '
+                                        '(HB.interval 30 s)', _SCTP),
+    'dccp_timeout_request': (240, 'DCCP\'s own timers are in MSL units: REQUEST 2 MSL', _DCCP),
+    'dccp_timeout_respond': (480, 'DCCP\'s own timers are in MSL units: RESPOND 4 MSL', _DCCP),
+    'dccp_timeout_partopen': (480, 'DCCP\'s own timers are in MSL units: PARTOPEN 4 MSL', _DCCP),
+    'dccp_timeout_open': (43200, 'an open DCCP connection has no keep-alive to align a shorter value with', _DCCP),
+    'dccp_timeout_closereq': (64, 'a CLOSEREQ is retransmitted for 64 s', _DCCP),
+    'dccp_timeout_closing': (64, 'a CLOSE is retransmitted for 64 s', _DCCP),
+    'dccp_timeout_timewait': (240, 'TIMEWAIT lasts 2 MSL', _DCCP),
+}
+
+
+def timeout_floor(short):
+    """(floor, why, source) of a timeout key, or None for a key that is not a timeout."""
+    return TIMEOUT_FLOORS.get(short)

@@ -150,7 +150,7 @@ def collect(cfg, root='', now=None):
                     cfg['top'], cfg['breakdown_timeout'], root)
         if cfg['desired']:
             collected['keys'] = part('drift', lambda: drift_keys(facts, cfg['desired'], cfg['files'], root))
-        recommended = part('recommendation', lambda: recommendation(cfg, facts))
+        recommended = part('recommendation', lambda: recommendation(cfg, facts, root))
         collected['recommended_max'] = (recommended or {}).get('max')
         if cfg['users']:
             collected['can_disable'] = part('users', lambda: can_disable(facts, root))
@@ -159,7 +159,11 @@ def collect(cfg, root='', now=None):
     return collected
 
 
-def recommendation(cfg, facts):
+def recommendation(cfg, facts, root=''):
+    """The recommendation the role computed, computed here again from this minute's facts (with the
+    host's NAT rules, as conntrack_facts reads them for the role)."""
+    shim = Shim()
+    facts = dict(facts, nat=_users_host.nat(shim, _hostio.HostIO(shim, root), (facts.get('kernel') or {}).get('release')))
     result, error = _recommend_args.compute(dict(cfg['recommend']), facts, platform.node())
     if error:
         raise ValueError(error)

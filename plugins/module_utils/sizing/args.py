@@ -8,10 +8,14 @@ the controller from already gathered facts)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import fnmatch
+import re
+
 from ansible_collections.nfct.tuning.plugins.module_utils.host import paths as _paths
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
 from ansible_collections.nfct.tuning.plugins.module_utils.notrack import spec as _notrack
-from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing, inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import kubeproxy as _kubeproxy
 
 # the files conntrack_settings owns: their paths are checked here too, before anything changes
 # (_paths, not the settings planner: this module also runs on the controller)
@@ -34,14 +38,16 @@ ARGUMENT_SPEC = dict(
     previous_stats=dict(type='dict'),
     notrack_exemptions=dict(type='raw'),
     files=dict(type='dict'),
+    role_variables=dict(type='bool', default=False),
 )
 
 
 def compute(params, facts, host='localhost'):
     """Return (result dict, error message or None)."""
+    profile = params.get('profile')
     try:
         rec = _sizing.recommend(
-            facts, profile=params.get('profile') or 'default', overrides=params.get('overrides'),
+            facts, profile='default' if profile is None else profile, overrides=params.get('overrides'),
             memory_budget_percent=params.get('memory_budget_percent'),
             expected_peak=params.get('expected_peak'), only_raise=params.get('only_raise', True),
             profiles=params.get('profiles'), previous_stats=params.get('previous_stats'),
@@ -81,3 +87,166 @@ def check_role_inputs(params, facts):
         option, why = e.split(': ', 1)
         errors.append('files.%s (conntrack_%s in the role): %s' % (option, option, why))
     return errors
+
+
+# ---------------------------------------------------------------- the role's variables
+
+# What the role keeps under conntrack_* besides its variables (roles/conntrack/meta/argument_specs.yml):
+# the results its tasks register, and the host patterns of the playbooks. conntrack__* are its
+# internal variables (vars/main.yml).
+ROLE_REGISTERED = ('conntrack_recommendation', 'conntrack_result', 'conntrack_notrack_result', 'conntrack_metrics_result',
+                   'conntrack_metrics_removal', 'conntrack_users_result', 'conntrack_disable_notrack_result',
+                   'conntrack_disable_result', 'conntrack_audit_result', 'conntrack_audit_report')
+ROLE_PLAYBOOK_VARS = ('conntrack_tune_hosts', 'conntrack_audit_hosts')
+ROLE_IGNORE = 'conntrack_ignore_variables'
+# what to write instead, for the variables whose shape is not obvious
+ROLE_EXAMPLES = {
+    'conntrack_notrack': '[{interface: lo}, {protocol: tcp, port: 443, direction: inbound}]',
+    'conntrack_overrides': '{tcp_timeout_established: 86400}',
+    'conntrack_profiles': '{mine: {extends: web, sizing: {min: 524288}}}',
+    'conntrack_users_ignore': '[docker]',
+    'conntrack_audit_fail_on': '[runtime, at_boot]',
+    'conntrack_ignore_variables': '[conntrack_from_another_role]',
+}
+# numbers the modules check, with their range (conntrack_metrics NUMBERS, conntrack_audit top)
+ROLE_NUMBERS = {
+    'conntrack_lock_timeout': (0, 86400, 'seconds'), 'conntrack_metrics_interval': (10, 86400, 'seconds'),
+    'conntrack_metrics_top': (1, 100, None), 'conntrack_metrics_breakdown_timeout': (1, 3600, 'seconds'),
+    'conntrack_metrics_breakdown_max_entries': (1000, 100000000, None), 'conntrack_audit_top': (1, 10000, None),
+}
+# module option -> role variable, for the messages the modules' validators give (vars/main.yml
+# maps them the other way)
+_ROLE_TERMS = (
+    (re.compile(r'^notrack_exemptions \(conntrack_notrack in the role\): exemptions'), 'conntrack_notrack'),
+    (re.compile(r'files\.(\w+) \(conntrack_\1 in the role\)'), r'conntrack_\1'),
+    (re.compile(r'(?<![\w.\'])(memory_budget_percent|expected_peak|only_raise|kube_proxy)\b'), r'conntrack_\1'),
+    (re.compile(r'(?<![\w.\'])(?<!valid )(overrides|profiles|profile|force|sysctl_file|modprobe_file|modules_load_file|'
+                r'udev_rule_file|disable_file|lock_timeout)(?=[.:\[])'), r'conntrack_\1'),
+    (re.compile(r'(?<![\w.\'])exemptions(?=[.:\[])'), 'conntrack_notrack'),
+)
+
+
+def role_terms(message):
+    """A module's message in the role's words: option names become the role's variables
+    (overrides.max -> conntrack_overrides.max, force: true -> conntrack_force: true)."""
+    for pattern, repl in _ROLE_TERMS:
+        message = pattern.sub(repl, message)
+    return message
+
+
+def unknown_role_variables(names, spec, ignore=()):
+    """conntrack_* names the role does not know: (name, did-you-mean hint) for each, except
+    its internal conntrack__* ones, what it registers, and names matching ignore (shell patterns)."""
+    known = set(spec) | set(ROLE_REGISTERED) | set(ROLE_PLAYBOOK_VARS)
+    out = []
+    for name in sorted(names):
+        if not name.startswith('conntrack_') or name.startswith('conntrack__') or name in known:
+            continue
+        if any(fnmatch.fnmatchcase(name, str(pattern)) for pattern in ignore or ()):
+            continue
+        out.append((name, _keys.did_you_mean(name, sorted(spec))))
+    return out
+
+
+def _role_type_error(name, option, value):
+    """Our message for a value Ansible's argument spec would refuse (or convert into nonsense),
+    saying what to write instead; None when the value has the variable's type."""
+    kind, choices = option.get('type', 'str'), option.get('choices')
+    example = ROLE_EXAMPLES.get(name)
+    write = '; write for example %s: %s' % (name, example) if example else ''
+    if kind == 'bool':
+        try:
+            _inputs.boolean(value, name)
+        except _inputs.ProfileError:
+            return '%s: expected true or false, got %s' % (name, _inputs.describe(value))
+    elif kind == 'int':
+        try:
+            _inputs.number(value, name, -2 ** 63, 2 ** 63)
+        except _inputs.ProfileError:
+            return '%s: expected an integer, got %s' % (name, _inputs.describe(value))
+    elif kind in ('str', 'path') and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        return '%s: expected a string, got %s%s' % (name, _inputs.describe(value), write)
+    elif kind == 'dict' and not isinstance(value, dict):
+        return '%s: expected a dict, got %s%s' % (name, _inputs.describe(value), write)
+    elif kind == 'list' and isinstance(value, dict) and option.get('elements') == 'dict':
+        return '%s: expected a list of dicts, got one dict: write it as a list, for example %s: %s' % (
+            name, name, example or '[{...}]')
+    elif kind == 'list':
+        return _role_list_error(name, value, option.get('elements'), write)
+    if choices and str(value) not in [str(c) for c in choices]:
+        return '%s: %s is not one of %s%s' % (name, _inputs.describe(value), ', '.join(str(c) for c in choices),
+                                              _keys.did_you_mean(str(value), [str(c) for c in choices]))
+    return None
+
+
+def _role_list_error(name, value, elements, write):
+    if elements == 'str' and isinstance(value, str):
+        return None   # Ansible turns 'a,b' into [a, b]
+    if not isinstance(value, list):
+        return '%s: expected a list%s, got %s%s' % (name, ' of dicts' if elements == 'dict' else '', _inputs.describe(value), write)
+    for i, item in enumerate(value):
+        if elements == 'dict' and not isinstance(item, dict):
+            return '%s[%d]: expected a dict, got %s%s' % (name, i, _inputs.describe(item), write)
+        if elements == 'str' and (isinstance(item, bool) or not isinstance(item, (str, int, float))):
+            return '%s[%d]: expected a string, got %s%s' % (name, i, _inputs.describe(item), write)
+    return None
+
+
+def check_role_variables(spec, variables, names):
+    """Every mistake in the role's variables, in the role's words, before anything runs: names
+    the role does not know (with the closest known one), values of the wrong type or outside
+    their choices (saying what to write), then what the modules would refuse without looking at
+    the host (profile, overrides and their floors, budget, peak, kube_proxy, NOTRACK exemptions,
+    file paths, ranges). spec: the role's argument specs (main and audit options); variables:
+    {name: value} of the spec's names that are set; names: every conntrack_* variable name."""
+    ignore = variables.get(ROLE_IGNORE)
+    if isinstance(ignore, str):
+        ignore = [part.strip() for part in ignore.split(',')]   # as Ansible turns 'a,b' into a list
+    errors = []
+    for name, hint in unknown_role_variables(names, spec, ignore if isinstance(ignore, list) else ()):
+        errors.append('%s: not a variable of nfct.tuning.conntrack%s. Nothing ran on the host: a misspelt variable '
+                      'would silently tune or audit against a default. If it is not meant for this role, list it in %s'
+                      % (name, hint, ROLE_IGNORE))
+    for name in sorted(n for n in variables if n in spec and variables[n] is not None):
+        error = _role_type_error(name, spec[name], variables[name])
+        if error:
+            errors.append(error)
+    return errors or [role_terms(e) for e in _role_values(variables)]
+
+
+def _role_values(variables):
+    """What the modules would refuse, checked without the host (messages in the modules' words)."""
+    v = dict((name[len('conntrack_'):], value) for name, value in variables.items())
+    errors = []
+    for name, (lo, hi, unit) in sorted(ROLE_NUMBERS.items()):
+        try:
+            if variables.get(name) is not None:
+                _inputs.number(variables[name], name, lo, hi, True, unit)
+        except _inputs.ProfileError as e:
+            errors.append(str(e))
+    checks = (
+        lambda: _role_engine(v),
+        lambda: _kubeproxy.normalize(v.get('kube_proxy')),
+        lambda: _notrack.validate_exemptions(v.get('notrack'), None),
+    )
+    for check in checks:
+        try:
+            check()
+        except (_inputs.ProfileError, _keys.InvalidSetting, _kubeproxy.KubeProxyError, _notrack.NotrackError) as e:
+            errors.append(str(e))
+    paths = dict((o, v[o]) for o in OWNED_FILES if v.get(o) is not None)
+    return errors + _paths.check_paths(paths, sorted(paths))
+
+
+def _role_engine(v):
+    """The sizing engine's options and the profile, with the floors of every timeout they set."""
+    opts = _inputs.options(v.get('overrides'), v.get('memory_budget_percent'), v.get('expected_peak'),
+                           v.get('only_raise', True), v.get('force', False), None)
+    profile = v.get('profile')
+    prof = _inputs.resolve_profile('default' if profile is None else profile, v.get('profiles'))
+    low = [_keys.floor_message(short, entry['value'], label='%s.%s' % (prof['setting_origin'].get(short), short))
+           for short, entry in sorted(prof['settings'].items())]
+    low += _keys.check_floors(opts['overrides'], 'overrides')[0]
+    low = [m for m in low if m]
+    if low and not opts['force']:
+        raise _inputs.ProfileError('; '.join(low))

@@ -41,53 +41,53 @@ def _mib(n):
 
 # ---------------------------------------------------------------- host
 
-def host_model(facts):
+RAM_MISSING = ('facts.ram_bytes: missing, so the memory budget cannot be checked (conntrack_facts reads MemTotal from '
+               '/proc/meminfo; give the facts it returns whole, or add ram_bytes). force: true sizes without a budget')
+
+
+def host_model(facts, opts=None):
     """The numbers the engine needs from the facts (validated), or None when conntrack is not
     there. A loadable module that is not loaded is sized for what the kernel picks at load."""
+    opts = opts or {'force': False}
+    facts = _inputs.check_facts(facts)
     if facts is None:
         return None
-    if not isinstance(facts, dict):
-        raise ProfileError('facts: expected the dict returned by nfct.tuning.conntrack_facts, got %s'
-                           % type(facts).__name__)
-    assumed = False
-    if not facts.get('available') and (facts.get('module') or {}).get('type') == 'module' and facts.get('ram_bytes'):
-        facts = assume_loaded(facts)
-        assumed = True
-    if not facts.get('available'):
+    to_load = not facts.get('available') and (facts.get('module') or {}).get('type') == 'module'
+    if not (facts.get('available') or to_load):
         return None
-    kernel = facts.get('kernel') or {}
-    if not isinstance(kernel, dict):
-        raise ProfileError('facts.kernel: expected a dict')
+    ram = _inputs.fact_int(facts, 'ram_bytes', 1, 1 << 50, None)
+    if ram is None and not opts['force']:
+        raise ProfileError(RAM_MISSING)
+    ram = ram or 0
+    if to_load and not ram:
+        return None
+    assumed = to_load
+    if assumed:
+        facts = assume_loaded(facts)
+    kernel = facts['kernel']
     pointer = _inputs.number(kernel.get('pointer_size') or 8, 'facts.kernel.pointer_size', 4, 8)
     page = _inputs.number(kernel.get('page_size') or 4096, 'facts.kernel.page_size', 4096, 1 << 20)
     release = kernel.get('version')
-    if release is not None and (not isinstance(release, (list, tuple)) or len(release) < 2
-                                or not all(isinstance(x, int) and not isinstance(x, bool) for x in release[:2])):
-        raise ProfileError('facts.kernel.version: expected [major, minor, ...], got %r' % (release,))
-    ram = _inputs.fact_int(facts, 'ram_bytes', 0, 1 << 50, 0)
     memory = facts.get('memory') or {}
-    objsize = _inputs.number(memory.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE, 'facts.memory.object_size',
-                             64, 4096)
-    sysctls = facts.get('sysctls') or {}
-    if not isinstance(sysctls, dict):
-        raise ProfileError('facts.sysctls: expected a dict')
     kd_load = facts.get('kernel_default') or (_kernel.kernel_default(ram, pointer, release, page) if ram else {})
-    host = {
+    return {
         'facts': facts, 'assumed': assumed, 'ram': ram, 'release': release, 'pointer': pointer, 'page': page,
         'cpus': _inputs.fact_int(facts, 'cpus', 1, 1 << 20, 1),
         'count': _inputs.fact_int(facts, 'count', 0, 1 << 40, 0),
         'max': _inputs.fact_int(facts, 'max', 0, 1 << 40, 0),
         'buckets': _inputs.fact_int(facts, 'buckets', 0, 1 << 40, 0),
-        'object_size': objsize, 'object_source': memory.get('object_size_source') or 'fallback',
-        'sysctls': sysctls, 'writable': set(facts.get('writable') or []),
+        'object_size': _inputs.number(memory.get('object_size') or _kernel.FALLBACK_OBJECT_SIZE,
+                                      'facts.memory.object_size', 64, 4096),
+        'object_source': memory.get('object_size_source') or 'fallback',
+        'sysctls': facts.get('sysctls') or {}, 'writable': set(facts.get('writable') or []),
         'readonly': facts.get('readonly') or {}, 'hashsize': facts.get('hashsize') or {},
-        'stats': facts.get('stats') or {},
+        'stats': facts.get('stats') or {}, 'nat': facts.get('nat') or {}, 'kube_proxy': facts.get('kube_proxy'),
         # what the kernel picks by itself at this RAM (no explicit hash size): the budget's floor
         'kd': _kernel.kernel_default(ram, pointer, release, page) if ram else {'max': 0, 'buckets': 0},
         'kd_load': kd_load,
         'lost': _lost_at_boot(facts, kd_load),
+        'warnings': [] if ram else ['force: facts.ram_bytes: missing: sized without a memory budget'],
     }
-    return host
 
 
 def _lost_at_boot(facts, kd_load):
@@ -98,7 +98,7 @@ def _lost_at_boot(facts, kd_load):
     for short in ('max', 'buckets'):
         try:
             persisted = int((at_boot.get(short) or {}).get('value'))
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, OverflowError):
             continue
         live = facts.get(short)
         if live is not None and live == (kd_load or {}).get(short) and persisted != live:
@@ -106,14 +106,26 @@ def _lost_at_boot(facts, kd_load):
     return out
 
 
+# the keys whose value gives every entry the extension area (kernel/rules.py extension_reasons)
+_EXTENSION_KEYS = ('acct', 'timestamp', 'events')
+
+
 def assume_loaded(facts):
-    """Facts of a not-loaded module completed with what the kernel will set when it loads."""
+    """Facts of a not-loaded module completed with what the kernel will set when it loads: its
+    default timeouts and flags for this release (events=1 before 5.19, so every entry gets the
+    extension area), and a persisted acct/timestamp/events=1 that the boot-order fix applies."""
     loaded = copy.deepcopy(facts)
     kernel = loaded.get('kernel') or {}
     kernel_default = loaded.get('kernel_default') or _kernel.kernel_default(
         loaded['ram_bytes'], kernel.get('pointer_size') or 8, kernel.get('version'), kernel.get('page_size') or 4096)
     loaded['kernel_default'] = kernel_default
     sysctls = _kernel.default_timeouts(kernel.get('version'))
+    sysctls.update(_kernel.default_flags(kernel.get('version')))
+    at_boot = (loaded.get('persisted') or {}).get('at_boot') or {}
+    for short in _EXTENSION_KEYS:
+        entry = at_boot.get(short)
+        if isinstance(entry, dict) and str(entry.get('value')).strip() == '1':
+            sysctls[short] = 1
     sysctls.update({'max': kernel_default['max'], 'buckets': kernel_default['buckets'], 'count': 0})
     loaded.update(available=True, count=0, max=kernel_default['max'], buckets=kernel_default['buckets'], sysctls=sysctls,
                   writable=[],
@@ -132,6 +144,8 @@ def step_budget(host, prof, opts):
     else:
         percent, source = opts['budget'], 'memory_budget_percent'
     extension = _kernel.extension_reasons(host['sysctls'], prof['nat'])
+    if not prof['nat'] and host['nat'].get('detected'):
+        extension.insert(0, 'NAT rules on this host (%s; facts.nat)' % ', '.join(host['nat'].get('owners') or ['found']))
     per_entry = _kernel.entry_bytes(host['object_size'], extension)
     load_factor = sizing['load_factor']
     total = int(host['ram'] * percent / 100.0)
@@ -163,19 +177,24 @@ def budget_advice(host, budget, entries):
 
 
 def step_kube_proxy(host, prof, cfg):
-    """What kube-proxy will write here: one plan (version stated), several (not stated, on a
-    profile that follows kube-proxy), or none (absent, or not stated on another profile)."""
+    """What kube-proxy will write here: one plan (version stated), several (version not stated, on a
+    profile that follows kube-proxy or where its configuration is known), or none (absent, or
+    nothing known on another profile). The configuration is the option's, completed with what
+    conntrack_facts read on the host (facts.kube_proxy): stated fields win."""
+    cfg, warnings = _kubeproxy.merge_host(cfg, host['kube_proxy'])
+    if (host['kube_proxy'] or {}).get('error'):
+        warnings.append('kube-proxy\'s configuration could not be read here: %s' % host['kube_proxy']['error'])
+    source = (cfg or {}).get('from_host')
     if cfg is not None and cfg.get('absent'):
-        return {'stated': 'absent', 'plans': []}
-    if cfg is not None:
-        return {'stated': 'version', 'plans': [_kubeproxy.plan(cfg, host['cpus'])]}
-    if not prof['kube_proxy']:
-        return {'stated': None, 'plans': []}
-    plans = []
-    for minor in _KP_LINES:
-        config = dict(_kubeproxy.DEFAULT_CONFIG, version=(1, minor))
-        plans.append(_kubeproxy.plan(config, host['cpus']))
-    return {'stated': None, 'plans': plans}
+        return {'stated': 'absent', 'plans': [], 'warnings': warnings, 'source': None}
+    if cfg is not None and cfg['version'] is not None:
+        return {'stated': 'version', 'plans': [_kubeproxy.plan(cfg, host['cpus'])], 'warnings': warnings,
+                'source': source}
+    if cfg is None and not prof['kube_proxy']:
+        return {'stated': None, 'plans': [], 'warnings': warnings, 'source': None}
+    base = cfg or _kubeproxy.DEFAULT_CONFIG
+    plans = [_kubeproxy.plan(dict(base, version=(1, minor)), host['cpus']) for minor in _KP_LINES]
+    return {'stated': None if cfg is None else 'config', 'plans': plans, 'warnings': warnings, 'source': source}
 
 
 def _base_max(host, prof, kube_proxy_step):
@@ -190,8 +209,9 @@ def _base_max(host, prof, kube_proxy_step):
         if kube_proxy_step['stated'] == 'version':
             return (kube_plan['max'], 'what kube-proxy %s sets: %s' % (kube_plan['version'], kube_plan['formula']),
                     kube_plan['source'])
-        return kube_plan['max'], ('what kube-proxy sets (newest line %s, kube_proxy not stated): %s'
-                                  % (kube_plan['line'], kube_plan['formula'])), kube_plan['source']
+        return kube_plan['max'], ('what kube-proxy sets (newest line %s, its version not stated%s): %s'
+                                  % (kube_plan['line'], ', configuration from %s' % kube_proxy_step['source']
+                                     if kube_proxy_step['source'] else '', kube_plan['formula'])), kube_plan['source']
     candidates = []
     if sizing['use_kernel_default']:
         modern = _kernel.kernel_default(host['ram'], host['pointer'], (6, 0), host['page'])
@@ -212,7 +232,7 @@ def _base_max(host, prof, kube_proxy_step):
         candidates.append((kernel_default['max'], 'kernel default (%s)' % kernel_default['reason'],
                            kernel_default['source']))
     value, why, source = max(candidates, key=lambda candidate: candidate[0])
-    if prof['kube_proxy'] and kube_proxy_step['stated'] == 'version':
+    if prof['kube_proxy'] and kube_proxy_step['stated'] in ('version', 'config'):
         why = 'kube-proxy leaves max alone (maxPerCore 0): the profile\'s own rule, ' + why
     elif prof['kube_proxy'] and kube_proxy_step['stated'] == 'absent':
         why = 'no kube-proxy (kube_proxy: absent): the profile\'s own rule, ' + why
@@ -346,6 +366,10 @@ def _max_only_raise(host, opts, value, source, steps, warnings):
     floor, why_floor = host['max'], 'the live value %d' % host['max']
     if lost is not None and lost > floor:
         floor, why_floor = lost, 'the persisted value %d the boot lost' % lost
+    elif lost is not None:
+        why_floor += (' (the kernel\'s default after a boot that lost the persisted %d: keep the boot-order fix, '
+                      'boot_fix)' % lost)
+    _override_kept(opts['overrides'].get('max'), 'max', floor, why_floor)
     if floor > value:
         value, source = floor, 'only_raise'
         steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
@@ -355,6 +379,14 @@ def _max_only_raise(host, opts, value, source, steps, warnings):
                             'the boot-order fix (boot_fix) so the next boot applies it'
                             % (host['max'], lost, host['max'], lost))
     return value, source
+
+
+def _override_kept(override, short, floor, why_floor):
+    """An override below what only_raise keeps would be dropped without a word: refused, naming both."""
+    if override is not None and override < floor:
+        raise ProfileError('overrides.%s: %d is below %s, and only_raise keeps that: the plan would not be the %d you '
+                           'asked for. Set only_raise: false to lower %s to %d, or drop the override'
+                           % (short, override, why_floor, override, short, override))
 
 
 def step_buckets(host, prof, opts, max_value):
@@ -391,6 +423,9 @@ def step_buckets(host, prof, opts, max_value):
         floor, why_floor = host['buckets'], 'the live value %d' % host['buckets']
         if lost is not None and lost > floor:
             floor, why_floor = _kernel.round_buckets(lost, host['page'], host['pointer']), 'the persisted value the boot lost'
+        if 'buckets' in overrides:
+            _override_kept(_kernel.round_buckets(overrides['buckets'], host['page'], host['pointer']), 'buckets', floor,
+                           why_floor)
         if floor > buckets:
             buckets, source = floor, 'only_raise'
             steps.append('only_raise: keeping %s (never below the live value)' % why_floor)
@@ -406,64 +441,105 @@ def step_buckets(host, prof, opts, max_value):
 
 
 def step_profile_values(host, prof, opts, kube_proxy_step):
-    """Timeouts and flags: the profile's, kube-proxy's own when stated, then overrides."""
+    """Timeouts and flags: the profile's, kube-proxy's own (on a profile that follows it, when its
+    configuration is known), then overrides. {short: (value, reason, source, where)}; where names
+    what set it, for messages."""
     out = {}
     defaults = _kernel.default_timeouts(host['release'])
     for short, entry in sorted(prof['settings'].items()):
         value, reason = entry['value'], entry['reason']
         if value == 'kernel_default':
-            value = defaults[short]
-            reason = '%s (kernel default %d kept)' % (reason, value)
-        out[short] = (value, reason, entry['source'])
-    if prof['kube_proxy'] and kube_proxy_step['stated'] == 'version':
-        kube_plan = kube_proxy_step['plans'][0]
+            value = defaults.get(short, host['sysctls'].get(short))
+            reason = '%s (kernel default %s kept)' % (reason, value)
+        out[short] = (value, reason, entry['source'], prof['setting_origin'].get(short, 'profile %s' % prof['name']))
+    if prof['kube_proxy'] and kube_proxy_step['stated'] in ('version', 'config'):
+        kube_plan = kube_proxy_step['plans'][0 if kube_proxy_step['stated'] == 'version' else -1]
         for short, v in sorted(kube_plan['timeouts'].items()):
-            out[short] = (v, 'what kube-proxy %s sets' % kube_plan['version'],
-                          'kube_proxy.%s' % ('tcp_established_timeout' if 'established' in short else
-                                             'tcp_close_wait_timeout'))
+            field = _kubeproxy.FIELD_OF_KEY[short]
+            out[short] = (v, 'what kube-proxy %s sets' % kube_plan['version'], 'kube_proxy.%s (conntrack.%s%s)'
+                          % (field, _kubeproxy.CONFIG_FIELDS[field],
+                             ', from %s' % kube_proxy_step['source'] if kube_proxy_step['source'] else ''), 'kube_proxy')
     for short, v in sorted(opts['overrides'].items()):
         if short not in ('max', 'buckets'):
-            out[short] = (v, 'override', 'overrides.%s' % short)
+            out[short] = (v, 'override', 'overrides.%s' % short, 'overrides')
     return out
 
 
-def kube_proxy_warnings(kube_proxy_step, recommended):
-    """Where kube-proxy would undo a recommended value on its next start."""
+def _value_label(where, short):
+    if where == 'kube_proxy':
+        field = _kubeproxy.FIELD_OF_KEY.get(short, short)
+        return "kube-proxy's conntrack.%s (kube_proxy.%s)" % (_kubeproxy.CONFIG_FIELDS.get(field, field), field)
+    if where.startswith('built-in') or where.startswith('profile '):
+        return '%s, %s' % (where, short)
+    return '%s.%s' % (where, short)
+
+
+def check_values(host, opts, entries):
+    """Every value the recommendation sets must exist on this kernel and keep its timeout's floor
+    (kernel/rules.py TIMEOUT_FLOORS): refused, naming what set it, the floor and its source; force
+    turns a floor into a warning (returned), never a missing key."""
+    missing, low = [], []
+    sysctls, release = host['sysctls'], host['release']
+    listed = 'max' in sysctls and not host['assumed']
+    for short, (value, _reason, _source, where) in sorted(entries.items()):
+        label = _value_label(where, short)
+        gone = _kernel.removed_key(short, release)
+        if (listed and short not in sysctls) or gone:
+            missing.append('%s: this kernel (%s) has no %s: %s. Remove it here' % (
+                label, '.'.join(str(x) for x in release or ()) or 'release unknown', _keys.sysctl_name(short),
+                gone or _kernel.missing_key_reason(short, release)))
+        msg = _keys.floor_message(short, value, label=label)
+        if msg and where == 'kube_proxy':
+            msg += ('; kube-proxy writes it on every start: raise it in kube-proxy\'s configuration (%s at least)'
+                    % _kubeproxy.field_text(short, _kernel.TIMEOUT_FLOORS[short][0]))
+        if msg:
+            low.append(msg)
+    if missing:
+        raise ProfileError('; '.join(missing))
+    if low and not opts['force']:
+        raise ProfileError('; '.join(low))
+    return ['force: ' + m for m in low]
+
+
+def kube_proxy_warnings(kube_proxy_step, recommended, cpus):
+    """Where kube-proxy would undo a recommended value on its next start, and the kube-proxy
+    configuration that would write ours instead (or leave the key alone)."""
     if not kube_proxy_step['plans']:
-        return []
-    out = []
-    keys = ['max', 'buckets'] + sorted(k for k in recommended if k.startswith('tcp_timeout_'))
-    for short in keys:
+        return list(kube_proxy_step['warnings'])
+    out = list(kube_proxy_step['warnings'])
+    for kube_plan in kube_proxy_step['plans'][:1] if kube_proxy_step['stated'] == 'version' else ():
+        if kube_plan['ignored']:
+            out.append('kube-proxy %s ignores %s (added by %s)'
+                       % (kube_plan['version'], ', '.join(kube_plan['ignored']), _kubeproxy.SRC_1_29))
+    written_keys = set(k for kube_plan in kube_proxy_step['plans'] for k in kube_plan['timeouts'])
+    for short in ['max', 'buckets'] + sorted(written_keys):
         if short not in recommended:
             continue
-        fights = []
-        for kube_plan in kube_proxy_step['plans']:
-            written = _kubeproxy.would_write(kube_plan, short, recommended[short])
-            if written is not None:
-                fights.append((kube_plan, written))
-        if not fights:
-            continue
-        field = {'max': 'conntrack.maxPerCore: 0', 'buckets': 'conntrack.maxPerCore: 0',
-                 'tcp_timeout_established': 'conntrack.tcpEstablishedTimeout: 0s',
-                 'tcp_timeout_close_wait': 'conntrack.tcpCloseWaitTimeout: 0s'}.get(short)
-        how = ('set %s in kube-proxy\'s configuration (it then leaves this key alone)' % field) if field else ''
-        if kube_proxy_step['stated'] == 'version':
-            kube_plan, written = fights[0]
-            plan_mode = kube_plan['max_mode'] if short == 'max' else kube_plan['timeouts_mode']
-            mode = 'only when it is lower' if plan_mode == 'raise' \
-                else 'whenever it differs'
-            if short == 'buckets':
-                mode = 'when it is below max/4'
-            out.append('kube-proxy %s (line %s) sets %s to %d %s: it would undo the recommended %d on its next start. '
-                       'Let the two agree (only_raise: false, no override), or %s'
-                       % (kube_plan['version'], kube_plan['line'], _keys.sysctl_name(short), written, mode,
-                          recommended[short], how))
-        else:
-            lines = ', '.join('%s -> %d' % (kube_plan['line'], written) for kube_plan, written in fights)
-            out.append('kube_proxy is not stated: kube-proxy would change %s from the recommended %d on its next start '
-                       'in these release lines: %s. State kube_proxy (its version, or absent) for an exact answer, or %s'
-                       % (_keys.sysctl_name(short), recommended[short], lines, how))
+        fights = [(kube_plan, _kubeproxy.would_write(kube_plan, short, recommended[short]))
+                  for kube_plan in kube_proxy_step['plans']]
+        fights = [(kube_plan, written) for kube_plan, written in fights if written is not None]
+        if fights:
+            out.append(_fight(kube_proxy_step, short, recommended, fights, cpus))
     return out
+
+
+def _fight(kube_proxy_step, short, recommended, fights, cpus):
+    how = _kubeproxy.fix_for(short, recommended[short] if short != 'buckets' else recommended['max'], cpus)
+    if kube_proxy_step['stated'] == 'version':
+        kube_plan, written = fights[0]
+        plan_mode = kube_plan['max_mode'] if short == 'max' else kube_plan['timeouts_mode']
+        mode = 'when it is below max/4' if short == 'buckets' else (
+            'only when it is lower' if plan_mode == 'raise' else 'whenever it differs')
+        return ('kube-proxy %s (line %s) sets %s to %d %s: it would undo the recommended %d on its next start. '
+                'Let the two agree (only_raise: false, no override), or %s'
+                % (kube_plan['version'], kube_plan['line'], _keys.sysctl_name(short), written, mode,
+                   recommended[short], how))
+    lines = ', '.join('%s -> %d' % (kube_plan['line'], written) for kube_plan, written in fights)
+    what = ('kube_proxy is not stated' if kube_proxy_step['stated'] is None else
+            'kube-proxy\'s version is not stated (its configuration: %s)' % (kube_proxy_step['source'] or 'kube_proxy'))
+    return ('%s: kube-proxy would change %s from the recommended %d on its next start in these release lines: %s. '
+            'State kube_proxy (its version, or absent) for an exact answer, or %s'
+            % (what, _keys.sysctl_name(short), recommended[short], lines, how))
 
 
 def step_memory(host, budget, max_value, buckets):
@@ -504,13 +580,13 @@ def health_warnings(host, prof, opts, values, memory):
                    % (stats.get('drop', 0), stats.get('early_drop', 0)))
     try:
         insert_failed = int(stats.get('insert_failed') or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         insert_failed = 0
     prev = opts['previous_stats']
     grew = None
     if prev and prev.get('insert_failed') is not None:
         grew = insert_failed > prev['insert_failed']
-    if insert_failed and (grew or (grew is None and prof['nat'])):
+    if insert_failed and (grew or (grew is None and (prof['nat'] or host['nat'].get('detected')))):
         out.append('insert_failed=%d%s on a NAT host: the SNAT source-port race (1 s / 3 s connect delays); '
                    'mitigate with --random-fully on MASQUERADE/SNAT rules' % (insert_failed, ' and growing' if grew else ''))
     not_here = [k for k in ('max', 'buckets') if values[k]['change'] and k not in host['writable']]
@@ -550,7 +626,7 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         kube_proxy_config = _kubeproxy.normalize(kube_proxy)
     except _kubeproxy.KubeProxyError as e:
         raise ProfileError(str(e))
-    host = host_model(facts)
+    host = host_model(facts, opts)
     if host is None:
         return {'profile': prof['name'], 'available': False, 'values': {}, 'recommended': {}, 'sysctl': {},
                 'memory': {}, 'notrack': prof['notrack'], 'notes': prof['notes'], 'kube_proxy': None,
@@ -560,6 +636,35 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
     kube_proxy_step = step_kube_proxy(host, prof, kube_proxy_config)
     max_step = step_max(host, prof, opts, budget, kube_proxy_step)
     buckets_step = step_buckets(host, prof, opts, max_step['value'])
+    entries = step_profile_values(host, prof, opts, kube_proxy_step)
+    forced = check_values(host, opts, entries)
+    values = step_values(host, max_step, buckets_step, entries)
+    recommended = dict((k, v['recommended']) for k, v in values.items())
+    memory = step_memory(host, budget, max_step['value'], buckets_step['value'])
+    warnings = list(host['warnings'])
+    if host['assumed']:
+        warnings.append('nf_conntrack is a module that is not loaded: current values are what the kernel will pick '
+                        'when it loads (%s); persist now, apply at load (load_module to load it now)'
+                        % host['kd_load'].get('reason', 'the kernel\'s default for this RAM'))
+    warnings += max_step['warnings'] + buckets_step['warnings'] + forced
+    warnings += kube_proxy_warnings(kube_proxy_step, recommended, host['cpus'])
+    warnings += health_warnings(host, prof, opts, values, memory)
+    return {
+        'assumed_not_loaded': host['assumed'],
+        'profile': prof['name'], 'profile_chain': prof['chain'], 'description': prof['description'],
+        'available': True, 'only_raise': opts['only_raise'], 'force': opts['force'],
+        'values': values, 'recommended': recommended,
+        'sysctl': dict((_keys.sysctl_name(k), v) for k, v in recommended.items()),
+        'order': _keys.sort_keys(list(recommended)),
+        'memory': memory, 'kernel_default': host['kd_load'] or host['kd'], 'notrack': copy.deepcopy(prof['notrack']),
+        'kube_proxy': _kube_proxy_summary(kube_proxy_step), 'nat': host['nat'] or None,
+        'warnings': warnings, 'notes': prof['notes'],
+    }
+
+
+def step_values(host, max_step, buckets_step, entries):
+    """Per key: its live and recommended value, whether it changes, why, from where, its scope
+    and whether it can be written from here."""
     values = {}
 
     def put(short, recommended, reason, source, current=None, steps=None):
@@ -573,28 +678,9 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
     put('max', max_step['value'], max_step['reason'], max_step['source'], host['max'], max_step['steps'])
     put('buckets', buckets_step['value'], buckets_step['reason'], buckets_step['source'], host['buckets'],
         buckets_step['steps'])
-    for short, (v, reason, source) in sorted(step_profile_values(host, prof, opts, kube_proxy_step).items()):
+    for short, (v, reason, source, _where) in sorted(entries.items()):
         put(short, v, reason, source)
-    recommended = dict((k, v['recommended']) for k, v in values.items())
-    memory = step_memory(host, budget, max_step['value'], buckets_step['value'])
-    warnings = []
-    if host['assumed']:
-        warnings.append('nf_conntrack is a module that is not loaded: current values are what the kernel will pick '
-                        'when it loads (%s); persist now, apply at load (load_module to load it now)'
-                        % host['kd_load']['reason'])
-    warnings += max_step['warnings'] + buckets_step['warnings'] + kube_proxy_warnings(kube_proxy_step, recommended)
-    warnings += health_warnings(host, prof, opts, values, memory)
-    return {
-        'assumed_not_loaded': host['assumed'],
-        'profile': prof['name'], 'profile_chain': prof['chain'], 'description': prof['description'],
-        'available': True, 'only_raise': opts['only_raise'], 'force': opts['force'],
-        'values': values, 'recommended': recommended,
-        'sysctl': dict((_keys.sysctl_name(k), v) for k, v in recommended.items()),
-        'order': _keys.sort_keys(list(recommended)),
-        'memory': memory, 'kernel_default': host['kd_load'] or host['kd'], 'notrack': copy.deepcopy(prof['notrack']),
-        'kube_proxy': _kube_proxy_summary(kube_proxy_step),
-        'warnings': warnings, 'notes': prof['notes'],
-    }
+    return values
 
 
 def _kube_proxy_summary(kube_proxy_step):
@@ -603,7 +689,7 @@ def _kube_proxy_summary(kube_proxy_step):
     if not kube_proxy_step['plans']:
         return None
     fields = ('version', 'line', 'max', 'max_mode', 'cap', 'hashsize_floor', 'timeouts', 'formula', 'source')
-    return {'stated': kube_proxy_step['stated'],
+    return {'stated': kube_proxy_step['stated'], 'config_source': kube_proxy_step['source'],
             'lines': [dict((k, kube_plan[k]) for k in fields) for kube_plan in kube_proxy_step['plans']]}
 
 
@@ -611,7 +697,8 @@ def report_lines(host, facts, rec):
     """A readable per-host summary for the audit playbook."""
     lines = []
     if not facts or not facts.get('available'):
-        return ['%s: nf_conntrack not available (%s)' % (host, (facts or {}).get('module', {}).get('evidence', 'unknown'))]
+        evidence = ((facts or {}).get('module') or {}).get('evidence') or 'unknown'
+        return ['%s: nf_conntrack not available (%s)' % (host, evidence)]
     stats = facts.get('stats') or {}
     lines.append('%s: %s kernel %s, nf_conntrack %s, %s netns, profile %s' % (
         host, facts['kernel'].get('arch'), facts['kernel'].get('release'), facts['module'].get('type'),

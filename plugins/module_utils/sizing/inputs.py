@@ -140,8 +140,10 @@ def validate_profile(name, data, where=None):
                            % (where, type(data).__name__))
     unknown = set(data) - set(PROFILE_FIELDS)
     if unknown:
-        raise ProfileError('%s: unknown field(s) %s; allowed: %s' % (where, ', '.join(sorted(str(u) for u in unknown)),
-                                                                     ', '.join(PROFILE_FIELDS)))
+        raise ProfileError('%s: unknown field(s) %s; allowed: %s%s' % (where, ', '.join(sorted(str(u) for u in unknown)),
+                                                                       ', '.join(PROFILE_FIELDS),
+                                                                       _hint(sorted(str(u) for u in unknown)[0],
+                                                                             PROFILE_FIELDS)))
     extends = data.get('extends')
     if extends is not None and not isinstance(extends, str):
         raise ProfileError('%s.extends: expected the name of a profile, got %r' % (where, extends))
@@ -155,7 +157,8 @@ def validate_profile(name, data, where=None):
         raise ProfileError('%s.sizing: expected a dict of %s' % (where, ', '.join(sorted(SIZING_RANGES))))
     for k, v in sizing.items():
         if k not in SIZING_RANGES:
-            raise ProfileError('%s.sizing: unknown field %s; allowed: %s' % (where, k, ', '.join(sorted(SIZING_RANGES))))
+            raise ProfileError('%s.sizing: unknown field %s; allowed: %s%s' % (where, k, ', '.join(sorted(SIZING_RANGES)),
+                                                                               _hint(k, sorted(SIZING_RANGES))))
         lo, hi, integer, unit = SIZING_RANGES[k]
         if v is None and k == 'cap':
             out['sizing'][k] = None
@@ -222,8 +225,11 @@ def resolve_profile(name, extra=None):
     """The named profile with 'extends' applied, from builtin plus user-supplied profiles."""
     cat = _catalog(extra)
     visible = sorted(k for k in cat if not k.startswith('builtin:'))
+    if isinstance(name, str) and not name.strip():
+        raise ProfileError("profile: empty; give one of the valid profiles: %s" % ', '.join(visible))
     if not isinstance(name, str) or name not in cat or name.startswith('builtin:'):
-        raise ProfileError("profile: unknown profile '%s'; valid profiles: %s" % (name, ', '.join(visible)))
+        raise ProfileError("profile: unknown profile '%s'; valid profiles: %s%s"
+                           % (name, ', '.join(visible), _hint(name, visible)))
     chain = []
     cur = name
     while cur is not None:
@@ -237,13 +243,15 @@ def resolve_profile(name, extra=None):
     merged = {'name': name, 'chain': [c.replace('builtin:', '') + (' (built-in)' if c.startswith('builtin:') else '')
                                       for c in chain],
               'description': '', 'sizing': dict(SIZING_DEFAULTS), 'settings': {}, 'notrack': [],
-              'sources': {}, 'nat': False, 'kube_proxy': False, 'notes': [], 'origin': {}}
+              'sources': {}, 'nat': False, 'kube_proxy': False, 'notes': [], 'origin': {}, 'setting_origin': {}}
     for pname in reversed(chain):
         p, where = cat[pname]
         merged['sizing'].update(p['sizing'])
         for k in p['sizing']:
             merged['origin'][k] = where
         merged['settings'].update(p['settings'])
+        for k in p['settings']:
+            merged['setting_origin'][k] = where if where.startswith('built-in') else where + '.settings'
         merged['sources'].update(p['sources'])
         if p['notrack'] or pname == name:
             merged['notrack'] = p['notrack'] if pname == name or p['notrack'] else merged['notrack']
@@ -255,11 +263,24 @@ def resolve_profile(name, extra=None):
             merged['description'] = p['description']
     sizing = merged['sizing']
     if sizing['cap'] is not None and sizing['min'] > sizing['cap']:
-        raise ProfileError('profile %s: sizing.min %d is above sizing.cap %d (from %s and %s); the cap must be at '
-                           'least the minimum' % (name, sizing['min'], sizing['cap'],
-                                                  merged['origin'].get('min', 'defaults'),
-                                                  merged['origin'].get('cap', 'defaults')))
+        raise ProfileError('profile %s: sizing.min %d is above sizing.cap %d (%s); the cap must be at least the minimum'
+                           % (name, sizing['min'], sizing['cap'], _origins(merged['origin'], ('min', 'cap'))))
     return merged
+
+
+def _origins(origin, fields):
+    """Where profile fields come from, each place named once: 'both from profiles.p', or
+    'min from profiles.p, cap from the defaults'."""
+    places = [origin.get(f, 'the defaults') for f in fields]
+    if len(set(places)) == 1:
+        return '%s from %s' % ('both' if len(fields) == 2 else 'all', places[0])
+    return ', '.join('%s from %s' % (f, w) for f, w in zip(fields, places))
+
+
+def _hint(word, choices):
+    """'. Did you mean 'x'?' for a misspelt name, or ''."""
+    close = _keys.did_you_mean(word, choices)
+    return ". Did you mean '%s'?" % close.split("'")[1] if close else ''
 
 
 def profile_names(extra=None):
@@ -308,3 +329,144 @@ def fact_int(facts, key, lo=0, hi=2 ** 62, default=None):
     if v is None:
         return default
     return number(v, 'facts.%s' % key, lo, hi, True)
+
+
+# What the engine reads in a facts document (the dict conntrack_facts returns), and the shape of
+# each part: a document from elsewhere (the facts option, a fixture) is checked against it first,
+# so that a missing part or a value of another type is a clear error and never a traceback.
+# field -> (kind, required when conntrack is available or a loadable module to be loaded)
+FACT_FIELDS = (
+    ('available', 'bool', False), ('kernel', 'dict', True), ('module', 'dict', True), ('netns', 'dict', True),
+    ('ram_bytes', 'int', False), ('cpus', 'int', False), ('count', 'int', False), ('max', 'int', False),
+    ('buckets', 'int', False), ('expect_max', 'int', False), ('usage_ratio', 'number', False),
+    ('load_factor', 'number', False), ('sysctls', 'dict', False), ('timeouts', 'dict', False),
+    ('writable', 'strlist', False), ('readonly', 'dict', False), ('hashsize', 'dict', False), ('stats', 'dict', False),
+    ('memory', 'dict', False), ('persisted', 'dict', False), ('kernel_default', 'dict', False),
+    ('interfaces', 'strlist', False), ('nat', 'dict', False), ('kube_proxy', 'dict', False),
+)
+FACT_PARTS = {
+    'kernel': (('version', 'version'), ('release', 'str'), ('arch', 'str'), ('pointer_size', 'int'),
+               ('page_size', 'int')),
+    'module': (('type', 'module_type'), ('loaded', 'bool'), ('evidence', 'str')),
+    'netns': (('initial', 'bool'), ('evidence', 'str')),
+    'memory': (('object_size', 'int'), ('object_size_source', 'str')),
+    'hashsize': (('value', 'int'), ('writable', 'bool'), ('reason', 'str')),
+    'persisted': (('at_boot', 'dict'),),
+    'kernel_default': (('max', 'int!'), ('buckets', 'int!'), ('reason', 'str'), ('source', 'str'), ('era', 'str')),
+    'nat': (('detected', 'bool'), ('owners', 'strlist'), ('evidence', 'strlist'), ('source', 'str')),
+    'kube_proxy': (('conntrack', 'dict'), ('source', 'str'), ('running', 'bool'), ('error', 'str')),
+}
+MODULE_TYPES = ('builtin', 'module', 'absent')
+_KINDS = {'bool': 'true or false', 'dict': 'a dict', 'int': 'an integer', 'int!': 'an integer', 'number': 'a number',
+          'str': 'a string', 'strlist': 'a list of strings', 'version': '[major, minor, ...] (integers)',
+          'module_type': 'one of %s' % ', '.join(MODULE_TYPES)}
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
+        isinstance(value, float) and (math.isnan(value) or math.isinf(value)))
+
+
+def _is(kind, value):
+    """Is value of this kind (None is, unless the kind ends in '!')?"""
+    if value is None:
+        return not kind.endswith('!')
+    kind = kind.rstrip('!')
+    if kind == 'int':
+        return _finite(value) and value == int(value)
+    if kind == 'number':
+        return _finite(value)
+    if kind == 'strlist':
+        return isinstance(value, list) and all(isinstance(x, str) for x in value)
+    if kind == 'version':
+        return isinstance(value, (list, tuple)) and 2 <= len(value) <= 4 and all(
+            isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1000 for x in value)
+    if kind == 'module_type':
+        return value in MODULE_TYPES
+    return isinstance(value, {'bool': bool, 'dict': dict, 'str': str}[kind])
+
+
+def _fact_error(where, kind, value):
+    got = 'nothing' if value is None else '%s %r' % (type(value).__name__, value)
+    if len(got) > 80:
+        got = got[:77] + '...'
+    return ProfileError('%s: expected %s (as nfct.tuning.conntrack_facts returns it), got %s' % (where, _KINDS[kind], got))
+
+
+def check_facts(facts):
+    """A facts document -> itself, or ProfileError naming the first part that is missing or of the
+    wrong type (facts.module, facts.kernel.version, ...). Ranges are checked where they are used."""
+    if facts is None:
+        return None
+    if not isinstance(facts, dict):
+        raise ProfileError('facts: expected the dict returned by nfct.tuning.conntrack_facts, got %s'
+                           % type(facts).__name__)
+    needed = bool(facts.get('available')) or (isinstance(facts.get('module'), dict)
+                                              and facts['module'].get('type') == 'module')
+    for key, kind, required in FACT_FIELDS:
+        value = facts.get(key)
+        if value is None and required and needed:
+            raise ProfileError('facts.%s: missing; expected %s as nfct.tuning.conntrack_facts returns it (gather the '
+                               'facts with it, or pass them whole)' % (key, _KINDS[kind]))
+        if not _is(kind, value):
+            raise _fact_error('facts.%s' % key, kind, value)
+        for sub, sub_kind in FACT_PARTS.get(key, ()) if isinstance(value, dict) else ():
+            if not _is(sub_kind, value.get(sub)):
+                raise _fact_error('facts.%s.%s' % (key, sub), sub_kind, value.get(sub))
+    return facts
+
+
+# ---------------------------------------------------------------- module options
+
+def unknown_options_message(module, names, known):
+    """The refusal of options a module does not have, each with the closest known one."""
+    known = sorted(known)
+    parts = ["'%s'%s" % (name, _keys.did_you_mean(name, known)) for name in names]
+    return '%s: unknown option%s %s; its options: %s' % (module, 's' if len(names) > 1 else '', ', '.join(parts),
+                                                         ', '.join(known))
+
+
+def with_option_hints(module_class, module):
+    """A subclass of module_class (Ansible's AnsibleModule, handed over so that this file imports
+    nothing of Ansible) whose refusal of an unknown option names the module and the closest known
+    option ('setings' -> 'settings') instead of Ansible's "Unsupported parameters for (basic.py)"."""
+
+    class HintedModule(module_class):
+        def fail_json(self, msg=None, **kwargs):
+            result = getattr(self, 'validation_result', None)
+            unknown = getattr(result, 'unsupported_parameters', None) or ()
+            if unknown and str(msg).startswith('Unsupported parameters') and all(isinstance(n, str) for n in unknown):
+                msg = unknown_options_message(module, sorted(unknown), getattr(self, 'argument_spec', {}) or {})
+            module_class.fail_json(self, msg=msg, **kwargs)
+
+    return HintedModule
+
+
+def describe(value):
+    """A value as a message shows it: "the string 'lo'", 'a dict', "a list ['max']"."""
+    if isinstance(value, str):
+        return 'the string %r' % value
+    if isinstance(value, dict):
+        return 'a dict'
+    text = '%s %r' % ('a list' if isinstance(value, list) else type(value).__name__, value)
+    return text if len(text) < 70 else text[:67] + '...'
+
+
+def option_type_errors(args, spec):
+    """Options whose value Ansible's own conversion would refuse with its internal type names
+    (a list where a dict goes...): our messages, before Ansible's check."""
+    errors = []
+    for name in sorted(args):
+        value, kind = args[name], (spec.get(name) or {}).get('type', 'str')
+        if value is None:
+            continue
+        if kind == 'dict' and not isinstance(value, (dict, str)):
+            errors.append('%s: expected a dict (key: value), got %s' % (name, describe(value)))
+        elif kind == 'list' and not isinstance(value, (list, str)):
+            errors.append('%s: expected a list, got %s' % (name, describe(value)))
+        elif kind == 'bool':
+            try:
+                boolean(value, name)
+            except ProfileError as e:
+                errors.append(str(e))
+    return errors

@@ -53,7 +53,18 @@ SIZING_SOURCES = {
 _TCP = 'kernel net/netfilter/nf_conntrack_proto_tcp.c tcp_timeouts[]'
 _UDP = 'kernel net/netfilter/nf_conntrack_proto_udp.c udp_timeouts[] and udp_packet()'
 _TIMEWAIT = 'Linux TCP_TIMEWAIT_LEN = 60 s (include/net/tcp.h): a Linux endpoint leaves TIME_WAIT after 60 s'
-_FIN = 'Linux tcp_fin_timeout default 60 s (TCP_FIN_TIMEOUT, include/net/tcp.h): orphaned FIN_WAIT_2 ends then'
+# conntrack's FIN_WAIT is "FIN packet seen" and its CLOSE_WAIT "ACK seen (after FIN)" (the state
+# comments and tcp_conntracks[] of nf_conntrack_proto_tcp.c): a FIN's ACK moves the entry on, so
+# FIN_WAIT lasts a round trip unless the FIN is lost; Linux's FIN_WAIT_2 (the half-closed wait,
+# tcp_fin_timeout) is spent in conntrack's CLOSE_WAIT.
+_FIN_WAIT = ('kernel nf_conntrack_proto_tcp.c ("FIN_WAIT: FIN packet seen", "CLOSE_WAIT: ACK seen (after FIN)"); '
+             'the FIN is retransmitted at RTO gaps doubling from 200 ms (include/net/tcp.h TCP_RTO_MIN, RFC 6298 '
+             'section 5.5)')
+_PROXY_IDLE = ('nginx keepalive_timeout, default 75s (nginx.org/en/docs/http/ngx_http_core_module.html'
+               '#keepalive_timeout); the floor is RFC 5382 REQ-5 (7440 s)')
+_LOOSE_IDLE = ('socket(7) SO_KEEPALIVE (off unless the application sets it); with nf_conntrack_tcp_loose=0 only a '
+               'SYN creates an entry (tcp_new(), nf_conntrack_proto_tcp.c; Documentation/networking/'
+               'nf_conntrack-sysctl.rst)')
 _SYNACK = ('Linux tcp_synack_retries default 5 (Documentation/networking/ip-sysctl.rst): SYN-ACK retransmissions '
            '1, 2, 4, 8 and 16 s apart, no gap reaches 30 s')
 _SYN = ('Linux tcp_syn_retries default 6 (Documentation/networking/ip-sysctl.rst): SYN retransmissions 1-32 s apart; '
@@ -88,12 +99,16 @@ BUILTIN_PROFILES = {
         'settings': {
             'tcp_timeout_time_wait': _s(60, 'entries of closed connections outlive the Linux endpoint\'s own TIME_WAIT '
                                             '(60 s) by a minute at the kernel\'s 120 s; 60 s halves them', _TIMEWAIT),
-            'tcp_timeout_fin_wait': _s(60, 'half-closed connections: the Linux endpoint gives up after 60 s',
-                                       _FIN),
+            'tcp_timeout_fin_wait': _s(60, 'FIN_WAIT lasts from a FIN to its ACK (a round trip; the ACK moves the '
+                                           'entry to CLOSE_WAIT, where a half-closed connection waits), longer only '
+                                           'while the FIN is retransmitted: 60 s covers eight retransmissions '
+                                           '(51 s); the kernel\'s 120 s mostly keeps peers that vanished mid-close',
+                                       _FIN_WAIT),
             'tcp_timeout_syn_recv': _s(30, 'half the default halves what a SYN flood holds; no live handshake waits '
                                            '30 s between SYN-ACKs', _SYNACK),
-            'tcp_timeout_established': _s(86400, 'idle keep-alive connections are closed by the proxy long before a '
-                                                 'day; 5 days only keeps dead entries (>= 7440 s, RFC 5382)', _K8S),
+            'tcp_timeout_established': _s(86400, 'a proxy closes idle keep-alive connections after seconds or '
+                                                 'minutes (nginx: 75 s), far within a day; 5 days only keep entries '
+                                                 'of peers that vanished. Well above the 7440 s floor', _PROXY_IDLE),
         },
         'notrack': [{'interface': 'lo', 'reason': 'proxy <-> local upstream traffic on loopback needs no tracking'}],
     },
@@ -144,12 +159,16 @@ BUILTIN_PROFILES = {
     'dns': {
         'description': 'DNS server or resolver: huge numbers of tiny, short UDP exchanges.',
         'sizing': {'per_gib_ram': 32768, 'min': 131072},
-        'sources': {'per_gib_ram': 'each query is one UDP entry living udp_timeout (10 s) seconds: 3,300 queries/s '
-                                   'per GiB',
-                    'min': '131072 entries absorb ~13k queries/s at a 10 s UDP timeout'},
+        'sources': {'per_gib_ram': 'sized for the suggested NOTRACK not applied (it is data until you apply it with '
+                                   'conntrack_notrack): each query is one UDP entry living udp_timeout (10 s), 3,300 '
+                                   'queries/s per GiB. Applied, the inbound queries hold none, and what remains is a '
+                                   'recursive resolver\'s own queries to upstream servers (the exemption covers only '
+                                   'the local service\'s port 53)',
+                    'min': '131072 entries absorb ~13k queries/s at a 10 s UDP timeout, tracked or not'},
         'settings': {
-            'udp_timeout': _s(10, 'a DNS exchange completes in milliseconds and clients retry after 5 s; 30 s keeps '
-                                  '3x more dead entries', _RESOLV),
+            'udp_timeout': _s(10, 'for the queries that stay tracked (all of them until the NOTRACK suggestion is '
+                                  'applied, the resolver\'s upstream queries after): a DNS exchange completes in '
+                                  'milliseconds and clients retry after 5 s; 30 s keeps 3x more dead entries', _RESOLV),
         },
         'notrack': [{'protocol': 'udp', 'port': 53, 'direction': 'inbound',
                      'reason': 'queries to the local DNS service need no tracking; the classic fix for DNS servers'},
@@ -180,20 +199,22 @@ BUILTIN_PROFILES = {
             'tcp_timeout_syn_recv': _s(30, 'SYN floods create SYN_RECV entries; the default 60 s doubles them', _SYNACK),
             'tcp_timeout_syn_sent': _s(30, 'outbound handshakes without an answer; a late retransmitted SYN creates '
                                            'a new entry', _SYN),
-            'tcp_timeout_fin_wait': _s(60, 'dying connections: the Linux endpoint gives up after 60 s', _FIN),
+            'tcp_timeout_fin_wait': _s(60, 'dying connections: FIN_WAIT lasts from a FIN to its ACK; 60 s covers '
+                                           'eight retransmissions of a lost FIN (51 s)', _FIN_WAIT),
             'tcp_timeout_time_wait': _s(60, 'the Linux endpoint leaves TIME_WAIT after 60 s', _TIMEWAIT),
             'tcp_timeout_last_ack': _s('kernel_default', 'kernel default kept (30 s)', _TCP),
-            'tcp_timeout_established': _s(7440, 'idle floods of ESTABLISHED entries fill the table in 5 days; 7440 s '
-                                                'is the RFC 5382 minimum and outlives TCP keepalive (7200 s), so '
-                                                'with tcp_loose=0 only flows idle longer than 2 h 4 min turn INVALID',
-                                          _RFC5382),
+            'tcp_timeout_established': _s(86400, 'with tcp_loose=0 a flow whose entry expired turns INVALID on its '
+                                                 'next packet, and most idle flows send nothing (SO_KEEPALIVE is '
+                                                 'opt-in): a day keeps idle sessions of a working day alive. Only a '
+                                                 'completed handshake creates an ESTABLISHED entry then, so 5 days '
+                                                 'would only hold vanished clients longer', _LOOSE_IDLE),
             'udp_timeout': _s(15, 'UDP floods: unreplied flows live half as long; replied flows move to '
                                   'udp_timeout_stream', _UDP),
             'icmp_timeout': _s(10, 'ICMP floods: echo replies arrive within seconds (ping waits at most 10 s)',
                                'kernel net/netfilter/nf_conntrack_proto_icmp.c; iputils ping(8) -W'),
             'tcp_loose': _s(0, 'do not pick up connections from the middle: random ACK floods become INVALID '
-                               'instead of new entries (breaks flows across a conntrack flush or failover, and '
-                               'flows idle longer than tcp_timeout_established)', _LOOSE),
+                               'instead of new entries. It breaks flows across a conntrack flush or failover, and '
+                               'flows idle longer than tcp_timeout_established (a day here)', _LOOSE),
         },
         'notrack': [],
         'notes': ['Pair tcp_loose=0 with SYNPROXY if you terminate SYN floods here.'],

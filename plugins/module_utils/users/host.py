@@ -17,7 +17,7 @@ import re
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
 from ansible_collections.nfct.tuning.plugins.module_utils.host import rulesets as _rulesets
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
-from ansible_collections.nfct.tuning.plugins.module_utils.users import verdict as _users
+from ansible_collections.nfct.tuning.plugins.module_utils.users import rules as _users_rules, verdict as _users
 
 LEGACY_NAMES = {'ipv4': '/proc/net/ip_tables_names', 'ipv6': '/proc/net/ip6_tables_names'}
 CONTAINER_MARKERS = ('/run/.containerenv', '/.dockerenv')
@@ -208,3 +208,30 @@ def gather(module, io, release=None):
         'namespaces': spaces,
         'ipvs': io.read('/proc/net/ip_vs'), 'ipvs_conntrack': _int(io.read('/proc/sys/net/ipv4/vs/conntrack')),
     }
+
+
+def nat_possible(io, release):
+    """False when no NAT rule can exist here: nf_nat is a loadable module that is not loaded. True
+    otherwise (loaded, built in, or unknown), and then the rulesets are read."""
+    if io.exists('/sys/module/nf_nat'):
+        return True
+    builtin = io.read('/lib/modules/%s/modules.builtin' % release) or ''
+    if any(line.strip().endswith('/nf_nat.ko') for line in builtin.splitlines()):
+        return True
+    dep = io.read('/lib/modules/%s/modules.dep' % release) or ''
+    return not any(os.path.basename(line.split(':', 1)[0]).split('.ko')[0] == 'nf_nat' for line in dep.splitlines())
+
+
+def nat(module, io, release=None):
+    """The host's NAT rules (facts['nat']): who translates addresses here, read from the live
+    rulesets like conntrack_users reads them; read-only. Docker's and Podman's masquerade and
+    kube-proxy's service NAT count without a NAT profile."""
+    release = release or platform.release()
+    if not nat_possible(io, release):
+        return {'detected': False, 'owners': [], 'evidence': [], 'rules': 0,
+                'source': 'nf_nat is a module that is not loaded: no NAT rule can exist'}
+    nft, ipt = rulesets(module, io)
+    out = _users_rules.nat_summary(nft, ipt)
+    read = (['nft'] if nft is not None else []) + ['%s %s' % key for key in sorted(ipt)]
+    out['source'] = ', '.join(read) if read else 'no nft or iptables-save here'
+    return out

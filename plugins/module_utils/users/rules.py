@@ -237,3 +237,29 @@ def save_file_findings(text, path, family):
 
 def is_our_nft_table(family, name):
     return family == _notrack.NFT_FAMILY and name == _notrack.NFT_TABLE
+
+
+# --------------------------------------------------------------------------- NAT on this host
+
+NAT_EVIDENCE = 5
+
+
+def _nat_section(text):
+    """Only the *nat table of an iptables-save text (the only one that can NAT): a big filter
+    table is not parsed for nothing."""
+    m = re.search(r'(?ms)^\*nat\s*$.*?^COMMIT\s*$', text or '')
+    return m.group(0) if m else ''
+
+
+def nat_summary(nft_text, ipt):
+    """Does this host translate addresses (masquerade, snat, dnat, redirect rules), and whose
+    rules are they: {'detected', 'owners', 'evidence': [first rules], 'rules': count}. From the
+    same findings as conntrack_users (nft_findings, ipt_findings); an empty NAT chain does not
+    count (no entry gets the NAT extension from it)."""
+    found = [f for f in nft_findings(nft_text) if 'nat' in f['uses']] if nft_text else []
+    for (framework, family), text in sorted((ipt or {}).items()):
+        found += [f for f in ipt_findings(_nat_section(text), framework, family) if 'nat' in f['uses']]
+    owners = sorted(set(f['owner'] or 'unknown' for f in found))
+    evidence = ['%s %s %s%s: %s' % (f['framework'], f['family'], f['table'], ('/' + f['chain']) if f['chain'] else '',
+                                    f['text']) for f in found[:NAT_EVIDENCE]]
+    return {'detected': bool(found), 'owners': owners, 'evidence': evidence, 'rules': len(found)}

@@ -90,6 +90,9 @@ def test_hash_size_only_raised_to_max_over_4_and_timeouts():
     (None, None), ('', None), ('absent', {'absent': True}), ('Absent', {'absent': True}),
     ('1.31', (1, 31)), ('v1.31.2', (1, 31)), ('1.38.0-alpha.1', (1, 38)), (1.29, (1, 29)),
     ({'version': '1.30', 'max_per_core': 0}, (1, 30)),
+    # kube-proxy's own conntrack: section, verbatim (issue 22, finding 11)
+    ({'version': '1.31', 'conntrack': {'maxPerCore': 0, 'min': None, 'tcpEstablishedTimeout': '24h0m0s'}}, (1, 31)),
+    ({'version': '1.31', 'maxPerCore': 0}, (1, 31)),
 ])
 def test_normalize(option, expected):
     got = kp.normalize(option)
@@ -104,11 +107,16 @@ def test_normalize(option, expected):
     ('latest', "kube_proxy.version: expected a Kubernetes version 1.x such as '1.31'"),
     (True, "kube_proxy: expected 'absent', a version"),
     (['1.31'], "kube_proxy: expected 'absent', a version"),
-    ({'max_per_core': 0}, 'kube_proxy.version: required'),
-    ({'version': '1.31', 'maxPerCore': 0}, 'kube_proxy: unknown field(s) maxPerCore'),
+    ({'version': '1.31', 'maxPercore': 0}, "kube_proxy: unknown field maxPercore (did you mean 'maxPerCore'?)"),
     ({'version': '1.31', 'max_per_core': -1}, 'kube_proxy.max_per_core (conntrack.maxPerCore): -1 is outside'),
     ({'version': '1.31', 'min': 'lots'}, "kube_proxy.min (conntrack.min): expected an integer"),
-    ({'version': '1.31', 'tcp_established_timeout': '24h'}, 'kube_proxy.tcp_established_timeout'),
+    ({'version': '1.31', 'tcp_established_timeout': '24 hours'},
+     "kube_proxy.tcp_established_timeout (conntrack.tcpEstablishedTimeout): expected a duration such as '24h0m0s'"),
+    ({'version': '1.31', 'max_per_core': 1, 'maxPerCore': 2}, 'kube_proxy: conntrack.maxPerCore is given twice'),
+    ({'version': '1.31', 'conntrack': 'maxPerCore: 0'}, 'kube_proxy.conntrack: expected the conntrack: section'),
+    ({'version': '1.31', 'conntrack': {'tcpBeLiberal': 'yes'}},
+     'kube_proxy.conntrack.tcp_be_liberal (conntrack.tcpBeLiberal): expected true or false'),
+    (1.4, "kube_proxy.version: 1.4 arrived as a number, and YAML reads an unquoted 1.40 as 1.4 too: quote the version"),
 ])
 def test_normalize_errors(option, fragment):
     with pytest.raises(kp.KubeProxyError) as e:

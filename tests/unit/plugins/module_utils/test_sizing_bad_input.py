@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Bad input to conntrack_recommend and to profile data: every row is refused with a message that
 names the option or profile field and its allowed range, never a traceback (issue 10, finding
-12: 14 of 105 bad inputs used to end in a Python exception)."""
+12: 14 of 105 bad inputs used to end in a Python exception; issue 22: floors, facts, kube-proxy's
+own configuration, keys a kernel lacks, did you mean)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
@@ -142,8 +143,9 @@ ROWS = [
     # ---- kube_proxy
     ({'kube_proxy': '2.0'}, "kube_proxy.version: expected a Kubernetes version 1.x such as '1.31'"),
     ({'kube_proxy': ['1.31']}, "kube_proxy: expected 'absent', a version such as '1.31', or a dict"),
-    ({'kube_proxy': {'version': '1.31', 'maxPerCore': 0}}, 'kube_proxy: unknown field(s) maxPerCore'),
-    ({'kube_proxy': {'min': 0}}, 'kube_proxy.version: required'),
+    ({'kube_proxy': {'version': '1.31', 'maxPercore': 0}}, "kube_proxy: unknown field maxPercore (did you mean "
+                                                           "'maxPerCore'?)"),
+    ({'kube_proxy': {'conntrack': {'min': -1}}}, 'kube_proxy.conntrack.min (conntrack.min): -1 is outside'),
     ({'kube_proxy': {'version': '1.31', 'min': NAN}}, 'kube_proxy.min (conntrack.min): expected an integer'),
     # ---- facts handed over by the user
     ({'facts': 'host'}, 'facts: expected the dict returned by nfct.tuning.conntrack_facts, got str'),
@@ -152,6 +154,33 @@ ROWS = [
     ({'facts': dict(synth.facts(), cpus=0)}, 'facts.cpus: 0 is outside the allowed range'),
     ({'facts': dict(synth.facts(), kernel={'version': 'six'})}, "facts.kernel.version: expected [major, minor, ...]"),
     ({'facts': dict(synth.facts(), memory={'object_size': NAN})}, 'facts.memory.object_size: expected an integer'),
+    # ---- issue 22
+    ({'profile': ''}, 'profile: empty; give one of the valid profiles'),
+    ({'profile': 'edg'}, "Did you mean 'edge'?"),
+    ({'kube_proxy': 1.4}, 'kube_proxy.version: 1.4 arrived as a number'),
+    ({'kube_proxy': {'version': 1.2}}, 'kube_proxy.version: 1.2 arrived as a number'),
+    ({'kube_proxy': {'version': '1.31', 'conntrack': {'tcpEstablishedTimeout': 'a day'}}},
+     "(conntrack.tcpEstablishedTimeout): expected a duration such as '24h0m0s'"),
+    ({'kube_proxy': {'version': '1.31', 'conntrack': 'maxPerCore: 0'}}, 'kube_proxy.conntrack: expected the conntrack: '
+                                                                        'section of a KubeProxyConfiguration'),
+    ({'kube_proxy': {'version': '1.31', 'udpTimeout': '-5s'}}, "(conntrack.udpTimeout): expected a duration"),
+    ({'overrides': {'tcp_timeout_established': 30}, 'profile': 'web'}, 'overrides.tcp_timeout_established: 30 s is '
+                                                                       'below the floor of 7440 s'),
+    ({'overrides': {'tcp_timeout_time_wait': 1}}, 'include/net/tcp.h TCP_TIMEWAIT_LEN'),
+    ({'overrides': {'udp_timeout_stream': 30}}, 'overrides.udp_timeout_stream: 30 s is below the floor of 120 s'),
+    ({'overrides': {'icmp_timeout': 1}}, 'overrides.icmp_timeout: 1 s is below the floor of 5 s'),
+    ({'overrides': {'helper': 0}}, 'overrides.helper: this kernel (6.18.0) has no net.netfilter.nf_conntrack_helper'),
+    ({'overrides': {'dccp_timeout_open': 50000}}, 'DCCP tracking was removed in 6.17'),
+    ({'overrides': {'max': 131072}}, 'overrides.max: 131072 is below the live value 262144'),
+    (P(settings={'tcp_timeout_fin_wait': 5}), 'profiles.p.settings.tcp_timeout_fin_wait: 5 s is below the floor of '
+                                              '10 s'),
+    (P(sizing={'per_gib': 1}), "Did you mean 'per_gib_ram'?"),
+    ({'facts': dict(synth.facts(), ram_bytes=None)}, 'facts.ram_bytes: missing'),
+    ({'facts': dict(synth.facts(), module=None)}, 'facts.module: missing'),
+    ({'facts': dict(synth.facts(), netns='initial')}, 'facts.netns: expected a dict'),
+    ({'facts': dict(synth.facts(), kube_proxy='running')}, 'facts.kube_proxy: expected a dict'),
+    ({'facts': dict(synth.facts(), nat={'detected': 'yes'})}, 'facts.nat.detected: expected true or false'),
+    ({'facts': dict(synth.facts(), available='yes')}, 'facts.available: expected true or false'),
 ]
 
 

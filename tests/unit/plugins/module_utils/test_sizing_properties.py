@@ -207,3 +207,77 @@ def test_ceil_semantics_of_target_usage():
     f = synth.facts(ram=512 * MIB, count=512, cmax=1024, buckets=1024)
     r = _sizing.recommend(f, profile='default', only_raise=False)
     assert r['recommended']['max'] >= math.ceil(512 / 0.5)
+
+
+# ---------------------------------------------------------------- malformed facts (issue 22)
+
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2 ** 64, 2 ** 64), st.floats(allow_nan=True, allow_infinity=True),
+              st.text(max_size=10)),
+    lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=8), kids, max_size=3)),
+    max_leaves=8)
+# every place of a facts document the engine, the report and the role checks read
+FACT_PATHS = [
+    ('available',), ('kernel',), ('kernel', 'version'), ('kernel', 'pointer_size'), ('kernel', 'page_size'),
+    ('kernel', 'release'), ('kernel', 'arch'), ('module',), ('module', 'type'), ('module', 'loaded'),
+    ('module', 'evidence'), ('netns',), ('netns', 'initial'), ('ram_bytes',), ('cpus',), ('count',), ('max',),
+    ('buckets',), ('sysctls',), ('sysctls', 'acct'), ('sysctls', 'events'), ('sysctls', 'udp_timeout'),
+    ('sysctls', 'max'), ('writable',), ('readonly',), ('readonly', 'max'), ('hashsize',), ('hashsize', 'writable'),
+    ('stats',), ('stats', 'insert_failed'), ('stats', 'drop'), ('memory',), ('memory', 'object_size'),
+    ('memory', 'object_size_source'), ('persisted',), ('persisted', 'at_boot'), ('persisted', 'at_boot', 'max'),
+    ('persisted', 'at_boot', 'max', 'value'), ('kernel_default',), ('kernel_default', 'max'),
+    ('kernel_default', 'reason'), ('interfaces',), ('nat',), ('nat', 'detected'), ('nat', 'owners'), ('kube_proxy',),
+    ('kube_proxy', 'conntrack'), ('kube_proxy', 'conntrack', 'maxPerCore'), ('kube_proxy', 'source'),
+    ('usage_ratio',), ('load_factor',),
+]
+
+
+@st.composite
+def malformed_facts(draw):
+    """A facts document of a generated host with 1-4 parts deleted or replaced by any JSON value;
+    now and then not a dict at all."""
+    if draw(st.integers(0, 20)) == 0:
+        return draw(_JSON)
+    facts = synth.facts(**draw(hosts()))
+    if draw(st.booleans()):
+        facts['nat'] = {'detected': draw(st.booleans()), 'owners': ['docker'], 'evidence': [], 'source': 'nft'}
+    if draw(st.booleans()):
+        facts['kube_proxy'] = {'running': True, 'source': 'kube-proxy (pid 1) --config x', 'conntrack': {'min': 131072}}
+    for _step in range(draw(st.integers(1, 4))):
+        path = draw(st.sampled_from(FACT_PATHS))
+        target = facts
+        for key in path[:-1]:
+            target = target.get(key) if isinstance(target, dict) else None
+        if not isinstance(target, dict):
+            continue
+        if draw(st.booleans()):
+            target.pop(path[-1], None)
+        else:
+            target[path[-1]] = draw(_JSON)
+    return facts
+
+
+@settings(**SETTINGS)
+@given(malformed_facts(), inputs())
+def test_any_json_facts_document_gives_a_valid_recommendation_or_a_clear_error(facts, kw):
+    from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args
+    params = dict(kw, notrack_exemptions=[{'interface': 'lo'}])
+    r, err = _recommend_args.compute(params, facts)    # never raises: a clear error or a result
+    if err is not None:
+        assert r is None and isinstance(err, str) and err and 'Traceback' not in err
+        return
+    assert r['report'] and all(isinstance(line, str) for line in r['report'])
+    if not r['available']:
+        return
+    for short, v in r['values'].items():
+        assert v['reason'] and v['source'], short
+        _keys.validate_value(short, v['recommended'])
+        floor = _kernel.TIMEOUT_FLOORS.get(short)
+        if floor and not kw['force']:
+            assert v['recommended'] >= floor[0], (short, v)
+    mem = r['memory']
+    if mem['within_budget'] is False and not kw['force']:
+        why = r['values']['max']['reason'] + r['values']['buckets']['reason']
+        assert 'only_raise' in why or 'fewer than the kernel picks by itself' in why, (mem, why)
+    if r['assumed_not_loaded'] is False and isinstance(facts.get('count'), int):
+        assert r['recommended']['max'] >= facts['count']

@@ -184,15 +184,18 @@ def test_lost_boot_value_only_raise_keeps_live_and_says_how_to_restore(tmp_path)
     # after a reboot without the boot-order fix, max is 8 x hashsize (the kernel's default for an
     # explicit hash size) while sysctl.d says 300000. only_raise never lowers a live value
     # (issue 10, finding 2): it keeps 1048576 and says how to restore 300000; only_raise: false
-    # restores it, and the plan reports runtime drift.
+    # restores it, and the plan reports runtime drift. An overrides.max of 300000 with only_raise
+    # is refused rather than dropped (issue 22, finding 6).
     from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing
     facts = gather(tmp_path, 'vm_no_fix_reboot')
     assert facts['max'] == 1048576 and facts['persisted']['at_boot']['max']['value'] == '300000'
-    kept = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000},
-                             memory_budget_percent=10)
+    kept = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072}, memory_budget_percent=10)
     assert kept['recommended']['max'] == 1048576
     assert any('boot lost the persisted max 300000' in s for s in kept['values']['max']['steps'])
     assert any('Set only_raise: false to go back to 300000' in w for w in kept['warnings'])
+    with pytest.raises(_sizing.ProfileError, match='overrides.max: 300000 is below the live value 1048576 .*lost the '
+                                                   'persisted 300000.*Set only_raise: false'):
+        _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000}, memory_budget_percent=10)
     rec = _sizing.recommend(facts, profile='web', overrides={'buckets': 131072, 'max': 300000}, only_raise=False,
                             memory_budget_percent=10)
     assert rec['recommended']['max'] == 300000

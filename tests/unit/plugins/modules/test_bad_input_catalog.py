@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
-"""The catalogue of bad input (issue 11): the four modules, run the way Ansible runs them on a
-fixture host, and the role's argument specs. Each row must end in a clear error that names the
-option and what is allowed, never a traceback, and leave the host exactly as it was (every
+"""The catalogue of bad input (issues 11 and 22): every module, run the way Ansible runs them on a
+fixture host, the conntrack_recommend action plugin, and the role's variables as its first task
+checks them. Each row must end in a clear error that names the option and what is allowed (in
+the role: the role's variable), never a traceback, and leave the host exactly as it was (every
 file of the fixture tree compared; for conntrack_notrack also every command: only reads).
 
 Hypothesis then throws arbitrary values at every option of every module: no input may end in
@@ -16,8 +17,9 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.nfct.tuning.plugins.modules import conntrack_facts, conntrack_notrack
-from ansible_collections.nfct.tuning.plugins.modules import conntrack_recommend, conntrack_settings
+from ansible_collections.nfct.tuning.plugins.modules import conntrack_audit, conntrack_facts, conntrack_metrics
+from ansible_collections.nfct.tuning.plugins.modules import conntrack_notrack, conntrack_recommend, conntrack_settings
+from ansible_collections.nfct.tuning.plugins.modules import conntrack_users
 
 import hosts
 from modrun import ansible_flags, invoke
@@ -54,9 +56,12 @@ def run_module(tmp_path, capsys, name, args):
         invoke(conntrack_notrack, ansible_flags(tmp_path, args), io)
         calls = [c for c in io.calls if not c[0][0].endswith('-save') and c[0][1:] != ['-V']
                  and c[0][1:3] != ['-j', 'list'] and c[0][1:2] not in (['is-enabled'], ['-o'])]
+    elif name in ('conntrack_users', 'conntrack_metrics'):
+        mod = {'conntrack_users': conntrack_users, 'conntrack_metrics': conntrack_metrics}[name]
+        invoke(mod, ansible_flags(tmp_path, args))     # refused before they read or write anything
     else:
         mod = {'conntrack_facts': conntrack_facts, 'conntrack_settings': conntrack_settings,
-               'conntrack_recommend': conntrack_recommend}[name]
+               'conntrack_recommend': conntrack_recommend, 'conntrack_audit': conntrack_audit}[name]
         invoke(mod, ansible_flags(tmp_path, args), root=root, probes=probes)
     return json.loads(capsys.readouterr().out), before, snapshot(root), calls
 
@@ -72,7 +77,7 @@ ROWS = [
     ('conntrack_facts', {'breakdown': 'maybe'}, "argument 'breakdown' is of type"),
     ('conntrack_facts', {'stats_source': 'kernel'}, 'value of stats_source must be one of: auto, procfs, ctnetlink'),
     ('conntrack_facts', {'breakdown_source': 'cli'}, 'value of breakdown_source must be one of: auto, procfs'),
-    ('conntrack_facts', {'colour': 'red'}, 'Unsupported parameters for (basic.py) module: colour'),
+    ('conntrack_facts', {'colour': 'red'}, "nfct.tuning.conntrack_facts: unknown option 'colour'; its options: "),
     # ---- conntrack_recommend (the module form; the engine's 100+ rows are in test_sizing_bad_input.py)
     ('conntrack_recommend', {'profile': 'webb'}, "profile: unknown profile 'webb'"),
     ('conntrack_recommend', {'memory_budget_percent': NAN}, 'memory_budget_percent: expected a number'),
@@ -128,7 +133,7 @@ ROWS = [
     ('conntrack_settings', {'modules_load_file': '/etc/modules'}, 'modules_load_file: /etc/modules is outside'),
     ('conntrack_settings', {'udev_rule_file': '/etc/udev/x.rules'}, 'udev_rule_file: /etc/udev/x.rules is outside'),
     ('conntrack_settings', {'settings': {'udp_timeout': 20}, 'readonly': 'fail', 'runtime': True, 'bogus': 1},
-     'Unsupported parameters for (basic.py) module: bogus'),
+     "nfct.tuning.conntrack_settings: unknown option 'bogus'; its options: backup"),
     # ---- conntrack_notrack
     ('conntrack_notrack', {'exemptions': [{'interface': 'eth9'}]}, "exemptions[0].interface: 'eth9' is not an interface"),
     ('conntrack_notrack', {'exemptions': [{'interface': 'eth0;reboot'}]}, 'is not a valid interface name (1-15 letters'),
@@ -176,6 +181,74 @@ ROWS = [
     ('conntrack_notrack', {'exemptions': [{'interface': 'lo'}], 'lock_timeout': INF}, 'lock_timeout: expected an integer'),
     ('conntrack_notrack', {'exemptions': [{'interface': 'lo'}], 'persist_platform': 'arch'},
      'value of persist_platform must be one of'),
+    # ---- issue 22: the findings of the review of 0.2.0, module by module
+    ('conntrack_facts', {'breakdwon': True}, "nfct.tuning.conntrack_facts: unknown option 'breakdwon' (did you mean "
+                                             "'breakdown'?)"),
+    ('conntrack_recommend', {'profile': ''}, 'profile: empty; give one of the valid profiles: database, default'),
+    ('conntrack_recommend', {'profile': 'nat-gateway'}, "valid profiles: database, default, dns, edge, kubernetes_node, "
+                                                        "nat_gateway, web. Did you mean 'nat_gateway'?"),
+    ('conntrack_recommend', {'kube_proxy': 1.4}, "kube_proxy.version: 1.4 arrived as a number, and YAML reads an "
+                                                 "unquoted 1.40 as 1.4 too: quote the version"),
+    ('conntrack_recommend', {'kube_proxy': {'version': '1.31', 'conntrack': {'tcpEstablishedTimeout': 'a day'}}},
+     "kube_proxy.conntrack.tcp_established_timeout (conntrack.tcpEstablishedTimeout): expected a duration such as"),
+    ('conntrack_recommend', {'kube_proxy': {'version': '1.31', 'maxPercore': 0}},
+     "kube_proxy: unknown field maxPercore (did you mean 'maxPerCore'?)"),
+    ('conntrack_recommend', {'profile': 'kubernetes_node', 'kube_proxy': {'version': '1.31',
+                                                                          'tcpEstablishedTimeout': '1h'}},
+     "kube-proxy's conntrack.tcpEstablishedTimeout (kube_proxy.tcp_established_timeout): 3600 s is below the floor of "
+     "7440 s"),
+    ('conntrack_recommend', {'profile': 'web', 'overrides': {'tcp_timeout_established': 30}},
+     'overrides.tcp_timeout_established: 30 s is below the floor of 7440 s for '
+     'net.netfilter.nf_conntrack_tcp_timeout_established'),
+    ('conntrack_recommend', {'profile': 'edge', 'overrides': {'tcp_timeout_established': 10}},
+     'overrides.tcp_timeout_established: 10 s is below the floor of 7440 s'),
+    ('conntrack_recommend', {'overrides': {'tcp_timeout_time_wait': 1}},
+     'overrides.tcp_timeout_time_wait: 1 s is below the floor of 60 s'),
+    ('conntrack_recommend', {'profile': 'nat_gateway', 'overrides': {'tcp_timeout_established': 7000}},
+     'RFC 5382 REQ-5'),
+    ('conntrack_recommend', {'overrides': {'udp_timeout_stream': 30}}, 'RFC 4787 REQ-5'),
+    ('conntrack_recommend', {'overrides': {'helper': 0}},
+     'overrides.helper: this kernel (6.18.44) has no net.netfilter.nf_conntrack_helper: the automatic helper'),
+    ('conntrack_recommend', {'overrides': {'dccp_timeout_open': 50000}}, 'DCCP tracking was removed in 6.17'),
+    ('conntrack_recommend', {'overrides': {'max': 131072}},
+     'overrides.max: 131072 is below the live value 262144, and only_raise keeps that'),
+    ('conntrack_recommend', {'overrides': {'maxx': 1}}, "overrides: unknown conntrack key 'maxx' (did you mean 'max'?)"),
+    ('conntrack_recommend', {'facts': {'available': True}}, 'facts.kernel: missing'),
+    ('conntrack_recommend', {'facts': {'available': True, 'kernel': {}, 'module': 'builtin', 'netns': {}}},
+     "facts.module: expected a dict (as nfct.tuning.conntrack_facts returns it), got str 'builtin'"),
+    ('conntrack_recommend', {'facts': {'available': True, 'kernel': {}, 'module': {'type': 'builtin'}, 'netns': {},
+                                       'max': 262144}}, 'facts.ram_bytes: missing, so the memory budget cannot be '
+                                                        'checked'),
+    ('conntrack_recommend', {'role_variables': True}, 'role_variables: only the action plugin'),
+    ('conntrack_recommend', {'profiles': {'p': {'sizing': {'per_gib': 1}}}, 'profile': 'p'},
+     "profiles.p.sizing: unknown field per_gib; allowed: alert_usage"),
+    ('conntrack_settings', {'settings': {'tcp_timeout_established': 5}},
+     'settings.tcp_timeout_established: 5 s is below the floor of 7440 s for '
+     'net.netfilter.nf_conntrack_tcp_timeout_established'),
+    ('conntrack_settings', {'settings': {'tcp_timeout_time_wait': 1}}, 'TCP_TIMEWAIT_LEN'),
+    ('conntrack_settings', {'settings': {'udp_timeout': 1}}, 'settings.udp_timeout: 1 s is below the floor of 10 s'),
+    ('conntrack_settings', {'settings': {'maxx': 1}}, "settings: unknown conntrack key 'maxx' (did you mean 'max'?)"),
+    ('conntrack_settings', {'setings': {'max': 1}}, "nfct.tuning.conntrack_settings: unknown option 'setings' (did "
+                                                    "you mean 'settings'?)"),
+    ('conntrack_notrack', {'exemptions': [{'interface': 'lo'}], 'backnd': 'auto'},
+     "nfct.tuning.conntrack_notrack: unknown option 'backnd' (did you mean 'backend'?)"),
+    ('conntrack_audit', {'profile': ''}, 'profile: empty'),
+    ('conntrack_audit', {'profile': 'web', 'overrides': {'tcp_timeout_established': 30}},
+     'overrides.tcp_timeout_established: 30 s is below the floor of 7440 s'),
+    ('conntrack_audit', {'kube_proxy': 1.3}, 'kube_proxy.version: 1.3 arrived as a number'),
+    ('conntrack_audit', {'fail_on': ['drift']}, 'fail_on: unknown kind(s) drift'),
+    ('conntrack_audit', {'top': 0}, 'top: 0 is outside the allowed range 1-10000'),
+    ('conntrack_audit', {'profil': 'web'}, "nfct.tuning.conntrack_audit: unknown option 'profil' (did you mean "
+                                           "'profile'?)"),
+    ('conntrack_users', {'ignroe': ['docker']}, "nfct.tuning.conntrack_users: unknown option 'ignroe' (did you mean "
+                                                "'ignore'?)"),
+    ('conntrack_users', {'ignore': 'docker', 'colour': 1}, "nfct.tuning.conntrack_users: unknown option 'colour'"),
+    ('conntrack_metrics', {'interval': 5}, 'interval: 5 is outside the allowed range 10-86400 seconds'),
+    ('conntrack_metrics', {'top': 1000}, 'top: 1000 is outside the allowed range 1-100'),
+    ('conntrack_metrics', {'dir': 'relative'}, "dir: 'relative' must be an absolute directory of its own"),
+    ('conntrack_metrics', {'desired': {'maxx': 1}}, "desired: unknown conntrack key 'maxx' (did you mean 'max'?)"),
+    ('conntrack_metrics', {'intervall': 60}, "nfct.tuning.conntrack_metrics: unknown option 'intervall' (did you mean "
+                                             "'interval'?)"),
 ]
 
 
@@ -190,8 +263,11 @@ def test_bad_input_names_the_option_and_changes_nothing(tmp_path, capsys, name, 
 
 
 def test_the_catalogue_is_big_enough():
-    role_rows = len(ROLE_ROWS)
-    assert len(ROWS) + role_rows >= 80, len(ROWS) + role_rows
+    # issue 22: at least 150 rows across every module, the action plugin and the role's variables
+    assert len(ROWS) + len(ACTION_ROWS) + len(ROLE_ROWS) >= 150, len(ROWS) + len(ACTION_ROWS) + len(ROLE_ROWS)
+    modules = set(r[0] for r in ROWS)
+    every = set(m.__name__.split('.')[-1] for m in OPTIONS) | {'conntrack_audit', 'conntrack_users', 'conntrack_metrics'}
+    assert modules == every
 
 
 # ---------------------------------------------------------------- the role's argument specs
@@ -201,25 +277,106 @@ def role_spec():
         return yaml.safe_load(f)['argument_specs']['main']['options']
 
 
+# Issue 22: the role's first task (its dependency conntrack_preflight) checks every conntrack_*
+# variable in the role's words before Ansible's own argument check (whose refusal prints the
+# whole spec) and before any module runs. variables -> the start of our message.
 ROLE_ROWS = [
-    ({'conntrack_force': 'perhaps'}, 'conntrack_force'),
-    ({'conntrack_profiles': 'web'}, 'conntrack_profiles'),
-    ({'conntrack_overrides': ['max']}, 'conntrack_overrides'),
-    ({'conntrack_only_raise': 'perhaps'}, 'conntrack_only_raise'),
-    ({'conntrack_state': 'gone'}, 'conntrack_state'),
-    ({'conntrack_readonly': 'ignore'}, 'conntrack_readonly'),
-    ({'conntrack_boot_fix': 'grub'}, 'conntrack_boot_fix'),
-    ({'conntrack_module_layers': 'some'}, 'conntrack_module_layers'),
-    ({'conntrack_lock_timeout': 'soon'}, 'conntrack_lock_timeout'),
-    ({'conntrack_notrack_backend': 'pf'}, 'conntrack_notrack_backend'),
-    ({'conntrack_notrack_companion': 'maybe'}, 'conntrack_notrack_companion'),
-    ({'conntrack_verify': 'yes please'}, 'conntrack_verify'),
+    ({'conntrack_force': 'perhaps'}, "conntrack_force: expected true or false, got the string 'perhaps'"),
+    ({'conntrack_profiles': 'web'}, "conntrack_profiles: expected a dict, got the string 'web'; write for example "
+                                    "conntrack_profiles: {mine: {extends: web"),
+    ({'conntrack_overrides': ['max']}, "conntrack_overrides: expected a dict, got a list ['max']; write for example "
+                                       "conntrack_overrides: {tcp_timeout_established: 86400}"),
+    ({'conntrack_only_raise': 'perhaps'}, "conntrack_only_raise: expected true or false, got the string 'perhaps'"),
+    ({'conntrack_state': 'gone'}, "conntrack_state: the string 'gone' is not one of present, absent, disabled"),
+    ({'conntrack_readonly': 'ignore'}, "conntrack_readonly: the string 'ignore' is not one of report, fail"),
+    ({'conntrack_boot_fix': 'grub'}, "conntrack_boot_fix: the string 'grub' is not one of auto, modules-load, udev, "
+                                     "none"),
+    ({'conntrack_module_layers': 'some'}, "conntrack_module_layers: the string 'some' is not one of auto, always, never"),
+    ({'conntrack_lock_timeout': 'soon'}, "conntrack_lock_timeout: expected an integer, got the string 'soon'"),
+    ({'conntrack_notrack_backend': 'pf'}, "conntrack_notrack_backend: the string 'pf' is not one of auto, nftables"),
+    ({'conntrack_notrack_companion': 'maybe'}, "conntrack_notrack_companion: the string 'maybe' is not one of auto"),
+    ({'conntrack_verify': 'yes please'}, "conntrack_verify: expected true or false, got the string 'yes please'"),
+    ({'conntrack_profil': 'web'}, "conntrack_profil: not a variable of nfct.tuning.conntrack (did you mean "
+                                  "'conntrack_profile'?). Nothing ran on the host"),
+    ({'conntrack_overides': {'max': 1}}, "conntrack_overides: not a variable of nfct.tuning.conntrack (did you mean "
+                                         "'conntrack_overrides'?)"),
+    ({'conntrack_kube_proxi': '1.31'}, "(did you mean 'conntrack_kube_proxy'?)"),
+    ({'conntrack_notrack': 'lo'}, "conntrack_notrack: expected a list of dicts, got the string 'lo'; write for example "
+                                  "conntrack_notrack: [{interface: lo}, {protocol: tcp, port: 443, direction: inbound}]"),
+    ({'conntrack_notrack': {'interface': 'lo'}}, 'conntrack_notrack: expected a list of dicts, got one dict: write it '
+                                                 'as a list, for example conntrack_notrack: [{interface: lo}'),
+    ({'conntrack_notrack': ['lo']}, "conntrack_notrack[0]: expected a dict, got the string 'lo'"),
+    ({'conntrack_notrack': [{'interface': 'eth0;reboot'}]}, "conntrack_notrack[0].interface: 'eth0;reboot' is not a "
+                                                            "valid interface name"),
+    ({'conntrack_notrack': [{'protocol': 'tcp', 'port': 70000}]}, 'conntrack_notrack[0].port: 70000 is outside the '
+                                                                  'allowed range 1-65535'),
+    ({'conntrack_users_ignore': {'docker': True}}, 'conntrack_users_ignore: expected a list, got a dict; write for '
+                                                   'example conntrack_users_ignore: [docker]'),
+    ({'conntrack_audit_fail_on': 5}, 'conntrack_audit_fail_on: expected a list, got int 5'),
+    ({'conntrack_profile': ''}, 'conntrack_profile: empty; give one of the valid profiles: database, default'),
+    ({'conntrack_profile': 'webb'}, "conntrack_profile: unknown profile 'webb'; valid profiles: database, default, dns, "
+                                    "edge, kubernetes_node, nat_gateway, web. Did you mean 'web'?"),
+    ({'conntrack_profile': 'p', 'conntrack_profiles': {'p': {'sizing': {'min': 65536, 'cap': 2048}}}},
+     'profile p: sizing.min 65536 is above sizing.cap 2048 (both from conntrack_profiles.p)'),
+    ({'conntrack_overrides': {'maxx': 1}}, "conntrack_overrides: unknown conntrack key 'maxx' (did you mean 'max'?)"),
+    ({'conntrack_overrides': {'tcp_timeout_established': 30}},
+     'conntrack_overrides.tcp_timeout_established: 30 s is below the floor of 7440 s'),
+    ({'conntrack_overrides': {'tcp_timeout_established': 30}, 'conntrack_force': 'false'},
+     'or set conntrack_force: true to go below it'),
+    ({'conntrack_profile': 'mine', 'conntrack_profiles': {'mine': {'extends': 'web',
+                                                                   'settings': {'tcp_timeout_time_wait': 1}}}},
+     'conntrack_profiles.mine.settings.tcp_timeout_time_wait: 1 s is below the floor of 60 s'),
+    ({'conntrack_memory_budget_percent': 99}, 'conntrack_memory_budget_percent: 99 is outside the allowed range 0.1-50'),
+    ({'conntrack_expected_peak': 0}, 'conntrack_expected_peak: 0 is outside the allowed range 1-268435456'),
+    ({'conntrack_kube_proxy': 1.4}, "conntrack_kube_proxy.version: 1.4 arrived as a number, and YAML reads an unquoted "
+                                    "1.40 as 1.4 too: quote the version ('1.40' or '1.4')"),
+    ({'conntrack_kube_proxy': {'version': '1.31', 'conntrack': {'maxPerCore': 'many'}}},
+     'conntrack_kube_proxy.conntrack.max_per_core (conntrack.maxPerCore): expected an integer'),
+    ({'conntrack_sysctl_file': '/etc/passwd'}, 'conntrack_sysctl_file: /etc/passwd is outside the directories '
+                                               'systemd-sysctl reads'),
+    ({'conntrack_udev_rule_file': 'x.rules'}, "conntrack_udev_rule_file: 'x.rules' is relative"),
+    ({'conntrack_lock_timeout': -1}, 'conntrack_lock_timeout: -1 is outside the allowed range 0-86400 seconds'),
+    ({'conntrack_metrics_interval': 1}, 'conntrack_metrics_interval: 1 is outside the allowed range 10-86400 seconds'),
+    ({'conntrack_audit_top': 0}, 'conntrack_audit_top: 0 is outside the allowed range 1-10000'),
 ]
 
 
-@pytest.mark.parametrize('variables, option', ROLE_ROWS)
-def test_role_argument_specs_refuse_bad_variables(variables, option):
-    # what the role's first task (argument spec validation) does, before any module runs
+def role_check(variables):
+    """What the role's first task answers for these variables (over the role's defaults)."""
+    from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args
+    with open(os.path.join(REPO, 'roles', 'conntrack', 'defaults', 'main.yml')) as f:
+        given = yaml.safe_load(f)
+    given.update(variables)
+    spec = role_spec()
+    return _recommend_args.check_role_variables(spec, dict((k, v) for k, v in given.items() if k in spec), list(given))
+
+
+def role_spec():
+    with open(os.path.join(REPO, 'roles', 'conntrack', 'meta', 'argument_specs.yml')) as f:
+        specs = yaml.safe_load(f)['argument_specs']
+    spec = dict(specs['main']['options'])
+    spec.update(specs['audit']['options'])
+    return spec
+
+
+@pytest.mark.parametrize('variables, fragment', ROLE_ROWS, ids=['role-%02d' % i for i in range(len(ROLE_ROWS))])
+def test_the_role_refuses_bad_variables_first_in_its_own_words(variables, fragment):
+    errors = role_check(variables)
+    assert errors and fragment in errors[0], errors
+    assert not any('Traceback' in e or 'ansible_collections' in e for e in errors)
+
+
+def test_the_roles_defaults_pass_its_check():
+    assert role_check({}) == []
+
+
+ANSIBLE_ROLE_ROWS = [row[0] for row in ROLE_ROWS[:12]]
+
+
+@pytest.mark.parametrize('variables', ANSIBLE_ROLE_ROWS)
+def test_role_argument_specs_refuse_bad_variables(variables):
+    # Ansible's own check of the argument specs (after ours) refuses the same values: ours is at
+    # least as strict, so it always speaks first
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     spec = role_spec()
     for o in spec.values():
@@ -227,7 +384,76 @@ def test_role_argument_specs_refuse_bad_variables(variables, option):
         o.pop('short_description', None)
     res = ArgumentSpecValidator(spec).validate(dict(variables))
     assert res.error_messages, variables
-    assert any(option in m for m in res.error_messages), res.error_messages
+    assert any(list(variables)[0] in m for m in res.error_messages), res.error_messages
+
+
+# ---------------------------------------------------------------- the action plugin
+
+ACTION_ROWS = [
+    ({'maxx': 1}, "nfct.tuning.conntrack_recommend: unknown option 'maxx'; its options: expected_peak"),
+    ({'profil': 'web'}, "nfct.tuning.conntrack_recommend: unknown option 'profil' (did you mean 'profile'?)"),
+    ({'overrides': ['max']}, "nfct.tuning.conntrack_recommend: overrides: expected a dict (key: value), got a list"),
+    ({'only_raise': 'perhaps'}, "nfct.tuning.conntrack_recommend: only_raise: expected a boolean (true or false)"),
+    ({'profile': ''}, 'profile: empty'),
+    ({'profile': 'webb'}, "Did you mean 'web'?"),
+    ({'kube_proxy': 1.4}, 'kube_proxy.version: 1.4 arrived as a number'),
+    ({'overrides': {'tcp_timeout_established': 30}}, 'overrides.tcp_timeout_established: 30 s is below the floor'),
+    ({'overrides': {'max': 131072}}, 'overrides.max: 131072 is below the live value 262144'),
+    ({'overrides': {'helper': 0}}, 'has no net.netfilter.nf_conntrack_helper'),
+    ({'facts': {'available': True, 'kernel': {}, 'module': {}, 'netns': 'initial'}}, 'facts.netns: expected a dict'),
+    ({'expected_peak': 100000000, 'facts': 'MISSING_RAM'}, 'facts.ram_bytes: missing'),
+    # inside the role: the role's variables, not the module's options
+    ({'overrides': {'tcp_timeout_time_wait': 1}, '_in_role': True},
+     'conntrack_overrides.tcp_timeout_time_wait: 1 s is below the floor of 60 s'),
+    ({'overrides': {'max': 131072}, '_in_role': True},
+     'conntrack_overrides.max: 131072 is below the live value 262144, and conntrack_only_raise keeps that'),
+    ({'notrack_exemptions': [{'interface': 'lo;x'}], '_in_role': True},
+     "conntrack_notrack[0].interface: 'lo;x' is not a valid interface name"),
+    ({'role_variables': True, '_vars': {'conntrack_profil': 'web'}},
+     "conntrack_profil: not a variable of nfct.tuning.conntrack (did you mean 'conntrack_profile'?)"),
+    ({'role_variables': True, '_vars': {'conntrack_notrack': 'lo'}}, "conntrack_notrack: expected a list of dicts"),
+]
+
+
+def run_action(tmp_path, args, controller):
+    """The conntrack_recommend action as Ansible runs it on the controller, with the facts of the
+    fixture host in the task's variables (never a module run): its result. controller: the
+    controller-side classes, imported by the test itself (make host-python leaves the test out,
+    not this file)."""
+    from unittest import mock
+    from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+    ActionModule, DataLoader, PlayContext, Templar = controller
+    args = dict(args)
+    root, probes = hosts.build(str(tmp_path / 'host'), 'post515_builtin')
+    facts = _gather.gather(root=root, probes=probes)
+    if args.get('facts') == 'MISSING_RAM':
+        args['facts'] = dict(facts)
+        del args['facts']['ram_bytes']
+    task = mock.MagicMock()
+    task.args, task.async_val, task.check_mode = args, 0, True
+    task._role = None
+    if args.pop('_in_role', False):
+        task._role = mock.MagicMock(_role_collection='nfct.tuning', _role_name='conntrack')
+    task_vars = dict(args.pop('_vars', {}), inventory_hostname='h1', ansible_facts={'conntrack': facts})
+    connection = mock.MagicMock()
+    connection._shell.tmpdir = str(tmp_path)
+    loader = DataLoader()
+    before = snapshot(root)
+    result = ActionModule(task, connection, PlayContext(), loader, Templar(loader=loader), None).run(task_vars=task_vars)
+    assert snapshot(root) == before and not connection.exec_command.called
+    return result
+
+
+@pytest.mark.parametrize('args, fragment', ACTION_ROWS, ids=['action-%02d' % i for i in range(len(ACTION_ROWS))])
+def test_the_action_plugin_refuses_bad_input_clearly(tmp_path, args, fragment):
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play_context import PlayContext
+    from ansible.template import Templar
+    from ansible_collections.nfct.tuning.plugins.action.conntrack_recommend import ActionModule
+    res = run_action(tmp_path, args, (ActionModule, DataLoader, PlayContext, Templar))
+    assert res.get('failed') is True, res
+    assert fragment in res['msg'], res['msg']
+    assert 'Traceback' not in res['msg'] and 'ansible_collections' not in res['msg'] and 'exception' not in res
 
 
 # ---------------------------------------------------------------- fuzz
@@ -244,7 +470,7 @@ def _fuzz_values():
 OPTIONS = {
     conntrack_facts: ['breakdown', 'top', 'stats_source', 'breakdown_source'],
     conntrack_recommend: ['profile', 'profiles', 'overrides', 'memory_budget_percent', 'expected_peak', 'only_raise',
-                          'previous_stats', 'force', 'kube_proxy', 'notrack_exemptions', 'files'],
+                          'previous_stats', 'force', 'kube_proxy', 'notrack_exemptions', 'files', 'role_variables'],
     conntrack_settings: ['settings', 'state', 'runtime', 'persist', 'readonly', 'force', 'memory_budget_percent',
                          'boot_fix', 'module_layers', 'load_module', 'backup', 'sysctl_file', 'modprobe_file',
                          'modules_load_file', 'udev_rule_file', 'lock_timeout', 'verify'],

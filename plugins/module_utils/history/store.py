@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The table's history on the host (docs/history.md): one JSON file under /var/lib, written by
+the metrics timer and by every tune or relieve run, read by the audit (the window of its health
+kinds) and by the sizing from history. Pure functions over the document; the callers read and
+write the file (read_text / save, atomic and durable).
+
+What it keeps, bounded whatever its age (a year of one-minute samples stays under 64 KiB):
+  last       the last sample: time, boot id, count, max and the kernel's counters;
+  days       per UTC day, the newest DAYS_KEPT: the peak count (and when), the largest max, the
+             growth of drop / early_drop / insert_failed and the peak rate of new entries;
+  recent     the peak count per RECENT_STEP seconds for the last RECENT_POINTS steps (the trend a
+             forecast extrapolates);
+  histogram  the peak of every sample in exponential buckets (each 5 % wider than the one before),
+             each weight halving every HALF_LIFE seconds: the recent past counts most, as in
+             Kubernetes' VPA recommender (kubernetes/autoscaler, recommender/util/histogram.go).
+
+Counters reset at a reboot (a new boot id) and when they go down: the growth of such an interval
+is the new value. A gap longer than MAX_GAP adds no rate. A clock that jumped backwards (a sample
+older than the last one) replaces `last` and changes nothing else.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import json
+import math
+import time
+
+PATH = '/var/lib/nfct-tuning/history.json'
+FORMAT = 'nfct.tuning conntrack history'
+VERSION = 1
+DAYS_KEPT = 60
+RECENT_STEP = 300
+RECENT_POINTS = 288
+HALF_LIFE = 86400.0
+BUCKET_FIRST = 1024
+BUCKET_RATIO = 1.05
+MAX_GAP = 3600
+DROP_COUNTERS = ('drop', 'early_drop', 'insert_failed')
+# what any one document may weigh: a bigger file is not ours, or damaged
+MAX_BYTES = 1 << 20
+
+
+class HistoryError(ValueError):
+    """The file is not a history of ours (foreign, damaged, another version)."""
+
+
+def empty():
+    return {'format': FORMAT, 'version': VERSION, 'last': None, 'days': [], 'recent': [],
+            'histogram': {'half_life': HALF_LIFE, 'first': BUCKET_FIRST, 'ratio': BUCKET_RATIO, 'updated': None,
+                          'weights': {}}}
+
+
+def parse(text):
+    """The history in text, or HistoryError saying why it is not one."""
+    if text is None:
+        return empty()
+    if len(text) > MAX_BYTES:
+        raise HistoryError('%d bytes, more than a history ever takes (%d)' % (len(text), MAX_BYTES))
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise HistoryError('not JSON (%s)' % e)
+    if not isinstance(doc, dict) or doc.get('format') != FORMAT:
+        raise HistoryError('not a history of nfct.tuning (no "format": "%s")' % FORMAT)
+    if doc.get('version') != VERSION:
+        raise HistoryError('version %r, this collection reads version %d' % (doc.get('version'), VERSION))
+    for key, kind in (('days', list), ('recent', list), ('histogram', dict)):
+        if not isinstance(doc.get(key), kind):
+            raise HistoryError('"%s" is not a %s' % (key, kind.__name__))
+    if doc.get('last') is not None and not isinstance(doc['last'], dict):
+        raise HistoryError('"last" is not an object')
+    return doc
+
+
+def dumps(history):
+    return json.dumps(history, sort_keys=True, separators=(',', ':')) + '\n'
+
+
+def bucket(value):
+    """The histogram bucket of a peak: 0 below BUCKET_FIRST, then one per 5 % more."""
+    if value < BUCKET_FIRST:
+        return 0
+    return 1 + int(math.floor(math.log(float(value) / BUCKET_FIRST) / math.log(BUCKET_RATIO)))
+
+
+def bucket_start(index):
+    return 0 if index == 0 else int(math.ceil(BUCKET_FIRST * BUCKET_RATIO ** (index - 1)))
+
+
+def record(history, sample):
+    """Add sample {'time', 'boot_id', 'count', 'max', 'counters'} to history (changed in place,
+    and returned)."""
+    last = history.get('last')
+    if last and float(last.get('time') or 0) > sample['time']:
+        history['last'] = sample  # the clock went back: start again from here
+        return history
+    grew, rate = _growth(last, sample)
+    _add_day(history, sample, grew, rate)
+    _add_recent(history, sample)
+    _add_histogram(history['histogram'], sample)
+    history['last'] = sample
+    return history
+
+
+def _growth(last, sample):
+    """({counter: growth}, new entries per second or None) since the last sample."""
+    counters = sample.get('counters') or {}
+    if not last:
+        return {}, None
+    same_boot = last.get('boot_id') == sample.get('boot_id')
+    before = (last.get('counters') or {}) if same_boot else {}
+    grew = {}
+    for name in DROP_COUNTERS + ('insert',):
+        now_value = counters.get(name)
+        if not isinstance(now_value, int):
+            continue
+        old = before.get(name) if isinstance(before.get(name), int) else 0
+        grew[name] = now_value - old if now_value >= old else now_value
+    seconds = sample['time'] - float(last.get('time') or 0)
+    rate = None
+    if same_boot and 0 < seconds <= MAX_GAP and 'insert' in grew:
+        rate = round(grew['insert'] / seconds, 3)
+    return grew, rate
+
+
+def _day_of(t):
+    return time.strftime('%Y-%m-%d', time.gmtime(t))
+
+
+def _add_day(history, sample, grew, rate):
+    day = _day_of(sample['time'])
+    days = history['days']
+    if not days or days[-1]['day'] != day:
+        days.append({'day': day, 'peak': None, 'peak_time': None, 'max': None, 'samples': 0,
+                     'drop': 0, 'early_drop': 0, 'insert_failed': 0, 'new_rate_peak': None})
+    entry = days[-1]
+    entry['samples'] += 1
+    count, cmax = sample.get('count'), sample.get('max')
+    if isinstance(count, int) and (entry['peak'] is None or count > entry['peak']):
+        entry['peak'], entry['peak_time'] = count, sample['time']
+    if isinstance(cmax, int) and (entry['max'] is None or cmax > entry['max']):
+        entry['max'] = cmax
+    for name in DROP_COUNTERS:
+        entry[name] += grew.get(name, 0)
+    if rate is not None and (entry['new_rate_peak'] is None or rate > entry['new_rate_peak']):
+        entry['new_rate_peak'] = rate
+    del days[:-DAYS_KEPT]
+
+
+def _add_recent(history, sample):
+    count = sample.get('count')
+    if not isinstance(count, int):
+        return
+    step = int(sample['time'] // RECENT_STEP) * RECENT_STEP
+    recent = history['recent']
+    if recent and recent[-1][0] == step:
+        recent[-1][1] = max(recent[-1][1], count)
+    elif not recent or step > recent[-1][0]:
+        recent.append([step, count])
+    del recent[:-RECENT_POINTS]
+
+
+def _add_histogram(histogram, sample):
+    count = sample.get('count')
+    if not isinstance(count, int):
+        return
+    t = sample['time']
+    updated = histogram.get('updated')
+    weights = histogram['weights']
+    if updated is not None and t > updated:
+        factor = 0.5 ** ((t - updated) / histogram.get('half_life', HALF_LIFE))
+        for key in list(weights):
+            weights[key] *= factor
+            if weights[key] < 1e-4:
+                del weights[key]
+    histogram['updated'] = t if updated is None else max(t, updated)
+    key = str(bucket(count))
+    weights[key] = round(weights.get(key, 0.0) + 1.0, 6)
