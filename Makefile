@@ -58,7 +58,7 @@ HOST_GUARD_FILES   := /proc/sys/net/netfilter/nf_conntrack_max /proc/sys/net/net
                       /sys/module/nf_conntrack/parameters/hashsize /proc/sys/net/ipv4/ip_forward \
                       /proc/sys/kernel/pid_max /proc/sys/fs/file-max /proc/sys/fs/nr_open
 APT_PACKAGES       := podman runc nftables iptables conntrack debootstrap hyperfine iproute2 time \
-                      shellcheck git qemu-system-x86 qemu-utils chromium
+                      shellcheck git qemu-system-x86 qemu-utils chromium sudo
 
 ROOT            := $(CURDIR)
 COLLECTIONS_DIR := $(ROOT)/$(CACHE)/collections

@@ -24,8 +24,13 @@ hyperfine rounds (the seeds' tools and the old breakdown on the 'mixed' shape on
   writer     the metrics writer (docs/monitoring.md): facts, breakdown behind its guard, drift,
              recommendation, users, the .prom file written
 
-and the peak RSS of the module process with /usr/bin/time. The module runs the way Ansible's
-AnsiballZ wrapper runs it on a host, minus the unzip: `python -m <module> ARGS.json`.
+and the peak RSS of the module process with /usr/bin/time. Next to them, for each table: the
+CPU reference (benchmarks/timeline.py: `for i in range(10000000): pass` at the top level of
+`python -c`, the loop issue 23 named a slow machine by), the parser's own CPU time per entry
+without the kernel's walk (timeline.py --parse-cost over a capture of the table), and from
+those the estimated ratios on a machine whose reference is SLOW_REFERENCE seconds (the Python
+part scaled, the kernel's walk kept; docs/benchmarks.md, "Slow CPUs"). The module runs the
+way Ansible's AnsiballZ wrapper runs it on a host, minus the unzip: `python -m <module> ARGS.json`.
 
 Writes benchmarks/results/bench-<UTC time>.md and .json (and latest.md). The global
 nf_conntrack_max (initial namespace) is raised for the run and restored afterwards; every
@@ -58,6 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, 'tests', 'netns'))
 import nsfill  # noqa: E402  (throwaway namespaces, shared with tests/netns)
+import timeline  # noqa: E402  (the CPU reference, the parser's cost per entry)
 
 MAX_PATH = '/proc/sys/net/netfilter/nf_conntrack_max'
 MODULE = 'ansible_collections.nfct.tuning.plugins.modules.conntrack_facts'
@@ -96,7 +102,10 @@ TARGETS = {
     'rss_growth_mib': 4,           # from the smallest size to the largest
     'facts_vs_empty': 1.2,         # default facts call: O(1) in the table size
     'writer_vs_bd_proc': 1.5,      # the metrics writer (breakdown, drift, users) next to facts+breakdown
+    'slow_cpu_estimate': 1.3,      # issue 23: the estimated ratio to the walk where the reference is SLOW_REFERENCE s
 }
+# issue 23: a machine whose CPU reference (timeline.REFERENCE_LOOP) takes 2.65 s
+SLOW_REFERENCE = 2.65
 # The table shapes (benchmarks/ctfill.py --shape), in the order they run.
 SHAPES = ('mixed', 'ports', 'sources4', 'sources6', 'nat')
 SHAPE_TEXT = {
@@ -324,6 +333,8 @@ def bench_tables(opts, env, tmp):
                     size['breakdown'] = eq['breakdown']
                     if not eq['equal']:
                         log('ERROR: /proc and ctnetlink breakdowns differ (%s, %d) in %s' % (shape, n, eq['differs_in']))
+                    log('%s %d: the parser alone, over a capture of the table (timeline.py --parse-cost)' % (shape, n))
+                    size['parse'] = parse_cost(ns.name, python, env, tmp)
                     cmds = [
                         ('cat', 'ip netns exec %s cat /proc/net/nf_conntrack > /dev/null' % ns.name),
                         ('nl_floor', 'ip netns exec %s %s -c "%s"' % (ns.name, python, NL_FLOOR)),
@@ -347,6 +358,7 @@ def bench_tables(opts, env, tmp):
                         ]
                     runs = opts.runs or (10 if n <= 200000 else 7)
                     size['load_before'] = loadavg()
+                    size['cpu_reference'] = timeline.cpu_reference(python, 3)
                     log('%s %d: %d interleaved rounds of %d commands' % (shape, n, runs, len(cmds)))
                     size['times'] = hyperfine(cmds, runs, env, os.path.join(tmp, 'hf-%s-%d.json' % (shape, n)))
                     size['load_after'] = loadavg()
@@ -361,6 +373,52 @@ def bench_tables(opts, env, tmp):
     finally:
         empty.remove()
     return results
+
+
+def parse_cost(ns, python, env, tmp):
+    """The parser's CPU time over a capture of the table of ns (/proc text and one ctnetlink dump,
+    written to tmp and removed after): timeline.parse_cost()'s dict."""
+    proc, dump = os.path.join(tmp, 'table.proc'), os.path.join(tmp, 'table.nl')
+    script = os.path.join(HERE, 'timeline.py')
+    try:
+        nsfill.ns_exec(ns, ['sh', '-c', 'cat /proc/net/nf_conntrack > %s' % proc])
+        nsfill.ns_exec(ns, [python, script, '--capture-netlink', dump], env=env)
+        out = json.loads(sh([python, script, '--parse-cost', proc, dump, '3'], env=env).stdout)
+    finally:
+        for path in (proc, dump, dump + '.idx'):
+            if os.path.exists(path):
+                os.unlink(path)
+    log('parser: %.3f us/entry (/proc), %.3f (ctnetlink), %d entries, results %s'
+        % (out['procfs']['us_per_entry'], out['ctnetlink']['us_per_entry'], out['entries'],
+           'equal' if out['equal'] else 'DIFFERENT'))
+    return out
+
+
+def slow_cpu(t, parse, ref):
+    """The model of a breakdown's time and its estimate on a slower CPU, from one table's
+    medians t, its parse cost and the CPU reference ref (seconds) of this machine.
+
+    The module's time = its fixed Python part F (facts0: start-up, imports, the O(1) facts,
+    the answer, exit) + max(the kernel's walk W, the parser P): the reader process walks on
+    one CPU while the module parses on the other. W is `cat` for /proc and the bare dump less
+    a Python start (py0) for ctnetlink. On a machine whose reference is SLOW_REFERENCE s every
+    Python part is scaled by k = SLOW_REFERENCE / ref (F, P, and the py0 of the bare dump) and
+    the walk is kept."""
+    k = SLOW_REFERENCE / ref
+    n = max(parse['entries'], 1)
+    f, py0 = t['facts0'], t['py0']
+    walks = {'proc': (t['cat'], 0.0), 'nl': (max(t['nl_floor'] - py0, 0.0), py0)}
+    out = {'reference_s': ref, 'scale': k, 'parser_us': {}, 'model_here': {}, 'slow': {}, 'slow_free_parser': {},
+           'slow_parser_budget_us': {}}
+    for name, source in (('proc', 'procfs'), ('nl', 'ctnetlink')):
+        w, start = walks[name]
+        p = parse[source]['best_s']
+        out['parser_us'][name] = p / n * 1e6
+        out['model_here'][name] = (f + max(w, p)) / (w + start)
+        out['slow'][name] = (k * f + max(w, k * p)) / (w + k * start)
+        out['slow_free_parser'][name] = (k * f + w) / (w + k * start)
+        out['slow_parser_budget_us'][name] = w / k / n * 1e6
+    return out
 
 
 def writer_check(path):
@@ -400,6 +458,8 @@ def ratios(res):
                 'best': {'bd_proc_vs_cat': b['bd_proc'] / b['cat'], 'bd_nl_vs_floor': b['bd_nl'] / b['nl_floor'],
                          'facts_vs_empty': b['facts'] / b['facts0'], 'writer_vs_bd_proc': b['writer'] / b['bd_proc']},
             }
+            if s.get('parse') and s.get('cpu_reference'):
+                r['slow_cpu'] = slow_cpu(t, s['parse'], s['cpu_reference']['median'])
             if shape == 'mixed':
                 r.update({
                     'bd_nl_vs_ctL': t['bd_nl'] / t['ctL'],
@@ -448,6 +508,11 @@ def verdicts(res, rat):
                       '%+.1f MiB' % g, g <= TARGETS['rss_growth_mib']))
         v.append(('%s, %s: default facts call <= %.1fx its time on an empty table' % (shape, big, TARGETS['facts_vs_empty']),
                   x('facts_vs_empty'), r['facts_vs_empty'] <= TARGETS['facts_vs_empty']))
+        sc = r.get('slow_cpu')
+        if sc:
+            v.append(('%s, %s: estimated breakdown / walk on a CPU whose reference takes %.2f s <= %.1fx (issue 23)'
+                      % (shape, big, SLOW_REFERENCE, TARGETS['slow_cpu_estimate']), slow_text(sc),
+                      max(sc['slow'].values()) <= TARGETS['slow_cpu_estimate']))
         wf = res['tables'][shape][big].get('writer_file') or {}
         v.append(('%s, %s: metrics writer <= %.1fx the facts module with breakdown, breakdown not skipped'
                   % (shape, big, TARGETS['writer_vs_bd_proc']),
@@ -473,6 +538,15 @@ def verdicts(res, rat):
     return v
 
 
+def slow_text(sc):
+    """The slow-CPU estimate of one table (slow_cpu()) in words."""
+    return ('/proc %.2fx, ctnetlink %.2fx (Python x%.1f: reference %.3f s here; parser %.3f / %.3f us per entry, '
+            'the walk stays the floor below %.3f / %.3f; with a parser that cost nothing %.2fx / %.2fx)'
+            % (sc['slow']['proc'], sc['slow']['nl'], sc['scale'], sc['reference_s'], sc['parser_us']['proc'],
+               sc['parser_us']['nl'], sc['slow_parser_budget_us']['proc'], sc['slow_parser_budget_us']['nl'],
+               sc['slow_free_parser']['proc'], sc['slow_free_parser']['nl']))
+
+
 def fmt_s(x):
     return '%.3f' % x if x < 10 else '%.2f' % x
 
@@ -487,6 +561,12 @@ def report(res, rat, opts, started, fleet=None, audit_report=None):
       % (m['os'], m['cpus'], m['cpu'], m['mem'], m['kernel'], m['buckets']))
     a('Tools: %s; %s; %s; module run by %s with ansible-core %s.'
       % (m['hyperfine'], m['conntrack'], m['awk'], m['python_module'], m['ansible_core']))
+    ref = m.get('cpu_reference')
+    if ref:
+        a('CPU reference (`%s`, the top level of `python -c`, a fresh interpreter each run; issue 23\'s slow machine: '
+          '%.2f s): median %.3f s of CPU, min %.3f s over %d runs at the start (wall clock %s s); next to each '
+          'table below.' % (timeline.REFERENCE_LOOP, SLOW_REFERENCE, ref['median'], ref['min'], len(ref['wall']),
+                            ', '.join('%.3f' % w for w in ref['wall'])))
     a('')
     a('Table shapes (benchmarks/ctfill.py `--shape`, one network namespace each):')
     a('')
@@ -539,10 +619,11 @@ def report(res, rat, opts, started, fleet=None, audit_report=None):
                     name, fmt_s(t['median']), fmt_s(t['mean']), fmt_s(t['stddev'] or 0), fmt_s(t['min']),
                     fmt_s(t['max']), t['user'], t['system'], '%.1f' % (rss['peak_kib'] / 1024.0) if rss else ''))
             a('')
-            line = ('Ratios: breakdown / `cat` %.2f (/proc); breakdown / bare dump %.2f (ctnetlink); the module\'s '
+            line = ('Ratios (CPU reference %s): breakdown / `cat` %.2f (/proc); breakdown / bare dump %.2f (ctnetlink); the module\'s '
                     'start-up (`facts0` - `py0`) %.3f s, breakdown / (walk + start-up) %.2f (/proc), %.2f (ctnetlink); '
                     'default facts here / empty table %.2f; writer / breakdown %.2f.'
-                    % (r['bd_proc_vs_cat'], r['bd_nl_vs_floor'], r['start_s'], r['bd_proc_vs_module_floor'],
+                    % ('%.3f s' % s['cpu_reference']['median'] if s.get('cpu_reference') else 'not measured',
+                       r['bd_proc_vs_cat'], r['bd_nl_vs_floor'], r['start_s'], r['bd_proc_vs_module_floor'],
                        r['bd_nl_vs_module_floor'], r['facts_vs_empty'], r['writer_vs_bd_proc']))
             if shape == 'mixed':
                 line += (' Breakdown via ctnetlink / `conntrack -L` %.2f; the seeds\' awk / breakdown %.2f (/proc), %.2f '
@@ -551,6 +632,16 @@ def report(res, rat, opts, started, fleet=None, audit_report=None):
                          '(ctnetlink).' % (r['bd_nl_vs_ctL'], r['awk_vs_bd_proc'], r['awk_vs_bd_nl'], r['old_vs_bd_proc'],
                                            r['old_vs_bd_nl'], r['awk_all_vs_bd_proc'], r['awk_all_vs_bd_nl']))
             a(line)
+            sc = r.get('slow_cpu')
+            if sc:
+                a('')
+                a('Slow CPUs: CPU reference %.3f s (median of %d, load %s); the parser alone (Python CPU time per entry, '
+                  'without the kernel\'s walk, best of 3) %.3f us (/proc), %.3f us (ctnetlink); the model here, '
+                  '(facts0 + max(walk, parser)) / walk, %.2f (/proc, measured %.2f), %.2f (ctnetlink, measured %.2f). '
+                  'Estimated on a machine whose reference takes %.2f s: %s.'
+                  % (s['cpu_reference']['median'], len(s['cpu_reference']['wall']), s['load_before'],
+                     sc['parser_us']['proc'], sc['parser_us']['nl'], sc['model_here']['proc'], r['bd_proc_vs_cat'],
+                     sc['model_here']['nl'], r['bd_nl_vs_floor'], SLOW_REFERENCE, slow_text(sc)))
             eq = s['equality']
             a('Equality: the /proc and ctnetlink breakdowns of this table are %s (%d entries, nf_conntrack_count %d).'
               % ('**equal**' if eq['equal'] else '**different** in ' + ', '.join(eq['differs_in']), eq['total'], eq['count']))
@@ -640,6 +731,8 @@ def main(argv):
     res = {'machine': machine()}
     res['machine']['python_module'] = sh([opts.python, '-c', 'import platform; print("Python " + platform.python_version())']).stdout.strip()
     res['machine']['ansible_core'] = sh([opts.python, '-c', 'import ansible; print(ansible.__version__)']).stdout.strip()
+    res['machine']['cpu_reference'] = timeline.cpu_reference(opts.python, 5)
+    log('CPU reference (%s): median %.3f s' % (timeline.REFERENCE_LOOP, res['machine']['cpu_reference']['median']))
     tmp = tempfile.mkdtemp(prefix='nfct-bench-')
     fleet = audit_report = None
     try:

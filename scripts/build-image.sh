@@ -26,7 +26,8 @@ set -euo pipefail
 SUITES_KNOWN=(bullseye bookworm trixie)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 IMAGE_REPO=${IMAGE_REPO:-localhost/nfct-debian}
-PACKAGES=python3,iproute2,iptables,nftables,procps,kmod,conntrack,systemd,systemd-sysv,dbus,netfilter-persistent,iptables-persistent
+# sudo: the playbooks become root (become: true), as on the hosts users run them against
+PACKAGES=python3,iproute2,iptables,nftables,procps,kmod,conntrack,systemd,systemd-sysv,dbus,netfilter-persistent,iptables-persistent,sudo
 # node_exporter and curl for the metrics tests (tests/containers/test_metrics_containers.py: the
 # containers cannot apt-get); its service is masked below and started by the tests that need it.
 PACKAGES+=,prometheus-node-exporter,curl

@@ -41,7 +41,8 @@ set -euo pipefail
 SUITE=bookworm
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 DISK_SIZE=3G
-PACKAGES=linux-image-amd64,initramfs-tools,systemd,systemd-sysv,udev,dbus,kmod,openssh-server,python3,nftables,iptables,conntrack,procps,iproute2
+# sudo: the playbooks become root (become: true)
+PACKAGES=linux-image-amd64,initramfs-tools,systemd,systemd-sysv,udev,dbus,kmod,openssh-server,python3,nftables,iptables,conntrack,procps,iproute2,sudo
 # Units that only slow the boot down under emulation or wait for things that never come.
 MASKED_UNITS=(
     apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service

@@ -70,6 +70,19 @@ def write(path, text):
             os.unlink(tmp)
 
 
+def inventory_sources(task_vars):
+    """The play's inventory sources, as the fix commands print them (relative to the folder the
+    playbook runs in when they are in it)."""
+    cwd = os.getcwd()
+    out = []
+    for source in task_vars.get('ansible_inventory_sources') or []:
+        source = str(source)
+        if os.path.isabs(source) and (source + os.sep).startswith(cwd + os.sep):
+            source = os.path.relpath(source, cwd)
+        out.append(source)
+    return out
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -78,18 +91,18 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        allowed = set(_audit.KINDS) | set(_audit.HOST_KINDS)
-        bad = [kind for kind in params['fail_on'] if kind not in allowed]
+        bad = [kind for kind in params['fail_on'] if kind not in _audit.ALL_KINDS]
         if bad:
             result.update(failed=True, msg='fail_on: unknown kind(s) %s; allowed: %s'
-                          % (', '.join(bad), ', '.join(sorted(allowed))))
+                          % (', '.join(bad), ', '.join(_audit.ALL_KINDS)))
             return result
         hosts = params['hosts'] if params['hosts'] is not None else task_vars.get('ansible_play_hosts_all') or []
         hostvars = task_vars.get('hostvars') or {}
         results = dict((host, (hostvars.get(host) or {}).get(params['result_var'])) for host in hosts)
         from ansible.release import __version__ as core_version
         report = _audit_report.build(results, hosts, params['fail_on'], params['options'],
-                                     {'collection_version': collection_version(), 'ansible_core_version': core_version})
+                                     {'collection_version': collection_version(), 'ansible_core_version': core_version},
+                                     context={'inventory': inventory_sources(task_vars)})
         written = {}
         renderers = (('json_path', lambda built: json.dumps(built, indent=1, sort_keys=True) + '\n'),
                      ('junit_path', _audit_report.to_junit), ('html_path', _html))

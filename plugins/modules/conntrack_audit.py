@@ -17,15 +17,20 @@ description:
     precedence, the modprobe.d or command line hash size, the kernel's own default for this RAM and kernel era, the
     boot order of a loadable nf_conntrack); with O(notrack) it also compares the NOTRACK exemptions. One module
     execution per host, which is what the audit playbook runs.
-  - Never changes anything, in check mode or not - it writes no file and takes no lock. C(changed) is true when
-    applying the desired state (M(nfct.tuning.conntrack_settings), M(nfct.tuning.conntrack_notrack), the role)
-    would change something - a runtime value, one of the role's files, the NOTRACK rules - so that
-    C(--check --diff) shows it. A host whose values are the kernel's defaults is in sync and still C(changed) (the
-    role would write its file).
+  - Never changes anything, in check mode or not - it writes no file and takes no lock. One story - C(changed) is
+    true exactly when the audit finds drift (RV(audit) C(status) C(drifted) - what the tune playbook would change); a
+    host whose live values are the desired ones and come back the same at the next boot (the kernel's defaults
+    included) is in sync and C(changed) is false. Whether the host fails the run (RV(audit) C(fails_run)) follows
+    O(fail_on), over the drift and the table's health.
   - Bad input fails before anything is read, naming the option and what is allowed.
-  - Kinds of drift per key - C(runtime), C(at_boot), C(shadowed), C(unpersisted) (the desired value is the kernel
-    default and no file sets it; informational); per host - C(notrack). RV(audit) C(fails_run) says whether the host
-    fails the run for O(fail_on). See docs/audit.md.
+  - Kinds of drift per key - C(runtime) (the live value differs), C(at_boot) (so does what the next boot gives),
+    C(unpersisted) (the live value is right but the next boot gives another - a value raised at runtime only),
+    C(shadowed); per host - C(notrack), C(reenabled).
+  - The table's health, beside the drift - C(full) (the count reached max), C(high_usage) (count / max at or above
+    O(usage_threshold)), C(dropping) (drop, early_drop or insert_failed grew), C(invalid), C(search_restart) - over a
+    window that ends now - since the host's own last sample (the metrics writer's, O(history_path), when recent and of
+    this boot), else a sample of O(health_sample) seconds inside this run, else (O(health_sample=0)) the counters
+    since boot, labelled as such. A host that dropped weeks ago and is quiet now is healthy. See docs/audit.md.
 author:
   - nfct.tuning contributors (@nfct-tuning)
 options:
@@ -142,12 +147,40 @@ options:
     default: []
   fail_on:
     description:
-      - Kinds that make the host fail the run (RV(audit) C(fails_run)) - any of V(runtime), V(at_boot), V(shadowed),
-        V(unpersisted), V(notrack), V(reenabled) (O(state=disabled) and conntrack is back). (V(unreachable) and
-        V(failed) are judged by the report.)
+      - Kinds that make the host fail the run (RV(audit) C(fails_run)) - any of V(runtime), V(at_boot),
+        V(unpersisted), V(shadowed), V(notrack), V(reenabled) (O(state=disabled) and conntrack is back), the health
+        kinds V(full), V(high_usage), V(dropping), V(invalid), V(search_restart). (V(unreachable) and V(failed) are
+        judged by the report.)
     type: list
     elements: str
-    default: [runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed]
+    default: [runtime, at_boot, unpersisted, shadowed, notrack, reenabled, unreachable, failed, full, dropping]
+  usage_threshold:
+    description:
+      - The share of max at which the table's usage is C(high_usage), 0.05-1 (0.75 - node_exporter's mixin alerts
+        there; the same default as the alert rules in C(prometheus/) and the metrics writer).
+    type: raw
+    default: 0.75
+  health_sample:
+    description:
+      - Seconds of the in-run sample when the host has no recent sample of its own, 0-60; the rest of the audit runs
+        meanwhile, so only what is left of it is waited. V(0) - the counters since boot (labelled with the uptime).
+    type: raw
+    default: 1
+  vocabulary:
+    description:
+      - The words of messages - V(module) names this module's options (O(fail_on)), V(role) the role's variables
+        (C(conntrack_audit_fail_on)); the role's audit entry point sets V(role).
+    type: str
+    choices: [module, role]
+    default: module
+    version_added: 0.3.0
+  history_path:
+    description:
+      - The host's history of its table, written by the metrics writer (a sample each run) and by
+        M(nfct.tuning.conntrack_relieve) (its change); its last sample starts the health window when it is recent and of
+        this boot, and a relieve whose raise still holds is named (C(relieved) in RV(audit)). Read only.
+    type: path
+    default: /var/lib/nfct-tuning/history.json
 extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_linux
@@ -198,10 +231,13 @@ EXAMPLES = r'''
 RETURN = r'''
 audit:
   description:
-    - The host's entry of the audit report (schema v1, docs/audit.md) - C(status) (in_sync, drifted), C(fails_run),
+    - The host's entry of the audit report (schema v2, docs/audit.md) - C(status) (in_sync, drifted), C(fails_run),
       C(failing_kinds), C(profile), C(kernel), C(netns), C(conntrack), C(usage), C(drops), C(memory), C(keys) (per key
-      C(desired), C(runtime), C(persisted), C(at_boot), C(at_boot_source), C(kinds), C(shadowed_by), C(readonly),
-      C(reason), C(source)), C(files), C(notrack), C(warnings), C(boot), C(lines) (readable), and with O(users) C(users)
+      C(desired), C(runtime), C(persisted), C(at_boot), C(at_boot_source), C(kinds), C(kernel_default), C(shadowed_by),
+      C(readonly), C(reason), C(source)), C(files), C(notrack), C(warnings), C(boot), C(health) (C(kinds), C(evidence)
+      per kind, C(window) - C(source) recorded, sample or boot, C(seconds), C(why) -, C(usage), C(growth) of each
+      counter), C(relieved) (the last M(nfct.tuning.conntrack_relieve) when max is still what it raised in this boot -
+      C(time), C(max_before), C(max_after), C(timeouts); else null), C(lines) (readable), and with O(users) C(users)
       (C(can_disable), C(blockers), C(ignored), C(kernel), C(loaded), C(scope), C(users), C(ours), C(loaded_by) as
       returned by M(nfct.tuning.conntrack_users)).
   type: dict
@@ -223,12 +259,14 @@ ansible_facts:
 '''
 
 import platform
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit, health as _health
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
 from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio, paths as _paths, rulesets as _rulesets, state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _history
 from ansible_collections.nfct.tuning.plugins.module_utils.notrack import host as _notrack_host, plan as _notrack_plan, spec as _notrack
 from ansible_collections.nfct.tuning.plugins.module_utils.settings import disable as _disable, plan as _settings
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs
@@ -249,7 +287,20 @@ AUDIT_SPEC = dict(
     users=dict(type='bool', default=True),
     users_ignore=dict(type='list', elements='str', default=[]),
     fail_on=dict(type='list', elements='str', default=list(_audit.DEFAULT_FAIL_ON)),
+    usage_threshold=dict(type='raw', default=_health.DEFAULT_USAGE_THRESHOLD),
+    health_sample=dict(type='raw', default=1),
+    history_path=dict(type='path', default=_history.PATH),
+    vocabulary=dict(type='str', default='module', choices=['module', 'role']),
 )
+# the audit's own options as the role names them (the engine's: sizing/args.py role_terms)
+ROLE_NAMES = (('fail_on', 'conntrack_audit_fail_on'), ('usage_threshold', 'conntrack_audit_usage_threshold'),
+              ('health_sample', 'conntrack_audit_health_sample'), ('top', 'conntrack_audit_top'),
+              ('history_path', 'conntrack_history_path'), ('users_ignore', 'conntrack_users_ignore'))
+
+
+def words(p, message):
+    """A message in the caller's words: the role's variables when run through the role."""
+    return _recommend_args.in_words(message, p.get('vocabulary'), ROLE_NAMES)
 
 
 def build_module():
@@ -266,10 +317,17 @@ def validate(p):
         p['top'] = _inputs.number(p['top'], 'top', 1, 10000, True)
     except _inputs.ProfileError as e:
         errors.append(str(e))
-    allowed = set(_audit.KINDS) | set(_audit.HOST_KINDS)
-    bad = [k for k in p['fail_on'] if k not in allowed]
+    bad = [k for k in p['fail_on'] if k not in _audit.ALL_KINDS]
     if bad:
-        errors.append('fail_on: unknown kind(s) %s; allowed: %s' % (', '.join(bad), ', '.join(sorted(allowed))))
+        errors.append('fail_on: unknown kind(s) %s; allowed: %s' % (', '.join(bad), ', '.join(_audit.ALL_KINDS)))
+    try:
+        p['usage_threshold'] = _health.check_threshold(p['usage_threshold'])
+    except ValueError as e:
+        errors.append(str(e))
+    try:
+        p['health_sample'] = _inputs.number(p['health_sample'], 'health_sample', 0, 60, False, 'seconds')
+    except _inputs.ProfileError as e:
+        errors.append(str(e))
     if p['notrack_backend'] not in _notrack.BACKENDS:
         errors.append('notrack_backend: %r; allowed: %s' % (p['notrack_backend'], ', '.join(_notrack.BACKENDS)))
     if p['notrack_companion'] not in _notrack.COMPANION_MODES:
@@ -299,16 +357,50 @@ def notrack_audit(module, p, interfaces):
             'lines': _audit.notrack_lines(drift_report) if drift_report else [], 'error': error}
 
 
+def recorded_history(module, path, root):
+    """The host's own history (the metrics writer's samples, relieve's events), or an empty one; a
+    history that is not usable is a warning (the audit writes nothing: the writer keeps a damaged
+    file aside)."""
+    text = _state.read_text(root + path)
+    try:
+        return _history.parse(text)
+    except _history.HistoryError as e:
+        module.warn('%s is not a usable history (%s): the health window is a sample of this run' % (path, e))
+        return _history.empty()
+
+
+def check_health(module, p, facts, started, root, probes, history):
+    """The table's health over a window that ends now (audit/health.py): since the host's own
+    recent sample, else a sample of health_sample seconds inside this run (the rest of the audit
+    runs meanwhile; only what is left of it is waited), else the counters since boot."""
+    boot = facts.get('boot') or {}
+    first = _health.sample(facts, boot.get('time') or started, boot.get('id'))
+    last = first
+    recorded = history.get('last')
+    start, window = _health.baseline(recorded, None, last, boot.get('uptime'))
+    if window['source'] != 'recorded' and p['health_sample'] > 0 and facts.get('available'):
+        left = p['health_sample'] - (time.time() - first['time'])
+        if left > 0:
+            time.sleep(left)
+        again = _gather.counters(root, probes)
+        last = _health.sample(again, again['time'], boot.get('id'))
+        start, window = _health.baseline(None, first, last, boot.get('uptime'))
+    return _health.evaluate(last, start, window, p['usage_threshold'])
+
+
 def run(module, root='', probes=None):
     p = module.params
     errors = validate(p)
     if errors:
-        module.fail_json(msg='; '.join(errors))
+        module.fail_json(msg=words(p, '; '.join(errors)))
+    started = time.time()
     facts = _gather.gather(root=root, probes=probes, breakdown=p['breakdown'], top=p['top'])
     facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'))
     rec, err = _recommend_args.compute(dict((k, p[k]) for k in RECOMMEND), facts, platform.node() or 'host')
     if err:
-        module.fail_json(msg=err)
+        module.fail_json(msg=words(p, err))
+    rec['warnings'] = [words(p, w) for w in rec.get('warnings') or []]
+    rec['report'] = [words(p, line) for line in rec.get('report') or []]
     result = {'changed': False, 'report': rec.get('report') or [], 'ansible_facts': {'conntrack': facts}}
     users = None
     if p['users'] or p['state'] == 'disabled':
@@ -324,9 +416,13 @@ def run(module, root='', probes=None):
     current = state.files
     settings_plan = _settings.plan(facts, desired, dict(p, readonly='report'), state)
     notrack_result = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
-    entry = _audit.host_entry(facts, rec, settings_plan, current, p['udev_rule_file'], notrack_result, p['fail_on'], p['sysctl_file'], users)
+    history = recorded_history(module, p['history_path'], root)
+    health = check_health(module, p, facts, started, root, probes, history)
+    entry = _audit.host_entry(facts, rec, settings_plan, current, p['udev_rule_file'], notrack_result, p['fail_on'],
+                              p['sysctl_file'], users, health=health, relieved=_history.last_event(history, 'relieve'))
     result['audit'] = entry
-    result['changed'] = bool(settings_plan['runtime'] or settings_plan['files']) or bool(notrack_result and notrack_result['drifted'])
+    # one story: changed exactly when the audit finds drift (what the tune playbook would change)
+    result['changed'] = entry['status'] == 'drifted'
     if module._diff:
         result['diff'] = _settings.diff_of(settings_plan)
     module.exit_json(**result)
@@ -342,7 +438,7 @@ def audit_disabled(module, p, facts, rec, users, root, result):
     entry = _audit.host_entry(facts, dict(rec, values={}), settings_plan, current, p['udev_rule_file'], None, p['fail_on'],
                               p['sysctl_file'], users, disabled={'off': off, 'why': why})
     result['audit'] = entry
-    result['changed'] = bool(settings_plan['files']) or not off
+    result['changed'] = entry['status'] == 'drifted'
     if module._diff:
         result['diff'] = _settings.diff_of(settings_plan)
     module.exit_json(**result)

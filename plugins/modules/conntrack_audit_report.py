@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Collects the registered M(nfct.tuning.conntrack_audit) result of every host of the play from C(hostvars) - also
     of the hosts that were unreachable, whose audit failed or that never ran it, with their error - into one
-    report (schema v1, C(schemas/conntrack-audit-report-v1.schema.json)
+    report (schema v2, C(schemas/conntrack-audit-report-v2.schema.json)
     in the collection), and writes it as JSON, JUnit XML (one testsuite per host, one testcase per key, plus
     reachability and NOTRACK) and a self-contained HTML page (no external resources).
   - An action that runs on the controller only; it never connects to the hosts. The files are written also in check
@@ -48,11 +48,12 @@ options:
     default: conntrack-audit.html
   fail_on:
     description:
-      - The kinds that fail the run - any of V(runtime), V(at_boot), V(shadowed), V(unpersisted) (per key), V(notrack),
-        V(reenabled), V(unreachable), V(failed) (per host).
+      - The kinds that fail the run - any of V(runtime), V(at_boot), V(unpersisted), V(shadowed) (per key), V(notrack),
+        V(reenabled), V(unreachable), V(failed) (per host), and the table's health V(full), V(high_usage), V(dropping),
+        V(invalid), V(search_restart) (M(nfct.tuning.conntrack_audit) O(nfct.tuning.conntrack_audit#module:fail_on)).
     type: list
     elements: str
-    default: [runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed]
+    default: [runtime, at_boot, unpersisted, shadowed, notrack, reenabled, unreachable, failed, full, dropping]
   options:
     description: Extra settings of the run to record in the report's C(options).
     type: dict
@@ -147,7 +148,8 @@ def main():
         junit_path=dict(type='str', default='conntrack-audit.junit.xml'),
         html_path=dict(type='str', default='conntrack-audit.html'),
         fail_on=dict(type='list', elements='str',
-                     default=['runtime', 'at_boot', 'shadowed', 'notrack', 'reenabled', 'unreachable', 'failed']),
+                     default=['runtime', 'at_boot', 'unpersisted', 'shadowed', 'notrack', 'reenabled', 'unreachable',
+                              'failed', 'full', 'dropping']),
         options=dict(type='dict', default={})), supports_check_mode=True)
     module.fail_json(msg='nfct.tuning.conntrack_audit_report is an action that runs on the controller; it has no '
                          'module part to run on a host')

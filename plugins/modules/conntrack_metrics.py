@@ -86,6 +86,21 @@ options:
         C(modprobe_file), C(modules_load_file), C(udev_rule_file), C(disable_file)).
     type: dict
     default: {}
+  usage_threshold:
+    description:
+      - The share of max at which usage is high, 0.05-1, exported as C(nfct_conntrack_usage_threshold) (the alert rules
+        compare C(nfct_conntrack_usage_ratio) with it) and used for C(nfct_conntrack_health{kind="high_usage"}); the
+        same value as M(nfct.tuning.conntrack_audit) O(nfct.tuning.conntrack_audit#module:usage_threshold).
+    type: raw
+    default: 0.75
+    version_added: 0.3.0
+  history_path:
+    description:
+      - The host's history of its table (an absolute path), where the writer adds a sample each run - the audit's health
+        window and relieve's record. The same path as M(nfct.tuning.conntrack_audit) O(nfct.tuning.conntrack_audit#module:history_path).
+    type: path
+    default: /var/lib/nfct-tuning/history.json
+    version_added: 0.3.0
   lock_timeout:
     description: Seconds to wait for another nfct.tuning run on the same host, 0-86400.
     type: raw
@@ -163,6 +178,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import health as _health
 from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, lock as _lock, paths as _paths
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
 from ansible_collections.nfct.tuning.plugins.module_utils.metrics import install as _metrics_install
@@ -172,10 +188,9 @@ from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs a
 # _metrics_install.sources() finds it loaded
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as _breakdown, netlink as _netlink
 from ansible_collections.nfct.tuning.plugins.module_utils.metrics import writer as _metrics_writer
-from ansible_collections.nfct.tuning.plugins.module_utils.notrack import host as _notrack_host
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
 
-SHIPPED = (_metrics_writer, _notrack_host, _users_host, _breakdown, _netlink)
+SHIPPED = (_metrics_writer, _users_host, _breakdown, _netlink)
 
 NUMBERS = (('interval', 10, 86400, 'seconds'), ('top', 1, 100, None), ('breakdown_timeout', 1, 3600, 'seconds'),
            ('breakdown_max_entries', 1000, 100000000, None), ('memory_max_mb', 64, 4096, 'MiB'),
@@ -197,6 +212,8 @@ def build_module():
             recommend=dict(type='dict', default={'profile': 'default'}),
             users=dict(type='bool', default=True),
             files=dict(type='dict', default={}),
+            usage_threshold=dict(type='raw', default=0.75),
+            history_path=dict(type='path', default='/var/lib/nfct-tuning/history.json'),
             lock_timeout=dict(type='raw', default=300),
         ),
         supports_check_mode=True,
@@ -214,6 +231,8 @@ def validate(p):
         p['desired'] = _keys.validate_settings(p['desired'], 'desired')
     except _keys.InvalidSetting as e:
         errors.append(str(e))
+    if not str(p['history_path']).startswith('/'):
+        errors.append('history_path: %r must be an absolute path' % p['history_path'])
     if not p['dir'].startswith('/') or p['dir'] in ('/', '/etc', '/usr', '/proc', '/sys'):
         errors.append('dir: %r must be an absolute directory of its own (node_exporter\'s textfile directory)'
                       % p['dir'])
@@ -221,6 +240,10 @@ def validate(p):
     if unknown:
         errors.append('files: unknown key(s) %s; allowed: %s' % (', '.join(unknown), ', '.join(_settings.OWNED)))
     errors += _paths.check_paths(p['files'], [o for o in _settings.OWNED if o in p['files']])
+    try:
+        p['usage_threshold'] = _health.check_threshold(p['usage_threshold'])
+    except ValueError as e:
+        errors.append(str(e))
     return errors
 
 

@@ -339,7 +339,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
-from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, io as _hostio, lock as _lock, paths as _paths, state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, io as _hostio, lock as _lock
+from ansible_collections.nfct.tuning.plugins.module_utils.host import paths as _paths, runtime as _runtime, state as _state
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
 
 from ansible_collections.nfct.tuning.plugins.module_utils.settings import disable as _disable, plan as _settings
@@ -370,14 +371,8 @@ _read = _state.read_text
 C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 
 
-def write_value(path, value):
-    with open(path, 'w') as f:
-        f.write('%d\n' % value)
-
-
-def read_value(path):
-    raw = _read(path)
-    return int(raw.strip()) if raw is not None and raw.strip().lstrip('-').isdigit() else raw
+write_value = _runtime.write_value
+read_value = _runtime.read_value
 
 
 OWNED = _settings.OWNED
@@ -662,41 +657,18 @@ def summary(plan, check, stale=()):
 
 
 def write_runtime(module, writes, root, result):
-    """Write and read back each runtime value; on a failure put the ones already written back."""
-    done = []
+    """Write and read back each runtime value (host/runtime.py); on a failure the ones already
+    written are put back and the run fails saying what is left."""
     try:
-        for w in writes:
-            write_value(root + w['path'], w['value'])
-            done.append(w)
-            got = read_value(root + _keys.proc_path(w['key']))
-            if got != w['expect']:
-                raise RuntimeError('%s: wrote %d, the kernel reports %s' % (w['key'], w['value'], got))
-            _files.fault_point('after-runtime-write')
-    except (IOError, OSError, RuntimeError) as e:
-        left = restore_runtime(root, done)
-        result['changed'] = bool(left)
-        module.fail_json(msg='runtime write failed (%s); %s' % (e, undo_summary(len(done), left)),
-                         left_applied=left, **result)
-    return done
+        return _runtime.apply(writes, root)
+    except _runtime.RuntimeWriteError as e:
+        result['changed'] = bool(e.left)
+        module.fail_json(msg='runtime write failed (%s); %s' % (e, undo_summary(len(e.done), e.left)),
+                         left_applied=e.left, **result)
 
 
-def restore_runtime(root, done):
-    """Put the values before back, last written first; returns what could not be restored."""
-    left = []
-    for w in reversed(done):
-        try:
-            write_value(root + w['path'], w['before'])
-        except (IOError, OSError) as e:
-            left.append('%s = %s (runtime; restoring %s failed: %s)' % (_keys.sysctl_name(w['key']), w['value'],
-                                                                        w['before'], e))
-    return left
-
-
-def undo_summary(n_runtime, left_runtime, left_files=()):
-    left = list(left_runtime) + list(left_files)
-    if not left:
-        return 'everything already changed was put back (%d runtime value(s)); the host is as before' % n_runtime
-    return 'could NOT put back: %s' % '; '.join(left)
+restore_runtime = _runtime.restore
+undo_summary = _runtime.undo_summary
 
 
 diff_of = _settings.diff_of

@@ -8,13 +8,19 @@ dom() runs chromium --dump-dom (the page's scripts run); with scripts disabled
 (--blink-settings=scriptEnabled=false) the new headless mode's --dump-dom prints nothing (it
 serializes the page with a script), so dom_over_devtools() reads that DOM over the DevTools
 protocol instead (--remote-debugging-pipe: DOM.getOuterHTML needs no script in the page). Both
-give a Dom: the report's rows (host, status), its details elements, the html element's class
-and whether the filter box is hidden.
+give a Dom: the report's rows (host, status), its host sections (host, status, open), the html
+element's class and whether the filter box is hidden.
+
+browser() is a page held open over the same protocol, for what a test does in it and measures:
+the viewport (Emulation), JavaScript evaluated in the page (Runtime.evaluate, also with the page's
+own scripts off), keys typed into it (Input), screenshots (Page.captureScreenshot).
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -30,22 +36,39 @@ NO_JS = '--blink-settings=scriptEnabled=false'
 
 
 class Dom(HTMLParser):
+    """rows: (host, status) of the hosts table; sections: (host, status, open when loaded) - a
+    host's section is the tbody of its row (its class says s-STATUS, open), or a details
+    element with data-host and data-status."""
+
     def __init__(self):
         HTMLParser.__init__(self, convert_charrefs=True)
         self.rows = []
-        self.details = []
+        self.sections = []
         self.html_class = None
         self.filter_hidden = None
+        self.tbody = None
+
+    @property
+    def details(self):
+        return self.sections
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        classes = (a.get('class') or '').split()
         if tag == 'html':
             self.html_class = a.get('class') or ''
+        elif tag == 'tbody':
+            status = [c[2:] for c in classes if c.startswith('s-')]
+            self.tbody = (status[0], 'open' in classes) if status else None
         elif tag == 'tr' and 'data-host' in a:
-            self.rows.append((a['data-host'], a.get('data-status')))
-        elif tag == 'details':
-            self.details.append((a.get('data-host'), a.get('data-status'), 'open' in a))
-        elif tag == 'p' and 'filter' in (a.get('class') or '').split():
+            status = a.get('data-status') or (self.tbody or (None,))[0]
+            self.rows.append((a['data-host'], status))
+            if self.tbody is not None:
+                self.sections.append((a['data-host'], status, self.tbody[1]))
+                self.tbody = None
+        elif tag == 'details' and 'data-host' in a:
+            self.sections.append((a.get('data-host'), a.get('data-status'), 'open' in a))
+        elif tag == 'p' and 'filter' in classes:
             self.filter_hidden = 'hidden' in a
 
 
@@ -158,3 +181,73 @@ def dom_over_devtools(tmp_path, url, *extra):
     d = parse_dom(text)
     assert d.rows
     return d
+
+
+class Page(object):
+    """A page held open in chromium over the DevTools pipe (browser())."""
+
+    def __init__(self, pipe, session):
+        self.pipe = pipe
+        self.session = session
+
+    def call(self, method, event=None, **params):
+        return self.pipe.call(method, self.session, event=event, **params)
+
+    def viewport(self, width, height):
+        self.call('Emulation.setDeviceMetricsOverride', width=width, height=height, deviceScaleFactor=1, mobile=False)
+
+    def open(self, url):
+        """Navigate and wait for the load event."""
+        self.call('Page.navigate', event='Page.loadEventFired', url=url)
+
+    def js(self, expression):
+        """The value of a JavaScript expression in the page (JSON-able); an exception fails."""
+        result = self.call('Runtime.evaluate', expression=expression, returnByValue=True, awaitPromise=True)
+        assert 'exceptionDetails' not in result, (expression, result['exceptionDetails'])
+        return result['result'].get('value')
+
+    def type(self, text):
+        """Type text into the focused element, one key event at a time (input events fire)."""
+        for char in text:
+            self.call('Input.dispatchKeyEvent', type='keyDown', text=char, key=char)
+            self.call('Input.dispatchKeyEvent', type='keyUp', key=char)
+
+    def key(self, name, code):
+        """Press a named key (Enter: 'Enter', 13)."""
+        for kind in ('rawKeyDown', 'keyUp'):
+            self.call('Input.dispatchKeyEvent', type=kind, key=name, code=name, windowsVirtualKeyCode=code,
+                      nativeVirtualKeyCode=code)
+
+    def screenshot(self, path, full_page=False, clip=None):
+        """A PNG of the viewport, of the whole page at the viewport's width, or of clip: (x, y,
+        width, height) in the page."""
+        params = {'format': 'png'}
+        if full_page:
+            size = self.call('Page.getLayoutMetrics')['cssContentSize']
+            clip = (0, 0, size['width'], size['height'])
+        if clip:
+            params['captureBeyondViewport'] = True
+            params['clip'] = dict(zip(('x', 'y', 'width', 'height'), clip), scale=1)
+        data = self.call('Page.captureScreenshot', **params)['data']
+        with open(str(path), 'wb') as f:
+            f.write(base64.b64decode(data))
+        return path
+
+
+@contextlib.contextmanager
+def browser(tmp_path, *extra, **kw):
+    """A Page in a new headless chromium (viewport width x height), closed after the block."""
+    profile = tmp_path / ('profile-%d' % len(list(tmp_path.glob('profile-*'))))
+    profile.mkdir()
+    pipe = Pipe([CHROMIUM] + FLAGS + ['--user-data-dir=%s' % profile, '--remote-debugging-pipe'] + list(extra) +
+                ['about:blank'], log=str(profile) + '.log', timeout=kw.get('timeout', 300))
+    try:
+        targets = pipe.call('Target.getTargets')['targetInfos']
+        target = [t for t in targets if t['type'] == 'page'][0]['targetId']
+        session = pipe.call('Target.attachToTarget', targetId=target, flatten=True)['sessionId']
+        page = Page(pipe, session)
+        page.call('Page.enable')
+        page.viewport(kw.get('width', 1280), kw.get('height', 900))
+        yield page
+    finally:
+        pipe.close()

@@ -149,6 +149,52 @@ HOSTS = {
 }
 
 
+def _full_lines():
+    """A full table's /proc lines: 60 TIME_WAIT to port 80 (outbound), 30 ESTABLISHED to the
+    local HTTPS service, 8 UDP to DNS, 2 ssh sessions (the control connection's port)."""
+    out = []
+    for i in range(60):
+        out.append('ipv4     2 tcp      6 100 TIME_WAIT src=10.0.0.5 dst=10.0.1.%d sport=%d dport=80 src=10.0.1.%d '
+                   'dst=10.0.0.5 sport=80 dport=%d [ASSURED] mark=0 zone=0 use=2\n' % (i % 7, 40000 + i, i % 7, 40000 + i))
+    for i in range(30):
+        out.append('ipv4     2 tcp      6 431000 ESTABLISHED src=192.0.2.%d dst=10.0.0.5 sport=%d dport=443 '
+                   'src=10.0.0.5 dst=192.0.2.%d sport=443 dport=%d [ASSURED] mark=0 zone=0 use=2\n'
+                   % (i % 3, 50000 + i, i % 3, 50000 + i))
+    for i in range(8):
+        out.append('ipv4     2 udp      17 20 src=10.0.0.5 dst=10.0.0.53 sport=%d dport=53 [UNREPLIED] src=10.0.0.53 '
+                   'dst=10.0.0.5 sport=53 dport=%d mark=0 zone=0 use=2\n' % (33000 + i, 33000 + i))
+    for i in range(2):
+        out.append('ipv4     2 tcp      6 7000 ESTABLISHED src=198.51.100.1 dst=10.0.0.5 sport=%d dport=22 '
+                   'src=10.0.0.5 dst=198.51.100.1 sport=22 dport=%d [ASSURED] mark=0 zone=0 use=2\n' % (60000 + i, 60000 + i))
+    return ''.join(out)
+
+
+# a node whose table is full now (count == max) and dropping, 8 GiB of RAM, nf_conntrack built in;
+# its persisted files (ours and another tool's) must stay byte-identical under relieve
+HOSTS['full_node'] = {
+    'uname': ('6.12.57-amd64', 'x86_64'), 'cpus': 4, 'euid': 0,
+    'files': {
+        '/proc/meminfo': 'MemTotal:        8167452 kB\n',
+        '/proc/slabinfo': 'slabinfo - version: 2.1\nnf_conntrack       65536  65536    256   16    1 : '
+                          'tunables    0    0    0 : slabdata   4096   4096      0\n',
+        '/proc/net/stat/nf_conntrack': _stat_rows(STAT_HEADER_NEW, [
+            [65536, 0, 10, 0, 3, 0, 0, 2, 90000, 40, 700, 12, 0, 0, 0, 0, 0],
+            [65536, 0, 11, 0, 4, 0, 0, 0, 85000, 35, 650, 9, 1, 0, 0, 0, 3]]),
+        '/proc/net/nf_conntrack': _full_lines(),
+        '/proc/net/tcp': '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n'
+                         '   0: 00000000:01BB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n'
+                         '   1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n',
+        '/proc/cmdline': 'BOOT_IMAGE=/vmlinuz root=/dev/sda1\n',
+        '/sys/module/nf_conntrack/parameters/hashsize': '16384\n',
+        '/etc/sysctl.d/90-conntrack.conf': '# managed by nfct.tuning\nnet.netfilter.nf_conntrack_max = 65536\n',
+        '/etc/sysctl.d/99-other-tool.conf': 'net.core.somaxconn = 4096\n',
+        '/etc/modprobe.d/nf_conntrack.conf': 'options nf_conntrack hashsize=16384\n',
+    },
+    'sysctls': _sysctls(65536, 65536, 16384),
+    'modes': {},
+}
+
+
 class FakeProbes(object):
     def __init__(self, host):
         self.host = host
@@ -208,8 +254,13 @@ def write_tree(root, files, sysctls, modes, links=None, mounts=None):
             os.chmod(p, modes.get(k, 0o444 if k == 'count' else 0o644))
 
 
+# every fixture host has booted once, 30 days ago
+BOOT_FILES = {'/proc/sys/kernel/random/boot_id': '6f0c3e1a-52b4-4d8e-9c7e-0a2b1c3d4e5f\n',
+              '/proc/uptime': '2592000.00 5100000.00\n'}
+
+
 def build(root, name):
     """Write fixture host `name` under root; return (root, FakeProbes)."""
     host = HOSTS[name]
-    write_tree(root, host['files'], host['sysctls'], host['modes'])
+    write_tree(root, dict(BOOT_FILES, **host['files']), host['sysctls'], host['modes'])
     return root, FakeProbes(host)

@@ -70,7 +70,7 @@ EDGES = {
     'metrics': {'kernel': 'key names', 'host': 'atomic writes, the host state, HostIO', 'facts': 'the facts',
                 'sizing': 'the recommendation', 'settings': 'the drift of the tuned keys', 'users': 'can_disable',
                 'audit': "the audit's per-key kinds and the health", 'history': 'recording the samples'},
-    'history': {},
+    'history': {'host': 'atomic and durable writes of the history file'},
 }
 # edges that may reach only some files of the other concern
 ONLY = {
@@ -93,11 +93,12 @@ LAYERS = (
      'the planners: what conntrack_settings, conntrack_notrack and conntrack_users would change'),
     ('report', 'shared', ('audit/health', 'audit/entry'),
      "one host's audit entry from its facts, recommendation and plan (data, not code, of the layers before)"),
-    ('host_io', 'host', ('host/files', 'host/lock', 'host/io', 'notrack/host', 'users/host', 'metrics/exposition',
+    ('host_io', 'host', ('host/files', 'host/lock', 'host/io', 'host/runtime', 'history/file', 'notrack/host', 'users/host',
+                         'metrics/exposition',
                          'metrics/install', 'metrics/writer'),
      'host I/O: atomic writes, locks, firewall tools, the metrics writer program'),
     ('presentation', 'controller', ('audit/report', 'audit/html'),
-     'the fleet report built on the controller: JSON schema v1, JUnit XML, HTML'),
+     'the fleet report built on the controller: JSON schema v2, JUnit XML, HTML'),
 )
 LAYER_OF = dict((name, index) for index, (_layer, _side, names, _what) in enumerate(LAYERS) for name in names)
 SIDE_OF = dict((name, side) for _layer, side, names, _what in LAYERS for name in names)

@@ -85,7 +85,7 @@ def test_the_tarball_ships_what_runs_and_no_development_machinery(tarball):
     names = set(tarball)
     for must in ('COPYING', 'README.md', 'MANIFEST.json', 'FILES.json', 'meta/runtime.yml',
                  'roles/conntrack/meta/argument_specs.yml', 'playbooks/audit.yml', 'prometheus/nfct-conntrack.rules.yml',
-                 'schemas/conntrack-audit-report-v1.schema.json', 'changelogs/changelog.yaml'):
+                 'schemas/conntrack-audit-report-v2.schema.json', 'changelogs/changelog.yaml'):
         assert must in names, must
     assert any(n.startswith('tests/unit/') for n in names)   # tests ship, as in other collections
     assert any(n.startswith('docs/') for n in names)

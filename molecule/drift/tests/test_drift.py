@@ -57,7 +57,7 @@ def test_audit_reports_exactly_the_injected_drift(host, report_dir):
     data = json.loads(report.read_text())
     assert data["counts"] == {"hosts": 1, "checked": 1, "in_sync": 0, "drifted": 1, "unreachable": 0, "failed": 0,
                               "failing": 1}
-    assert data["schema_version"] == 1 and data["failed"] is True
+    assert data["schema_version"] == 2 and data["failed"] is True
     assert data["failing_hosts"] == [name]
     h = data["hosts"][name]
     assert h["status"] == "drifted" and h["fails_run"] is True

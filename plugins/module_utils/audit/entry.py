@@ -6,25 +6,38 @@ Pure functions over the facts, the recommendation and the conntrack_settings pla
 
 Kinds of drift, per key (docs/audit.md):
   runtime      the live value differs from the desired one;
-  at_boot      what the next boot gives differs: sysctl.d precedence, the modprobe.d / command
-               line hash size, and the kernel's own default for this RAM and kernel era when no
-               file sets the key - and on a loadable nf_conntrack that loads after
-               systemd-sysctl (no modules-load.d entry, no udev rule), the sysctl.d value is lost
-               and the kernel default is what the boot gives;
+  at_boot      the live value differs, and so does what the next boot gives: sysctl.d
+               precedence, the modprobe.d / command line hash size, and the kernel's own default
+               for this RAM and kernel era when no file sets the key - and on a loadable
+               nf_conntrack that loads after systemd-sysctl (no modules-load.d entry, no udev
+               rule), the sysctl.d value is lost and the kernel default is what the boot gives;
+  unpersisted  the live value is the desired one, but the next boot gives another: it holds now
+               and is lost at the next boot (a value raised at runtime only, by relieve or by
+               hand; a boot-order fix removed);
   shadowed     another sysctl.d file sets the key after ours (named);
-  unpersisted  the desired value holds only because it is the kernel's default: no file sets it
-               (informational by default);
-and per host: notrack (the NOTRACK exemptions differ), unreachable, failed.
+a desired value that is the kernel's own default, which no file sets and the next boot gives
+again, is in sync (`kernel_default: true`). Per host: notrack (the NOTRACK exemptions differ),
+reenabled, unreachable, failed, and the table's health (audit/health.py: full, high_usage,
+dropping, invalid, search_restart).
+
+One story: a host's `status` is `drifted` when any kind of drift is found (what the tune
+playbook would change), else `in_sync`; its `health` says whether the table is full or dropping
+now; it fails the run for the kinds in fail_on, whichever of the two they come from; the audit
+module reports changed exactly when the status is drifted.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import health as _health
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys, rules as _kernel
 
-KINDS = ('runtime', 'at_boot', 'shadowed', 'unpersisted')
+KINDS = ('runtime', 'at_boot', 'unpersisted', 'shadowed')
 HOST_KINDS = ('notrack', 'reenabled', 'unreachable', 'failed')
-DEFAULT_FAIL_ON = ('runtime', 'at_boot', 'shadowed', 'notrack', 'reenabled', 'unreachable', 'failed')
+HEALTH_KINDS = _health.KINDS
+ALL_KINDS = KINDS + HOST_KINDS + HEALTH_KINDS
+DEFAULT_FAIL_ON = ('runtime', 'at_boot', 'unpersisted', 'shadowed', 'notrack', 'reenabled', 'unreachable', 'failed') + \
+    _health.DEFAULT_FAIL_ON
 MEMORY_FIELDS = ('entry_bytes', 'bytes_now', 'bytes_at_recommended_max', 'budget_bytes', 'budget_percent',
                  'within_budget')
 
@@ -78,28 +91,33 @@ def key_entry(facts, short, rec_value, plan_key, applies):
         source = at_boot_file
     kinds = []
     runtime = plan_key.get('runtime_before')
+    kernel_default = False
     if readonly is None:
-        if runtime is not None and runtime != expected and 'not_applied' not in plan_key:
+        runtime_drift = runtime is not None and runtime != expected and 'not_applied' not in plan_key
+        if runtime_drift:
             kinds.append('runtime')
         want_boot = _kernel.round_buckets(desired) if short == 'buckets' else desired
         got_boot = _kernel.round_buckets(at_boot) if short == 'buckets' and isinstance(at_boot, int) else at_boot
         if got_boot != want_boot:
-            kinds.append('at_boot')
+            # right now but lost at the next boot: unpersisted; wrong now and at boot: at_boot
+            kinds.append('unpersisted' if runtime is not None and not runtime_drift else 'at_boot')
         elif at_boot_file is None and at_boot is not None:
-            kinds.append('unpersisted')
+            kernel_default = True
         if plan_key.get('shadowed_by'):
             kinds.append('shadowed')
     return {
         'key': _keys.sysctl_name(short), 'desired': desired, 'runtime': runtime,
         'persisted': plan_key.get('persisted_before'), 'at_boot': at_boot, 'at_boot_source': source,
         'kinds': kinds, 'shadowed_by': plan_key.get('shadowed_by') or [], 'readonly': readonly,
-        'reason': rec_value.get('reason'), 'source': rec_value.get('source'),
+        'kernel_default': kernel_default, 'reason': rec_value.get('reason'), 'source': rec_value.get('source'),
     }
 
 
 def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail_on=DEFAULT_FAIL_ON,
-               sysctl_file='/etc/sysctl.d/90-conntrack.conf', users=None, disabled=None):
-    """The report entry of one reachable host (schema v1, docs/audit.md)."""
+               sysctl_file='/etc/sysctl.d/90-conntrack.conf', users=None, disabled=None, health=None, relieved=None):
+    """The report entry of one reachable host (schema v2, docs/audit.md). health: the table's
+    health (audit/health.py evaluate()), or None when not checked; relieved: the host's last
+    relieve event (history/store.py), named when max is still what it raised in this boot."""
     applies = sysctl_d_applies(facts, owned_files, udev_rule_file)
     # our other boot files (modprobe.d hash size, the boot-order fix): what the boot of a loadable
     # nf_conntrack reads; when they differ the next boot differs (kind at_boot, host level)
@@ -119,9 +137,10 @@ def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail
         host_kinds.append('at_boot')
     if disabled is not None and not disabled['off']:
         host_kinds.append('reenabled')
-    drifting = sorted(set(k for per_key in keys.values() for k in per_key['kinds'] if k != 'unpersisted'))
+    drifting = sorted(set(k for per_key in keys.values() for k in per_key['kinds']))
     status = 'drifted' if drifting or host_kinds else 'in_sync'
-    every = set(k for per_key in keys.values() for k in per_key['kinds']) | set(host_kinds)
+    health_kinds = list((health or {}).get('kinds') or [])
+    every = set(drifting) | set(host_kinds) | set(health_kinds)
     fails = sorted(k for k in every if k in fail_on)
     stats = facts.get('stats') or {}
     memory = rec.get('memory') or {}
@@ -137,6 +156,7 @@ def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail
         'memory': dict((k, memory.get(k)) for k in MEMORY_FIELDS),
         'keys': keys, 'files': files, 'notrack': notrack_entry, 'warnings': list(rec.get('warnings') or []),
         'boot': {'sysctl_d_applies': applies[0], 'why': applies[1] or None},
+        'health': health_entry(health),
     }
     if facts.get('breakdown') is not None:
         entry['breakdown'] = facts['breakdown']
@@ -144,8 +164,40 @@ def host_entry(facts, rec, plan, owned_files, udev_rule_file, notrack=None, fail
         entry['users'] = users_entry(users)
     if disabled is not None:
         entry['disabled'] = {'off': disabled['off'], 'why': disabled['why']}
+    entry['relieved'] = relieved_entry(facts, relieved, (keys.get('max') or {}).get('kinds'))
     entry['lines'] = lines(entry)
     return entry
+
+
+def relieved_entry(facts, event, max_kinds):
+    """The last relieve, while its raise holds and is not persisted: the same boot, max still what
+    it raised, and the next boot gives another value."""
+    if not event or event.get('boot_id') != (facts.get('boot') or {}).get('id') or facts.get('max') != event.get('max_after'):
+        return None
+    if not set(max_kinds or ()) & {'unpersisted', 'at_boot'}:
+        return None
+    return dict((k, event.get(k)) for k in ('time', 'max_before', 'max_after', 'timeouts'))
+
+
+def relieved_lines(entry):
+    relieved = entry.get('relieved')
+    if not relieved:
+        return []
+    import time
+    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(relieved['time'] or 0))
+    at_boot = ((entry.get('keys') or {}).get('max') or {}).get('at_boot')
+    shortened = ', '.join(sorted(relieved.get('timeouts') or {}))
+    return ['  max raised by relieve at %s (%s -> %s, runtime only)%s: not persisted - the next boot gives %s back; '
+            'persist it with the tune playbook (the fix command), which also resizes the hash table' % (
+                when, relieved['max_before'], relieved['max_after'],
+                ' with %s shortened' % shortened if shortened else '', at_boot if at_boot is not None else 'another value')]
+
+
+def health_entry(health):
+    """The health as the report carries it: kinds, evidence, the window, usage and growth."""
+    if not health:
+        return None
+    return dict((k, health.get(k)) for k in ('kinds', 'evidence', 'window', 'usage', 'growth', 'counters'))
 
 
 USERS_FIELDS = ('can_disable', 'blockers', 'ignored', 'kernel', 'loaded', 'scope', 'users', 'ours', 'untrack_all',
@@ -206,7 +258,7 @@ def unavailable_entry(facts, rec, users=None):
                         'arch': (facts.get('kernel') or {}).get('arch')},
              'netns': 'unknown', 'conntrack': conntrack_kind(facts), 'usage': {}, 'drops': {}, 'memory': {},
              'keys': {}, 'files': [], 'notrack': None, 'warnings': list(rec.get('warnings') or []),
-             'boot': {'sysctl_d_applies': None, 'why': None}}
+             'boot': {'sysctl_d_applies': None, 'why': None}, 'health': None}
     entry['lines'] = ['conntrack not available here (%s): nothing to audit' % (facts.get('module') or {}).get(
         'evidence', 'unknown')]
     if users is not None:
@@ -219,6 +271,7 @@ def error_entry(status, error):
     return {'status': status, 'error': error, 'fails_run': None, 'failing_kinds': [status], 'profile': None,
             'kernel': {}, 'netns': 'unknown', 'conntrack': 'unknown', 'usage': {}, 'drops': {}, 'memory': {},
             'keys': {}, 'files': [], 'notrack': None, 'warnings': [], 'boot': {'sysctl_d_applies': None, 'why': None},
+            'health': None,
             'lines': ['%s: %s' % (status.upper(), error)]}
 
 
@@ -231,31 +284,42 @@ def show(value, source=None):
     return str(value)
 
 
+def verdict_text(entry):
+    """The headline's verdict: the configuration, then the health kinds that matter."""
+    config = 'DRIFT' if entry['status'] == 'drifted' else 'in sync'
+    kinds = ((entry.get('health') or {}).get('kinds')) or []
+    shown = [k.upper() if k in _health.DEFAULT_FAIL_ON else k for k in kinds]
+    return config + ('; ' + ', '.join(shown) if shown else '')
+
+
 def lines(entry):
     """Readable lines for one host (no host name prefix)."""
     usage = entry['usage']
     out = ['%s, nf_conntrack %s, %s netns, profile %s: %s' % (
-        entry['kernel'].get('release'), entry['conntrack'], entry['netns'], entry['profile'],
-        'DRIFT' if entry['status'] == 'drifted' else 'in sync')]
+        entry['kernel'].get('release'), entry['conntrack'], entry['netns'], entry['profile'], verdict_text(entry))]
     if usage.get('max'):
-        out.append('usage %s / %s (%.1f%%), %s buckets; drops: drop=%s early_drop=%s insert_failed=%s' % (
+        out.append('usage %s / %s (%.1f%%), %s buckets; drops since boot: drop=%s early_drop=%s insert_failed=%s' % (
             usage.get('count'), usage.get('max'), 100.0 * (usage.get('ratio') or 0), usage.get('buckets'),
             entry['drops'].get('drop'), entry['drops'].get('early_drop'), entry['drops'].get('insert_failed')))
+    out.extend(_health.lines(entry.get('health')))
+    out.extend(relieved_lines(entry))
     for short, per_key in entry['keys'].items():
-        if per_key['readonly']:
-            continue
-        if not per_key['kinds'] or per_key['kinds'] == ['unpersisted']:
+        if per_key['readonly'] or not per_key['kinds']:
             continue
         boot = show(per_key['at_boot'], per_key['at_boot_source'])
         where = '' if per_key['at_boot_source'] is None or per_key['at_boot_source'].startswith('kernel default') \
             else ' from %s' % per_key['at_boot_source']
+        if per_key['kinds'] == ['unpersisted']:
+            out.append('  %s: unpersisted - runtime %s is the desired value, but the next boot gives %s%s: it is lost '
+                       'at the next boot unless persisted' % (short, per_key['runtime'], boot, where))
+            continue
         out.append('  %s: %s - desired %s, runtime %s, ours %s, at boot %s%s%s' % (
             short, '+'.join(per_key['kinds']), per_key['desired'], show(per_key['runtime']), show(per_key['persisted']),
             boot, where,
             ('; shadowed by %s' % ', '.join(per_key['shadowed_by'])) if per_key['shadowed_by'] else ''))
-    unpersisted = [short for short, per_key in entry['keys'].items() if per_key['kinds'] == ['unpersisted']]
-    if unpersisted:
-        out.append('  unpersisted (the kernel default is what is wanted; no file sets it): %s' % ', '.join(unpersisted))
+    defaults = [short for short, per_key in entry['keys'].items() if per_key.get('kernel_default') and not per_key['kinds']]
+    if defaults:
+        out.append('  at the kernel\'s default, which every boot gives again (no file needed): %s' % ', '.join(defaults))
     disabled = entry.get('disabled')
     if disabled:
         out.append('  disabled: %s'

@@ -6,7 +6,11 @@ to full, dropping now? Pure functions over samples of the table (count, max and 
 counters at a time); the audit module takes the samples, the metrics writer records them.
 
 Kinds (each with its evidence and the window it covers):
-  full            the count has reached max: new connections are dropped (or evict an entry)
+  full            the count has reached max: new connections are dropped (or evict an entry); also
+                  when early_drop, or drop beyond insert_failed, grew within a window that ends now,
+                  although the count is a little below max at the sample (the kernel counts them
+                  only when an insert finds the table at max; evictions and expiries move the count
+                  under a flood; an unresolvable clash counts a drop with its insert_failed)
   high_usage      count / max at or above the usage threshold (default 0.75: node_exporter's
                   mixin alerts there; one value for the audit, the reports, the metrics and the
                   alert rules)
@@ -83,15 +87,21 @@ def evaluate(last, start, window, threshold=DEFAULT_USAGE_THRESHOLD):
     count, cmax = last.get('count'), last.get('max')
     kinds, evidence = [], {}
     ratio = round(float(count) / cmax, 6) if isinstance(count, int) and cmax else None
+    grew = growth(start, last)
+    where = _window_text(window)
+    at_max = table_full_drops(grew)
     if ratio is not None and count >= cmax:
         kinds.append('full')
         evidence['full'] = 'count %d has reached max %d: new connections are dropped' % (count, cmax)
+    elif at_max and window.get('source') != 'boot':
+        kinds.append('full')
+        counted = ', '.join('%s +%d' % kv for kv in sorted(at_max.items()))
+        evidence['full'] = ('the table reached max %s %s: %s (counted only when an insert finds it full); count %s '
+                            'now' % (cmax, where, counted, count))
     if ratio is not None and ratio >= threshold:
         kinds.append('high_usage')
         evidence['high_usage'] = 'count %d is %.1f%% of max %d (threshold %g%%)' % (
             count, 100.0 * ratio, cmax, 100.0 * threshold)
-    grew = growth(start, last)
-    where = _window_text(window)
     dropped = dict((name, grew[name]) for name in DROP_COUNTERS if grew.get(name))
     if dropped:
         kinds.append('dropping')
@@ -103,6 +113,19 @@ def evaluate(last, start, window, threshold=DEFAULT_USAGE_THRESHOLD):
     return {'kinds': kinds, 'evidence': evidence, 'window': window, 'growth': grew,
             'counters': bool(last.get('counters')),
             'usage': {'count': count, 'max': cmax, 'ratio': ratio, 'threshold': threshold}}
+
+
+def table_full_drops(grew):
+    """{counter: growth} of what only a full table makes the kernel count: early_drop, and the drops
+    beyond the failed inserts (an unresolvable clash counts one drop and one insert_failed,
+    nf_ct_resolve_clash(); the alert rules subtract them the same way)."""
+    out = {}
+    if grew.get('early_drop'):
+        out['early_drop'] = grew['early_drop']
+    beyond = (grew.get('drop') or 0) - (grew.get('insert_failed') or 0)
+    if beyond > 0:
+        out['drop'] = beyond
+    return out
 
 
 def lines(health):

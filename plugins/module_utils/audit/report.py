@@ -1,9 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, nfct.tuning contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The fleet audit report (schema v1): built on the controller from every host's conntrack_audit
+"""The fleet audit report (schema v2): built on the controller from every host's conntrack_audit
 result, including the hosts that were unreachable or failed, and written as JSON, JUnit XML and a
-self-contained HTML page. Pure functions (docs/audit.md)."""
+self-contained HTML page. Pure functions (docs/audit.md).
+
+Schema v2 (0.3.0) adds, per host, `health` (the table's health kinds with their evidence and window)
+and `fix` (the commands that would fix the host); `counts.unhealthy`; the health kinds among the
+fail_on kinds; and changes `unpersisted` (now: right at runtime, lost at the next boot; a value
+at the kernel's default is in sync, `kernel_default` on its key)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -14,10 +19,11 @@ from xml.sax.saxutils import escape, quoteattr
 from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
 
 SCHEMA = 'urn:nfct-tuning:conntrack-audit-report'
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ('in_sync', 'drifted', 'unreachable', 'failed')
-# worst first
-SEVERITY = {'failed': 0, 'unreachable': 1, 'drifted': 2, 'in_sync': 3}
+# worst first (a host whose table fails the run on its health comes right after the unreachable)
+SEVERITY = {'failed': 0, 'unreachable': 1, 'unhealthy': 2, 'drifted': 3, 'in_sync': 4}
+RELIEVE_KINDS = ('full', 'dropping', 'high_usage')
 
 
 def host_entry(name, result, fail_on):
@@ -31,6 +37,7 @@ def host_entry(name, result, fail_on):
         entry = _audit.error_entry('failed', str(msg).strip())
     else:
         entry = dict(result['audit'])
+    entry.setdefault('health', None)
     if entry['status'] in ('unreachable', 'failed'):
         entry['failing_kinds'] = [entry['status']] if entry['status'] in fail_on else []
     else:
@@ -41,25 +48,77 @@ def host_entry(name, result, fail_on):
             kinds.add('at_boot')
         if entry.get('disabled') and not entry['disabled']['off']:
             kinds.add('reenabled')
+        kinds.update((entry.get('health') or {}).get('kinds') or [])
         entry['failing_kinds'] = sorted(k for k in kinds if k in fail_on)
     entry['fails_run'] = bool(entry['failing_kinds'])
-    entry['drift_count'] = sum(1 for v in (entry.get('keys') or {}).values()
-                               if set(v.get('kinds') or []) - set(['unpersisted'])) + \
+    entry['drift_count'] = sum(1 for v in (entry.get('keys') or {}).values() if v.get('kinds')) + \
         (1 if (entry.get('notrack') or {}).get('drifted') else 0) + len(entry.get('files') or []) + \
         (1 if entry.get('disabled') and not entry['disabled']['off'] else 0)
     return entry
 
 
-def build(results, hosts, fail_on=_audit.DEFAULT_FAIL_ON, options=None, meta=None, now=None):
-    """The report. results: host -> registered result; hosts: every host of the play (reachable or not)."""
+def unhealthy(entry):
+    """Does the host fail the run on its table's health (full, dropping, ...)?"""
+    return bool(set(entry.get('failing_kinds') or []) & set(_audit.HEALTH_KINDS))
+
+
+def _quote(word):
+    return word if word and all(c.isalnum() or c in '-_./,=:@' for c in word) else "'%s'" % word.replace("'", "'\\''")
+
+
+def fix_commands(name, entry, context):
+    """What would fix this host, as commands to run from the folder the audit ran in: [{'why',
+    'command'}]. context: {'inventory': [sources], 'profile_default': name} from the play."""
+    inventory = ' '.join('-i %s' % _quote(i) for i in (context or {}).get('inventory') or []) or '-i INVENTORY'
+    profile = entry.get('profile')
+    extra = ' -e conntrack_profile=%s' % _quote(profile) if profile and profile != 'default' else ''
+    limit = '--limit %s' % _quote(name)
+    kinds = set(entry.get('failing_kinds') or [])
+    health = set((entry.get('health') or {}).get('kinds') or [])
+    out = []
+    if entry['status'] == 'unreachable':
+        out.append({'why': 'the host did not answer', 'command': 'ansible %s %s -m ansible.builtin.ping' % (inventory, _quote(name))})
+    if entry['status'] == 'failed':
+        out.append({'why': 'the audit failed on the host: see its error, then run it again with -vvv',
+                    'command': 'ansible-playbook %s nfct.tuning.audit --check %s%s -vvv' % (inventory, limit, extra)})
+    if health & set(RELIEVE_KINDS):
+        found = [k for k in RELIEVE_KINDS if k in health]
+        state = ' and '.join(found) if len(found) < 3 else '%s and %s' % (', '.join(found[:-1]), found[-1])
+        if entry.get('netns') == 'non-initial':
+            # max is global and read-only in a container: the node raises it for all its containers
+            out.append({'why': 'the table is %s now; max is global, read-only in this network namespace: run '
+                               'relieve on the node that runs it (NODE), which relieves its containers too' % state,
+                        'command': 'ansible-playbook %s nfct.tuning.relieve --limit NODE%s' % (inventory, extra)})
+        else:
+            out.append({'why': 'the table is %s now: raise max at runtime (no resize, no file written)' % state,
+                        'command': 'ansible-playbook %s nfct.tuning.relieve %s%s' % (inventory, limit, extra)})
+    if entry['status'] == 'drifted':
+        what = 'conntrack is back on a host meant to have it off' if 'reenabled' in kinds else \
+            'persist what relieve raised at runtime and resize the hash table, in a quiet window' \
+            if entry.get('relieved') else 'apply the profile to the running kernel and every file the next boot reads'
+        state = ' -e conntrack_state=disabled' if entry.get('disabled') is not None else ''
+        out.append({'why': what,
+                    'command': 'ansible-playbook %s nfct.tuning.tune %s%s%s' % (inventory, limit, extra, state)})
+    shadowing = sorted(set(f for v in (entry.get('keys') or {}).values() for f in v.get('shadowed_by') or []))
+    if shadowing:
+        out.append({'why': 'another file sets these keys after ours at boot: move its conntrack lines into ours, or '
+                           'remove them', 'command': 'grep -n nf_conntrack %s' % ' '.join(shadowing)})
+    return out
+
+
+def build(results, hosts, fail_on=_audit.DEFAULT_FAIL_ON, options=None, meta=None, now=None, context=None):
+    """The report. results: host -> registered result; hosts: every host of the play (reachable or
+    not); context: what the fix commands need from the play ({'inventory': [sources]})."""
     fail_on = list(fail_on)
     entries = dict((h, host_entry(h, results.get(h), fail_on)) for h in hosts)
     counts = dict((s, 0) for s in STATUSES)
-    for e in entries.values():
+    for name, e in entries.items():
         counts[e['status']] += 1
+        e['fix'] = fix_commands(name, e, context)
     counts['hosts'] = len(entries)
     counts['checked'] = counts['in_sync'] + counts['drifted']
     counts['failing'] = sum(1 for e in entries.values() if e['fails_run'])
+    counts['unhealthy'] = sum(1 for e in entries.values() if unhealthy(e))
     profiles = sorted(set(e['profile'] for e in entries.values() if e.get('profile')))
     meta = meta or {}
     now = now or datetime.datetime.now(datetime.timezone.utc)
@@ -82,7 +141,8 @@ def order(report):
     """Host names worst first: failed, unreachable, drifted, in sync; then more drift, then fuller tables."""
     def key(name):
         e = report['hosts'][name]
-        return (SEVERITY.get(e['status'], 9), -e.get('drift_count', 0), -((e.get('usage') or {}).get('ratio') or 0),
+        status = 'unhealthy' if unhealthy(e) and e['status'] in ('in_sync', 'drifted') else e['status']
+        return (SEVERITY.get(status, 9), -e.get('drift_count', 0), -((e.get('usage') or {}).get('ratio') or 0),
                 name)
     return sorted(report['hosts'], key=key)
 
@@ -91,15 +151,18 @@ def summary_lines(report):
     """Readable lines for the console: the counts, then every host worst first."""
     c = report['counts']
     fail_on = ', '.join(report['options']['fail_on']) or 'nothing'
-    out = ['conntrack audit: %d host%s - %d in sync, %d drifted, %d unreachable, %d failed; %s' % (
-        c['hosts'], '' if c['hosts'] == 1 else 's', c['in_sync'], c['drifted'], c['unreachable'], c['failed'],
-        ('%d fail%s the run (fail_on: %s)' % (c['failing'], 's' if c['failing'] == 1 else '', fail_on))
-        if report['failed'] else 'the run passes (fail_on: %s)' % fail_on)]
+    out = ['conntrack audit: %d host%s - %d in sync, %d drifted, %d unhealthy (full or dropping now), %d unreachable, '
+           '%d failed; %s' % (
+               c['hosts'], '' if c['hosts'] == 1 else 's', c['in_sync'], c['drifted'], c.get('unhealthy', 0),
+               c['unreachable'], c['failed'],
+               ('%d fail%s the run (fail_on: %s)' % (c['failing'], 's' if c['failing'] == 1 else '', fail_on))
+               if report['failed'] else 'the run passes (fail_on: %s)' % fail_on)]
     for name in order(report):
         e = report['hosts'][name]
         lines = e.get('lines') or []
         out.append('%s: %s' % (name, lines[0] if lines else e['status']))
         out.extend('  ' + line.lstrip() if not line.startswith('  ') else line for line in lines[1:])
+        out.extend('  fix (%s): %s' % (f['why'], f['command']) for f in e.get('fix') or [] if e['fails_run'])
     return out
 
 
@@ -144,6 +207,12 @@ def to_junit(report):
             text = '\n'.join(notrack.get('lines') or []) + (('\n' + notrack['error']) if notrack.get('error') else '')
             cases.append(_case(name, 'notrack', failure=('notrack', text) if notrack.get('drifted') and 'notrack' in fail_on
                                else None, out=text if notrack.get('drifted') and 'notrack' not in fail_on else None))
+        health = e.get('health')
+        if health is not None:
+            failing = [k for k in health.get('kinds') or [] if k in fail_on]
+            text = '; '.join('%s: %s' % (k, health['evidence'][k]) for k in health.get('kinds') or []) or \
+                'healthy (%s)' % (health.get('window') or {}).get('why')
+            cases.append(_case(name, 'health', failure=('+'.join(failing), text) if failing else None, out=text))
         disabled = e.get('disabled')
         if disabled is not None:
             text = 'conntrack is off, as meant' if disabled['off'] else disabled['why']

@@ -51,6 +51,12 @@ DEFAULT_CAPACITY = 16384
 CHECK_EVERY = 4096
 # what a key converter returns for a key that is not counted (no destination port)
 DROP = object()
+# Counts._feed_joint counts groups and ports through one Counter of joint keys while there are
+# fewer than one distinct key in JOINT_DISTINCT entries (judged on parts of JOINT_SAMPLE entries
+# or more), and tries again JOINT_RETRY parts after a part with more
+JOINT_DISTINCT = 4
+JOINT_SAMPLE = 512
+JOINT_RETRY = 64
 # BoundedCounter.top() converts the keys counting at least its (n + TOP_SPARE)-th largest
 # count: room for the few keys the port converter drops (protocols without ports)
 TOP_SPARE = 8
@@ -217,6 +223,7 @@ class Counts(object):
         self.srcs = BoundedCounter(capacity)
         self.dsts = BoundedCounter(capacity)
         self.ports = BoundedCounter(capacity)
+        self.joint_skip = 0
 
     def _check(self):
         self.srcs.bound()
@@ -224,10 +231,11 @@ class Counts(object):
         self.ports.bound()
         self.next_check += CHECK_EVERY
 
-    def feed(self, n, columns, plan):
+    def feed(self, n, columns, plan, joint=None):
         """Count n entries given as columns (sequences of n items each): plan is a list of
         (counter, column index, getter or None): counter.update(map(getter, column)),
-        counter being a Counter or a BoundedCounter.
+        counter being a Counter or a BoundedCounter; joint, if given, counts the groups and
+        the destination ports from one column (see _feed_joint).
         The entries are cut at the fixed check points (see CHECK_EVERY)."""
         i = 0
         while i < n:
@@ -236,10 +244,35 @@ class Counts(object):
             parts = columns if whole else [col[i:j] for col in columns]
             for counter, idx, get in plan:
                 counter.update(parts[idx] if get is None else map(get, parts[idx]))
+            if joint is not None:
+                self._feed_joint(parts[joint[0]], j - i, joint)
             self.total += j - i
             i = j
             if self.total == self.next_check:
                 self._check()
+
+    def _feed_joint(self, column, n, joint):
+        """The groups and the destination ports of the n entries of column (between two checks),
+        joint being (column index, key getter or None, group of a key, port of a key, group of
+        an item, port of an item). While the entries have few distinct keys (a key: what the
+        group and the port are made of), one Counter of their keys folded into the groups and
+        the ports: one update per entry instead of two. When a part of JOINT_SAMPLE entries or
+        more has many (a table of many ports), the two updates, and the joint count is tried
+        again JOINT_RETRY parts later.
+        The same counts either way, before the same check."""
+        _idx, key, group, port, item_group, item_port = joint
+        if self.joint_skip:
+            self.joint_skip -= 1
+            self.groups.update(map(item_group, column))
+            self.ports.update(map(item_port, column))
+            return
+        keys = Counter(column if key is None else map(key, column))
+        groups, ports = self.groups, self.ports.counts
+        for k, c in keys.items():
+            groups[group(k)] += c
+            ports[port(k)] += c
+        if n >= JOINT_SAMPLE and len(keys) * JOINT_DISTINCT > n:
+            self.joint_skip = JOINT_RETRY
 
     def add_entry(self, ent):
         """One (l3, l4, state, src, dst, dport, assured, unreplied) entry."""
@@ -540,9 +573,13 @@ class FileReader(object):
 
 # the columns of a record of _proc.scan_conntrack_lines: (l3l4, l4, state, src, dst, dport)
 def _proc_plan(acc):
-    # record -> (l3l4, state): group; (l4, dport): port; src; dst
-    return [(acc.groups, 0, itemgetter(0, 2)), (acc.ports, 0, itemgetter(1, 5)),
-            (acc.srcs, 0, itemgetter(3)), (acc.dsts, 0, itemgetter(4))]
+    # record -> src; dst (the groups and ports: _PROC_JOINT)
+    return [(acc.srcs, 0, itemgetter(3)), (acc.dsts, 0, itemgetter(4))]
+
+
+# record -> joint key (l3l4, l4, state, dport); key -> group (l3l4, state), port (l4, dport);
+# record -> group, port (Counts._feed_joint)
+_PROC_JOINT = (0, itemgetter(0, 1, 2, 5), itemgetter(0, 2), itemgetter(1, 3), itemgetter(0, 2), itemgetter(1, 5))
 
 
 def count_proc_lines(acc, buf, end, plan=None):
@@ -552,15 +589,17 @@ def count_proc_lines(acc, buf, end, plan=None):
     recs, lines = _proc.scan_conntrack_lines(buf, end)
     if len(recs) != lines:
         # some line has another layout: every line on its own, the others as the records
-        # the pattern would give (the same keys, in the table's order)
+        # the pattern would give (the same keys, in the table's order: b'' for a group that
+        # did not match, as findall() gives it, so that an ICMP entry counts under one port
+        # key whichever way its chunk was read)
         match, record = _proc.CT_LINE_FAST.match, _proc.conntrack_line_record
         recs = []
         for line in buf[1:end].split(b'\n'):
             m = match(b'\n' + line)
-            rec = m.groups() if m else record(line.decode('utf-8', 'replace'))
+            rec = m.groups(b'') if m else record(line.decode('utf-8', 'replace'))
             if rec is not None:
                 recs.append(rec)
-    acc.feed(len(recs), (recs,), plan or _proc_plan(acc))
+    acc.feed(len(recs), (recs,), plan or _proc_plan(acc), _PROC_JOINT)
     acc.assured += buf.count(b'[ASSURED]', 0, end)
     acc.unreplied += buf.count(b'[UNREPLIED]', 0, end)
 
@@ -606,23 +645,34 @@ def _proc_port(k):
     return (proto.decode('ascii'), int(port))
 
 
+def count_proc_chunks(acc, chunks):
+    """Count the /proc/net/nf_conntrack text given as chunks (bytes-like pieces of the file, in
+    order, cut anywhere; each one only read before the next is asked for) into acc (a Counts)."""
+    plan = _proc_plan(acc)
+    tail = b''
+    for data in chunks:
+        buf = b''.join((b'\n', tail, data))
+        cut = buf.rfind(b'\n')
+        if cut > 0:
+            count_proc_lines(acc, buf, cut, plan)
+        tail = buf[cut + 1:]
+    if tail:
+        count_proc_lines(acc, b'\n' + tail, len(tail) + 1, plan)
+
+
+def proc_result(acc, top):
+    """The breakdown dict of what count_proc_chunks() counted into acc."""
+    return acc.result(top, _proc_group, _proc_addr, _proc_port, _proc_addr_rank)
+
+
 def proc_breakdown(path, top=10, capacity=DEFAULT_CAPACITY):
     """summarize() of the entries of a /proc/net/nf_conntrack file, fast: read by a child
     process, counted a chunk of lines at a time."""
     acc = Counts(capacity)
-    plan = _proc_plan(acc)
-    tail = b''
     with GcPaused():
         with ChildStream(FileReader, path) as stream:
             try:
-                for data in stream:
-                    buf = b''.join((b'\n', tail, data))
-                    cut = buf.rfind(b'\n')
-                    if cut > 0:
-                        count_proc_lines(acc, buf, cut, plan)
-                    tail = buf[cut + 1:]
+                count_proc_chunks(acc, stream)
             except ChildFailed as e:
                 raise OSError(e.errno or _errno.EIO, '%s: %s' % (path, e))
-        if tail:
-            count_proc_lines(acc, b'\n' + tail, len(tail) + 1, plan)
-        return acc.result(top, _proc_group, _proc_addr, _proc_port, _proc_addr_rank)
+        return proc_result(acc, top)

@@ -15,6 +15,7 @@ __metaclass__ = type
 import os
 import platform
 import struct
+import time
 
 from ansible_collections.nfct.tuning.plugins.module_utils.host import persist as _persist, proc as _proc, state as _state
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys, rules as _kernel
@@ -250,20 +251,9 @@ def writability(sysctls, modes, netns, euid, proc_sys_ro, sys_ro, module):
 def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', breakdown_source='auto'):
     """Collect the facts dict returned as ansible_facts.conntrack."""
     probes = probes or Probes()
-    release, machine = probes.uname()
-    rel = _proc.parse_release(release)
-    pointer = POINTER_SIZES.get(machine, struct.calcsize('P'))
-    meminfo = _read(root, '/proc/meminfo')
-    ram = _proc.parse_meminfo_total(meminfo) if meminfo else None
-    euid = probes.euid()
-    facts = {
-        'kernel': {'release': release, 'version': list(rel) if rel else None, 'arch': machine,
-                   'pointer_size': pointer, 'page_size': probes.page_size()},
-        'ram_bytes': ram,
-        'cpus': probes.cpu_count(),
-        'euid': euid,
-        'interfaces': _interfaces(root),
-    }
+    facts = machine_facts(root, probes)
+    release, rel = facts['kernel']['release'], _proc.parse_release(facts['kernel']['release'])
+    pointer, ram, euid = facts['kernel']['pointer_size'], facts['ram_bytes'], facts['euid']
     module = module_state(root, release)
     facts['module'] = module
     sysctls, modes = read_sysctls(root)
@@ -307,6 +297,43 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     if breakdown:
         facts['breakdown'] = _breakdown(root, probes, available, top, breakdown_source)
     return facts
+
+
+def machine_facts(root, probes):
+    """The machine: kernel (release, version, arch, pointer and page size), RAM, CPUs, our euid,
+    the interfaces of this network namespace, this boot."""
+    release, machine = probes.uname()
+    rel = _proc.parse_release(release)
+    meminfo = _read(root, '/proc/meminfo')
+    return {
+        'kernel': {'release': release, 'version': list(rel) if rel else None, 'arch': machine,
+                   'pointer_size': POINTER_SIZES.get(machine, struct.calcsize('P')), 'page_size': probes.page_size()},
+        'ram_bytes': _proc.parse_meminfo_total(meminfo) if meminfo else None,
+        'cpus': probes.cpu_count(),
+        'euid': probes.euid(),
+        'interfaces': _interfaces(root),
+        'boot': boot(root),
+    }
+
+
+def boot(root):
+    """This boot: its id (a new one at every boot: counters of another id mean nothing now), the
+    seconds since it, and the time this was read (seconds since the epoch)."""
+    boot_id = (_read(root, '/proc/sys/kernel/random/boot_id') or '').strip() or None
+    uptime = _proc.parse_uptime(_read(root, '/proc/uptime'))
+    return {'id': boot_id, 'uptime': uptime, 'time': round(time.time(), 3)}
+
+
+def counters(root='', probes=None, stats_source='auto'):
+    """The count, max and the kernel's counters now, without the rest of the facts (the second
+    sample of the audit's health window): {'count', 'max', 'stats', 'time'}."""
+    probes = probes or Probes()
+    count = _read(root, '/proc/sys/net/netfilter/nf_conntrack_count')
+    cmax = _read(root, '/proc/sys/net/netfilter/nf_conntrack_max')
+    available = cmax is not None
+    return {'count': int(count) if count and count.strip().isdigit() else None,
+            'max': int(cmax) if cmax and cmax.strip().isdigit() else None,
+            'stats': _stats(root, probes, available, stats_source), 'time': round(time.time(), 3)}
 
 
 def _pids_named(root, name):
@@ -434,6 +461,21 @@ def iter_proc_entries(path):
             ent = parse(line)
             if ent is not None:
                 yield ent
+
+
+def namespace_breakdown(root, pid, top=10):
+    """The breakdown of another network namespace's table, read through a process in it
+    (/proc/PID/net/nf_conntrack is that process's namespace's view), or None when unreadable."""
+    from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as bd
+    path = '%s/proc/%d/net/nf_conntrack' % (root, pid)
+    if not os.path.exists(path):
+        return None
+    try:
+        out = bd.proc_breakdown(path, top=top)
+    except (IOError, OSError):
+        return None
+    out['source'] = 'procfs'
+    return out
 
 
 def _breakdown(root, probes, available, top, source):

@@ -25,6 +25,8 @@ Public API:
 * ``dump_breakdown(top, capacity, family)``: _breakdown.summarize() of one dump,
   counted on raw values (the fast path); ``EntryDump(**kwargs)``: one dump as an
   entry source, iterable (iter_entries) with a breakdown() method (dump_breakdown).
+* ``count_dump_chunks(acc, chunks, family)``: dump_breakdown's counting over datagrams
+  given in chunks (benchmarks/timeline.py times it over a capture).
 * ``retry_dump(consume, attempts=DUMP_RESTARTS, **kwargs)``: consume(EntryDump(**kwargs)),
   started over (up to ``attempts`` more times) when the dump was interrupted midway;
   what _gather reads the table with.
@@ -37,7 +39,10 @@ and TCP state numbers, status bits, port and packed addresses) to callables of t
 caller: ``_count_entries_into`` (dump_breakdown) counts them as they are, and
 ``_parse_entries_into`` (iter_entries, parse_entries) turns them into the entry tuples
 afterwards, one datagram at a time. The offsets of the entry layout it reads are
-written down once, above ``_ATTRS_AT``.
+written down once, above ``_ATTRS_AT``. The breakdown reads runs of messages of one
+byte layout (a flood: IPv4 UDP after IPv4 UDP) without it: a template of the layout
+(``_Template``, a regular expression and a Struct made from the same offsets) spans the
+run with one match and reads it with one ``iter_unpack``, giving the same raw values.
 
 Interrupted or overrun dumps: the kernel flags a dump whose table changed
 under it with NLM_F_DUMP_INTR, and a receive queue overrun gives ENOBUFS.
@@ -54,8 +59,10 @@ __metaclass__ = type
 import errno as _errno
 import operator
 import os
+import re
 import socket
 import struct
+from itertools import repeat
 
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import breakdown as bd
 
@@ -719,16 +726,157 @@ def parse_entries(data, family=0, ipv6_compressed=True, fast=True):
     return out
 
 
-def _count_entries_into(data, sink, family=0):
+# --------------------------------------------------------------------------
+# templates: runs of messages of one byte layout, read in C
+#
+# The messages of a dump mostly come in runs of one byte layout (a flood or a busy server:
+# IPv4 UDP after IPv4 UDP): the same length, the same attribute headers at the same offsets;
+# only the values differ. A template is one such layout, made from a message of the dump: a
+# bytes regular expression that fixes every byte the fast path of _decode_entries checks (the
+# message's length, type and flags, the address family, the headers of ORIG and its IP nest, of
+# the destination address, CTA_PROTO_NUM and the protocol number, CTA_PROTO_DST_PORT for the
+# protocols with ports, CTA_TUPLE_REPLY, CTA_STATUS, and for TCP the CTA_PROTOINFO type and the
+# TCP_STATE header _PROTOINFO_AFTER_STATUS bytes after CTA_STATUS) and leaves the others free,
+# and a Struct that reads the values that fast path hands out, at the same offsets (addresses,
+# destination port, the status byte, the TCP state). A message the template matches gets from
+# it exactly the raw values _decode_entries would give it.
+#
+# _count_entries_into() matches the run of messages of the layout of the message it is at
+# ("(?:T)+": the messages it spans follow each other, each exactly as long as its length field
+# says) and reads them all with one iter_unpack: no Python code per message. Everything else
+# (short runs, NLMSG_DONE, NLM_F_DUMP_INTR, zones, other kernels' layouts) goes through
+# _decode_entries, a window of bytes at a time; the window doubles while runs stay short (a
+# table of mixed layouts is read as before, at the cost of a match every _WINDOW_MAX bytes).
+_TEMPLATES = {}            # layout key -> _Template, or None (not a layout the fast path reads)
+_TEMPLATES_MAX = 256
+_FLAGS_OF = tuple(b & _STATUS_FLAGS for b in range(256))      # status byte -> raw key flags
+_U16 = struct.Struct('=H')
+_U32 = struct.Struct('=I')
+# offsets from the start of a message (the table above, plus _ATTRS_AT): source, destination,
+# address length, protocol number, destination port
+_AT = {_AF_INET: (32, 40, 4, 52, 68), _AF_INET6: (32, 52, 16, 76, 92)}
+_IP_HDRS = {_AF_INET: (_V4_IP_HDRS, _V4_DST_HDR), _AF_INET6: (_V6_IP_HDRS, _V6_DST_HDR)}
+_RUN_MIN = 16              # a run of fewer messages costs more than it saves
+_WINDOW = 4096             # bytes for _decode_entries after a short run, doubled after each
+_WINDOW_MAX = 1 << 20      # short run in a row
+
+
+def _layout_key(data, off, end, family):
+    """(length, type, flags, family, ORIG length, protocol number, CTA_PROTOINFO type of TCP
+    or 0) of the complete conntrack message at off: what a template fixes besides the constant
+    headers; None for another message, or one of another family than family (0: any)."""
+    if off + _MSG_HEAD_AT_LEAST > end:
+        return None
+    mlen, mtype, mflags, fam, olen, otype = _MSG_HEAD.unpack_from(data, off)
+    at = _AT.get(fam)
+    if at is None or otype != _ORIG_TYPE or off + max(mlen, at[3] + 1) > end or (family and fam != family):
+        return None
+    pnum = data[off + at[3]]
+    ptype = 0
+    q = off + _ATTRS_AT + 2 * ((olen + 3) & ~3) + _PROTOINFO_AFTER_STATUS + 2
+    if pnum == _IPPROTO_TCP and q + 2 <= off + mlen:
+        ptype = _U16.unpack_from(data, q)[0]
+    return (mlen, mtype, mflags, fam, olen, pnum, ptype)
+
+
+def _template_parts(key):
+    """([(offset, bytes the template fixes)], [(offset, Struct code of a value)]) of a layout
+    key (_layout_key), or None when _decode_entries would not read such messages through its
+    fast path, or not at these offsets."""
+    mlen, mtype, mflags, fam, olen, pnum, ptype = key
+    al = (olen + 3) & ~3
+    status = _ATTRS_AT + 2 * al
+    pinfo = status + _PROTOINFO_AFTER_STATUS
+    tcp = pnum == _IPPROTO_TCP
+    if (mtype not in (_MSG_CT_NEW, _MSG_CT_GET) or mflags & NLM_F_DUMP_INTR or mlen & 3
+            or al < _ORIG_FIXED[fam] + 2 or mlen < status + 8
+            or (tcp and (mlen < pinfo + _PROTOINFO_TCP.size or ptype & NLA_TYPE_MASK != CTA_PROTOINFO))):
+        return None
+    src, dst, alen, num, dport = _AT[fam]
+    ip_hdrs, dst_hdr = _IP_HDRS[fam]
+    u32 = _U32.pack
+    fixed = [(0, struct.pack('=IHH', mlen, mtype, mflags)), (16, struct.pack('=B', fam)),
+             (_ATTRS_AT, struct.pack('=HHQ', olen, _ORIG_TYPE, ip_hdrs)), (dst - 4, u32(dst_hdr)),
+             (num - 4, u32(_NUM_HDR) + struct.pack('=B', pnum)),
+             (_ATTRS_AT + al, struct.pack('=HH', olen, _REPLY_TYPE)), (status, u32(_STATUS_HDR))]
+    values = [(src, '%ds' % alen), (dst, '%ds' % alen)]
+    if pnum in PORT_PROTOS:
+        fixed.append((dport - 4, u32(_DPORT_HDR)))
+        values.append((dport, 'H'))
+    values.append((status + 7, 'B'))       # the low byte of the big-endian status
+    if tcp:
+        fixed += [(pinfo + 2, _U16.pack(ptype)), (pinfo + 8, u32(_STATE_HDR))]
+        values.append((pinfo + 12, 'B'))
+    return sorted(fixed), values
+
+
+class _Template(object):
+    """One layout (see above): run(data, off, end), the match of the longest run of its messages
+    at off (None when the message at off does not match), and hand_out(), their raw values."""
+    __slots__ = ('size', 'run', 'unpack', 'fam', 'pnum', 'tcp', 'port')
+
+    def __init__(self, key, fixed, values):
+        mlen, fam, pnum = key[0], key[3], key[5]
+        pattern, pos = [], 0
+        for at, lit in fixed:
+            pattern += [b'.{%d}' % (at - pos), re.escape(lit)]
+            pos = at + len(lit)
+        pattern.append(b'.{%d}' % (mlen - pos))
+        self.run = re.compile(b'(?s)(?:%s)+' % b''.join(pattern)).match
+        fmt, pos = '=', 0
+        for at, code in values:
+            fmt += '%dx%s' % (at - pos, code)
+            pos = at + struct.calcsize('=' + code)
+        self.unpack = struct.Struct(fmt + '%dx' % (mlen - pos)).iter_unpack
+        self.size, self.fam, self.pnum = mlen, fam, pnum
+        self.tcp, self.port = pnum == _IPPROTO_TCP, pnum in PORT_PROTOS
+
+    def hand_out(self, buf, sink):
+        """Append the raw values of the messages in buf (whole messages of this layout, one
+        after the other) to sink = (keys, srcs, dsts), in their order, as _decode_entries would."""
+        keys, srcs, dsts = sink
+        rows = list(self.unpack(buf))
+        n = len(rows)
+        srcs.extend(map(_COL0, rows))
+        dsts.extend(map(_COL1, rows))
+        # a row: source, destination, [destination port], status byte, [TCP state] (TCP has ports)
+        dports = map(_COL2, rows) if self.port else repeat(None, n)
+        status = map(_COL3 if self.port else _COL2, rows)
+        states = map(_COL4, rows) if self.tcp else repeat(None, n)
+        keys.extend(zip(repeat(self.fam, n), repeat(self.pnum, n), states,
+                        map(_FLAGS_OF.__getitem__, status), dports))
+
+
+_COL0, _COL1, _COL2, _COL3, _COL4 = (operator.itemgetter(i) for i in range(5))
+
+
+def _template_at(data, off, end, family):
+    """The _Template of the message at off, or None (cached in _TEMPLATES)."""
+    key = _layout_key(data, off, end, family)
+    if key is None:
+        return None
+    tpl = _TEMPLATES.get(key, False)
+    if tpl is False:
+        parts = _template_parts(key)
+        tpl = None if parts is None else _Template(key, *parts)
+        if len(_TEMPLATES) < _TEMPLATES_MAX:
+            _TEMPLATES[key] = tpl
+    return tpl
+
+
+def _count_entries_into(data, sink, family=0, runs=True, pace=None):
     """The breakdown's fast path over the complete messages of data.
 
-    Per conntrack entry it appends to the lists of sink = (keys, srcs, dsts) what
-    _decode_entries hands out: the raw key (address family, protocol number, TCP state
-    number or None, status & (ASSURED | SEEN_REPLY), destination port as read or None)
-    and the packed source and destination addresses; a message of another layout is
-    walked attribute by attribute into the same raw values, in its place. count_sink()
-    counts the lists; _breakdown_group/_addr/_port convert the raw keys. A message cut
-    at the end of data is left for the next call.
+    Per conntrack entry it appends to the lists of sink = (keys, srcs, dsts) the raw key
+    (address family, protocol number, TCP state number or None, status & (ASSURED |
+    SEEN_REPLY), destination port as read or None) and the packed source and destination
+    addresses, in the dump's order: runs of messages of one layout through a template (above),
+    the others through _decode_entries (a message of another layout is walked attribute by
+    attribute into the same raw values, in its place). count_sink() counts the lists;
+    _breakdown_group/_addr/_port convert the raw keys. A message cut at the end of data is left
+    for the next call. runs=False: every message through _decode_entries (the reference of
+    the tests). pace: a list holding the window (see _WINDOW) to start with, updated for the
+    next call (the caller's, across the chunks of a dump; _WINDOW when not given).
 
     Returns (offset, done, interrupted), offset being where the unconsumed bytes start.
     """
@@ -744,21 +892,46 @@ def _count_entries_into(data, sink, family=0):
             srcs.append(raw_src)
             dsts.append(raw_dst)
 
-    return _decode_entries(data, keys.append, srcs.append, dsts.append, other, family)
+    if not runs:
+        return _decode_entries(data, keys.append, srcs.append, dsts.append, other, family)
+    view, off, end = memoryview(data), 0, len(data)
+    window = pace[0] if pace else _WINDOW
+    done = intr = False
+    while not done and off + 16 <= end:
+        tpl = _template_at(data, off, end, family)
+        run = tpl.run(data, off, end) if tpl is not None else None
+        if run is not None:
+            tpl.hand_out(view[off:run.end()], sink)
+            long_run = run.end() - off >= _RUN_MIN * tpl.size
+            off = run.end()
+            if long_run:
+                window = _WINDOW
+                continue
+        stop = min(end, off + window)
+        used, done, was = _decode_entries(view[off:stop], keys.append, srcs.append, dsts.append, other, family)
+        intr = intr or was
+        if not used and stop == end:
+            break       # a message cut at the end of data
+        off += used
+        window = min(2 * window, _WINDOW_MAX)
+    if pace:
+        pace[0] = window
+    return off, done, intr
 
 
 def count_sink(acc, sink):
     """Count what _count_entries_into put in sink into acc (a _breakdown.Counts), and
     empty the lists."""
     keys, srcs, dsts = sink
-    acc.feed(len(keys), sink, [
-        (acc.groups, 0, _KEY_GROUP), (acc.ports, 0, _KEY_PORT), (acc.srcs, 1, None), (acc.dsts, 2, None)])
+    acc.feed(len(keys), sink, [(acc.srcs, 1, None), (acc.dsts, 2, None)], _JOINT)
     del keys[:], srcs[:], dsts[:]
 
 
-# raw key (fam, pnum, state, flags, dport) -> group (fam, pnum, state, flags), port (pnum, dport)
+# raw key (fam, pnum, state, flags, dport) -> group (fam, pnum, state, flags), port (pnum, dport);
+# the raw key is the joint key of the groups and the ports (_breakdown.Counts._feed_joint)
 _KEY_GROUP = operator.itemgetter(0, 1, 2, 3)
 _KEY_PORT = operator.itemgetter(1, 4)
+_JOINT = (0, None, _KEY_GROUP, _KEY_PORT, _KEY_GROUP, _KEY_PORT)
 
 
 def _breakdown_group(key):
@@ -1020,32 +1193,42 @@ class _DumpReader(object):
         self.sock.close()
 
 
+def count_dump_chunks(acc, chunks, family=0):
+    """Count the conntrack messages of a ctnetlink dump given as chunks (bytes-like, whole
+    datagrams, in order; each one only read before the next is asked for) into acc (a
+    _breakdown.Counts), up to NLMSG_DONE. Returns whether NLMSG_DONE (or an ACK) was seen;
+    raises DumpInterrupted when a message carries NLM_F_DUMP_INTR, NetlinkError as
+    _decode_entries does."""
+    sink = ([], [], [])
+    pace = [_WINDOW]
+    tail = b''
+    for data in chunks:
+        if tail:   # (the datagrams hold whole messages: not seen)
+            data = tail + data
+        off, done, intr = _count_entries_into(data, sink, family, True, pace)
+        if intr:
+            raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR): the table '
+                                  'changed during the dump', _errno.EINTR)
+        count_sink(acc, sink)
+        if done:
+            return True
+        tail = bytes(data[off:])    # the chunk is only valid until the next one
+    return False
+
+
 def dump_breakdown(top=10, capacity=None, family=0):
     """_breakdown.summarize() of one ctnetlink dump, fast.
 
     The dump runs in a forked reader process (the kernel fills the messages inside its
-    recv() calls) while this process counts them with _count_entries_into. Raises
+    recv() calls) while this process counts them with count_dump_chunks. Raises
     DumpInterrupted when the table changed during the dump (retry: retry_dump) and
     NetlinkError for the other failures, as iter_entries does.
     """
     acc = bd.Counts(capacity or bd.DEFAULT_CAPACITY)
-    sink = ([], [], [])
     family = int(family or 0)
-    done = False
-    tail = b''
     with bd.GcPaused(), bd.ChildStream(_DumpReader, family) as stream:
         try:
-            for data in stream:
-                if tail:   # (the datagrams hold whole messages: not seen)
-                    data = tail + data
-                off, done, intr = _count_entries_into(data, sink, family)
-                if intr:
-                    raise DumpInterrupted('ctnetlink dump interrupted (NLM_F_DUMP_INTR): the table '
-                                          'changed during the dump', _errno.EINTR)
-                count_sink(acc, sink)
-                if done:
-                    break
-                tail = bytes(data[off:])    # the chunk is only valid until the next one
+            done = count_dump_chunks(acc, stream, family)
         except bd.ChildFailed as e:
             # the reader's exception, rebuilt here (errno kept for the hints and the retry)
             if e.errno in (_errno.EINTR, _errno.ENOBUFS):

@@ -12,6 +12,8 @@ What it keeps, bounded whatever its age (a year of one-minute samples stays unde
              growth of drop / early_drop / insert_failed and the peak rate of new entries;
   recent     the peak count per RECENT_STEP seconds for the last RECENT_POINTS steps (the trend a
              forecast extrapolates);
+  events     the newest EVENTS_KEPT changes made by relieve (time, max before and after, the
+             timeouts shortened), which the audit names when such a value is not persisted;
   histogram  the peak of every sample in exponential buckets (each 5 % wider than the one before),
              each weight halving every HALF_LIFE seconds: the recent past counts most, as in
              Kubernetes' VPA recommender (kubernetes/autoscaler, recommender/util/histogram.go).
@@ -38,6 +40,7 @@ HALF_LIFE = 86400.0
 BUCKET_FIRST = 1024
 BUCKET_RATIO = 1.05
 MAX_GAP = 3600
+EVENTS_KEPT = 20
 DROP_COUNTERS = ('drop', 'early_drop', 'insert_failed')
 # what any one document may weigh: a bigger file is not ours, or damaged
 MAX_BYTES = 1 << 20
@@ -48,7 +51,7 @@ class HistoryError(ValueError):
 
 
 def empty():
-    return {'format': FORMAT, 'version': VERSION, 'last': None, 'days': [], 'recent': [],
+    return {'format': FORMAT, 'version': VERSION, 'last': None, 'days': [], 'recent': [], 'events': [],
             'histogram': {'half_life': HALF_LIFE, 'first': BUCKET_FIRST, 'ratio': BUCKET_RATIO, 'updated': None,
                           'weights': {}}}
 
@@ -72,6 +75,8 @@ def parse(text):
             raise HistoryError('"%s" is not a %s' % (key, kind.__name__))
     if doc.get('last') is not None and not isinstance(doc['last'], dict):
         raise HistoryError('"last" is not an object')
+    if not isinstance(doc.setdefault('events', []), list):
+        raise HistoryError('"events" is not a list')
     return doc
 
 
@@ -103,6 +108,22 @@ def record(history, sample):
     _add_histogram(history['histogram'], sample)
     history['last'] = sample
     return history
+
+
+def record_event(history, event):
+    """Add an event {'time', 'what', ...} (a relieve) to history (in place; the newest EVENTS_KEPT)."""
+    events = history.setdefault('events', [])
+    events.append(event)
+    del events[:-EVENTS_KEPT]
+    return history
+
+
+def last_event(history, what):
+    """The newest event of a kind, or None."""
+    for event in reversed((history or {}).get('events') or []):
+        if event.get('what') == what:
+            return event
+    return None
 
 
 def _growth(last, sample):

@@ -244,3 +244,26 @@ def scan_conntrack_lines(buf, end):
     some line has another layout and the caller must parse the chunk line by line.
     """
     return CT_LINE_FAST.findall(buf, 0, end), buf.count(b'\n', 0, end)
+
+
+def parse_uptime(text):
+    """/proc/uptime -> seconds since boot (float), or None."""
+    try:
+        return float((text or '').split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def parse_local_ports(text, states):
+    """The local ports of the sockets in /proc/net/{tcp,tcp6,udp,udp6} text whose state (hex, as
+    the kernel prints it: 0A is LISTEN, 07 an unconnected UDP socket) is in states."""
+    ports = set()
+    for line in (text or '').splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 4 or fields[3].upper() not in states:
+            continue
+        try:
+            ports.add(int(fields[1].rsplit(':', 1)[1], 16))
+        except (IndexError, ValueError):
+            continue
+    return ports

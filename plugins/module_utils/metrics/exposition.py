@@ -15,6 +15,7 @@ __metaclass__ = type
 import math
 
 PREFIX = 'nfct_conntrack_'
+HEALTH_KINDS = ('full', 'high_usage', 'dropping', 'invalid', 'search_restart')
 TOP_MAX = 100
 
 # name (without prefix) -> (type, help)
@@ -23,6 +24,10 @@ FAMILIES = (
     ('max', 'gauge', 'Maximum entries (nf_conntrack_max).'),
     ('buckets', 'gauge', 'Hash table buckets (nf_conntrack_buckets).'),
     ('usage_ratio', 'gauge', 'entries / max.'),
+    ('usage_threshold', 'gauge', 'The share of max at which usage is high (the audit\'s high_usage; the alert rules '
+                                 'compare usage_ratio with it).'),
+    ('health', 'gauge', '1 when the table is in that state since the writer\'s previous run (kind: full, high_usage, '
+                        'dropping, invalid, search_restart; docs/audit.md).'),
     ('chain_length', 'gauge', 'Average hash chain length: entries / buckets.'),
     ('drop_total', 'counter', 'Packets dropped because the table was full (sum over CPUs).'),
     ('early_drop_total', 'counter', 'Entries evicted early to make room (sum over CPUs).'),
@@ -100,6 +105,27 @@ class Exposition(object):
         return '\n'.join(out) + '\n'
 
 
+def _breakdown(e, bd, top):
+    """The breakdown's families: per protocol and TCP state, ASSURED / UNREPLIED, the top sources."""
+    if not (bd and bd.get('total') is not None):
+        return
+    for proto, n in sorted((bd.get('l3') or {}).items()):
+        e.add('entries_by_l3_protocol', n, protocol=proto)
+    for proto, n in sorted((bd.get('l4') or {}).items()):
+        e.add('entries_by_l4_protocol', n, protocol=proto)
+    for state, n in sorted((bd.get('tcp_states') or {}).items()):
+        e.add('tcp_entries_by_state', n, state=state)
+    e.add('assured_entries', bd.get('assured'))
+    e.add('unreplied_entries', bd.get('unreplied'))
+    top = max(1, min(TOP_MAX, int(top or 10)))
+    for rank, item in enumerate((bd.get('top_sources') or [])[:top], 1):
+        e.add('top_source_entries', item['count'], rank=str(rank), source=item['key'])
+    e.add('breakdown_exact', bool(bd.get('top_exact')))
+    errors = bd.get('top_errors') or {}
+    e.add('top_source_entries_max_error',
+          errors.get('sources', bd.get('top_max_error', 0 if bd.get('top_exact') else None)))
+
+
 def render(c):
     """c: {'facts', 'breakdown' (dict or None), 'breakdown_skipped' (reason or None), 'top',
     'desired' ({key: int}), 'keys' (audit key entries: {key: {'kinds'}}), 'recommended_max',
@@ -111,6 +137,12 @@ def render(c):
         e.add('max', f.get('max'))
         e.add('buckets', f.get('buckets'))
         e.add('usage_ratio', float(f['usage_ratio']) if f.get('usage_ratio') is not None else None)
+        if c.get('usage_threshold') is not None:
+            e.add('usage_threshold', float(c['usage_threshold']))
+        health = c.get('health')
+        if health is not None:
+            for kind in HEALTH_KINDS:
+                e.add('health', 1 if kind in (health.get('kinds') or []) else 0, kind=kind)
         e.add('chain_length', float(f['load_factor']) if f.get('load_factor') is not None else None)
         st = f.get('stats') or {}
         for k in ('drop', 'early_drop', 'insert_failed', 'invalid'):
@@ -118,23 +150,7 @@ def render(c):
         for k, v in sorted((f.get('timeouts') or {}).items()):
             if isinstance(v, int):
                 e.add('timeout_seconds', v, key=k)
-    bd = c.get('breakdown')
-    if bd and bd.get('total') is not None:
-        for proto, n in sorted((bd.get('l3') or {}).items()):
-            e.add('entries_by_l3_protocol', n, protocol=proto)
-        for proto, n in sorted((bd.get('l4') or {}).items()):
-            e.add('entries_by_l4_protocol', n, protocol=proto)
-        for state, n in sorted((bd.get('tcp_states') or {}).items()):
-            e.add('tcp_entries_by_state', n, state=state)
-        e.add('assured_entries', bd.get('assured'))
-        e.add('unreplied_entries', bd.get('unreplied'))
-        top = max(1, min(TOP_MAX, int(c.get('top') or 10)))
-        for rank, item in enumerate((bd.get('top_sources') or [])[:top], 1):
-            e.add('top_source_entries', item['count'], rank=str(rank), source=item['key'])
-        e.add('breakdown_exact', bool(bd.get('top_exact')))
-        errors = bd.get('top_errors') or {}
-        e.add('top_source_entries_max_error',
-              errors.get('sources', bd.get('top_max_error', 0 if bd.get('top_exact') else None)))
+    _breakdown(e, c.get('breakdown'), c.get('top'))
     e.add('breakdown_skipped', 0 if c.get('breakdown_skipped') is None else 1,
           reason=c.get('breakdown_skipped') or 'none')
     for k, v in sorted((c.get('desired') or {}).items()):
@@ -142,8 +158,9 @@ def render(c):
         if c.get('keys') is None:
             continue  # the drift could not be computed: no series rather than a false 0
         kinds = (c['keys'].get(k) or {}).get('kinds') or []
-        for layer in ('runtime', 'at_boot'):
-            e.add('drift', 1 if layer in kinds else 0, key=k, layer=layer)
+        # at_boot: what the next boot gives differs (the kinds at_boot and unpersisted)
+        e.add('drift', 1 if 'runtime' in kinds else 0, key=k, layer='runtime')
+        e.add('drift', 1 if 'at_boot' in kinds or 'unpersisted' in kinds else 0, key=k, layer='at_boot')
     if c.get('recommended_max') is not None:
         e.add('recommended_max', c['recommended_max'], profile=c.get('profile') or 'default')
     if c.get('can_disable') is not None:

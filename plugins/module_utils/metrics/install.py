@@ -58,7 +58,8 @@ def config(p):
     return json.dumps({
         'dir': p['dir'], 'breakdown': p['breakdown'], 'top': p['top'], 'breakdown_timeout': p['breakdown_timeout'],
         'breakdown_max_entries': p['breakdown_max_entries'], 'desired': p['desired'], 'recommend': p['recommend'],
-        'users': p['users'], 'files': p['files'],
+        'users': p['users'], 'files': p['files'], 'usage_threshold': p.get('usage_threshold', 0.75),
+        'history': p.get('history_path') or '/var/lib/nfct-tuning/history.json',
     }, indent=2, sort_keys=True) + '\n'
 
 

@@ -28,8 +28,9 @@ import subprocess
 import sys
 import time
 
-from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit, health as _health
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.history import file as _history_file, store as _store
 from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, io as _hostio, state as _state
 from ansible_collections.nfct.tuning.plugins.module_utils.metrics import exposition as _metrics
 from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
@@ -41,7 +42,7 @@ OUTPUT = 'nfct_conntrack.prom'
 DEFAULTS = {
     'dir': '/var/lib/prometheus/node-exporter', 'breakdown': True, 'top': 10, 'breakdown_timeout': 20,
     'breakdown_max_entries': 2000000, 'desired': {}, 'recommend': {'profile': 'default'}, 'users': True,
-    'files': {},
+    'files': {}, 'usage_threshold': _health.DEFAULT_USAGE_THRESHOLD, 'history': _store.PATH,
 }
 
 
@@ -139,9 +140,12 @@ def collect(cfg, root='', now=None):
             collected['errors'].append('%s: %s: %s' % (name, type(e).__name__, e))
             return None
     facts = part('facts', lambda: _gather.gather(root=root))
+    collected['usage_threshold'] = cfg['usage_threshold']
     if facts:
         collected['facts'] = facts
         collected['success'] = True
+        if facts.get('available') and cfg.get('history'):
+            collected['health'] = part('history', lambda: record_history(cfg, facts, collected['errors'], root))
         if cfg['breakdown'] and facts.get('available'):
             if (facts.get('count') or 0) > cfg['breakdown_max_entries']:
                 collected['breakdown_skipped'] = 'size'
@@ -157,6 +161,23 @@ def collect(cfg, root='', now=None):
     collected['duration'] = time.monotonic() - start
     collected['timestamp'] = now if now is not None else time.time()
     return collected
+
+
+def record_history(cfg, facts, errors, root=''):
+    """Add this run's sample to the host's history (history/file.py) and return the table's health
+    since the previous sample of this boot (audit/health.py): the window the audit reads too. The
+    first sample of a boot has no growth yet (never the counters since boot: a host that dropped
+    weeks ago is not dropping now)."""
+    boot = facts.get('boot') or {}
+    sample = _health.sample(facts, boot.get('time') or time.time(), boot.get('id'))
+    previous, warning = _history_file.record(Shim(), cfg['history'], sample, root)
+    if warning:
+        errors.append('history: %s' % warning)
+    start, window = _health.baseline(previous, None, sample, boot.get('uptime'))
+    if window['source'] != 'recorded':
+        start, window = sample, {'source': 'sample', 'seconds': 0.0, 'since': sample['time'],
+                                 'why': 'the first sample of this boot: no growth yet'}
+    return _health.evaluate(sample, start, window, cfg['usage_threshold'])
 
 
 def recommendation(cfg, facts, root=''):

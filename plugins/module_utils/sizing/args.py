@@ -96,8 +96,8 @@ def check_role_inputs(params, facts):
 # internal variables (vars/main.yml).
 ROLE_REGISTERED = ('conntrack_recommendation', 'conntrack_result', 'conntrack_notrack_result', 'conntrack_metrics_result',
                    'conntrack_metrics_removal', 'conntrack_users_result', 'conntrack_disable_notrack_result',
-                   'conntrack_disable_result', 'conntrack_audit_result', 'conntrack_audit_report')
-ROLE_PLAYBOOK_VARS = ('conntrack_tune_hosts', 'conntrack_audit_hosts')
+                   'conntrack_disable_result', 'conntrack_audit_result', 'conntrack_audit_report', 'conntrack_relieve_result')
+ROLE_PLAYBOOK_VARS = ('conntrack_tune_hosts', 'conntrack_audit_hosts', 'conntrack_relieve_hosts')
 ROLE_IGNORE = 'conntrack_ignore_variables'
 # what to write instead, for the variables whose shape is not obvious
 ROLE_EXAMPLES = {
@@ -119,7 +119,10 @@ ROLE_NUMBERS = {
 _ROLE_TERMS = (
     (re.compile(r'^notrack_exemptions \(conntrack_notrack in the role\): exemptions'), 'conntrack_notrack'),
     (re.compile(r'files\.(\w+) \(conntrack_\1 in the role\)'), r'conntrack_\1'),
-    (re.compile(r'(?<![\w.\'])(memory_budget_percent|expected_peak|only_raise|kube_proxy)\b'), r'conntrack_\1'),
+    (re.compile(r'(?<![\w.\'])(memory_budget_percent|expected_peak|only_raise|kube_proxy|boot_fix|load_module)\b'),
+     r'conntrack_\1'),
+    # conntrack_settings' runtime, as the engine advises it (persist only: runtime: false)
+    (re.compile(r'(?<![\w.\'])runtime(?=: (?:true|false)\b)'), 'conntrack_runtime'),
     (re.compile(r'(?<![\w.\'])(?<!valid )(overrides|profiles|profile|force|sysctl_file|modprobe_file|modules_load_file|'
                 r'udev_rule_file|disable_file|lock_timeout)(?=[.:\[])'), r'conntrack_\1'),
     (re.compile(r'(?<![\w.\'])exemptions(?=[.:\[])'), 'conntrack_notrack'),
@@ -132,6 +135,17 @@ def role_terms(message):
     for pattern, repl in _ROLE_TERMS:
         message = pattern.sub(repl, message)
     return message
+
+
+def in_words(message, vocabulary, own=()):
+    """A module's message in its caller's words: with vocabulary 'role', the module's own options
+    (own: (option, role variable) pairs, for the labels 'option:' its checks start with) and the
+    engine's become the role's variables; with 'module', the message as it is."""
+    if vocabulary != 'role':
+        return message
+    for option, variable in own:
+        message = re.sub(r'(?<![\w.])%s(?=:)' % re.escape(option), variable, message)
+    return role_terms(message)
 
 
 def unknown_role_variables(names, spec, ignore=()):

@@ -186,15 +186,16 @@ def step_kube_proxy(host, prof, cfg):
         warnings.append('kube-proxy\'s configuration could not be read here: %s' % host['kube_proxy']['error'])
     source = (cfg or {}).get('from_host')
     if cfg is not None and cfg.get('absent'):
-        return {'stated': 'absent', 'plans': [], 'warnings': warnings, 'source': None}
+        return {'stated': 'absent', 'plans': [], 'warnings': warnings, 'source': None, 'config': cfg}
     if cfg is not None and cfg['version'] is not None:
         return {'stated': 'version', 'plans': [_kubeproxy.plan(cfg, host['cpus'])], 'warnings': warnings,
-                'source': source}
+                'source': source, 'config': cfg}
     if cfg is None and not prof['kube_proxy']:
-        return {'stated': None, 'plans': [], 'warnings': warnings, 'source': None}
+        return {'stated': None, 'plans': [], 'warnings': warnings, 'source': None, 'config': None}
     base = cfg or _kubeproxy.DEFAULT_CONFIG
     plans = [_kubeproxy.plan(dict(base, version=(1, minor)), host['cpus']) for minor in _KP_LINES]
-    return {'stated': None if cfg is None else 'config', 'plans': plans, 'warnings': warnings, 'source': source}
+    return {'stated': None if cfg is None else 'config', 'plans': plans, 'warnings': warnings, 'source': source,
+            'config': cfg}
 
 
 def _base_max(host, prof, kube_proxy_step):
@@ -235,7 +236,7 @@ def _base_max(host, prof, kube_proxy_step):
     if prof['kube_proxy'] and kube_proxy_step['stated'] in ('version', 'config'):
         why = 'kube-proxy leaves max alone (maxPerCore 0): the profile\'s own rule, ' + why
     elif prof['kube_proxy'] and kube_proxy_step['stated'] == 'absent':
-        why = 'no kube-proxy (kube_proxy: absent): the profile\'s own rule, ' + why
+        why = 'no kube-proxy (kube_proxy is absent): the profile\'s own rule, ' + why
     if sizing['cap'] is not None and value > sizing['cap']:
         return int(sizing['cap']), '%s, capped at %d' % (why, sizing['cap']), src('cap')
     return value, why, source
@@ -307,7 +308,7 @@ def _max_within_budget(host, prof, opts, budget, value, source, needs, steps, wa
                             budget_advice(host, budget, need)))
         if kube_value and need == _up(kube_value):
             msg += ('; or set conntrack.maxPerCore: 0 in kube-proxy\'s configuration (it then leaves '
-                    'nf_conntrack_max alone) and kube_proxy: absent here')
+                    'nf_conntrack_max alone) and here (kube_proxy.maxPerCore: 0)')
         if not opts['force']:
             raise ProfileError(msg + '; or set force: true to exceed the budget')
         warnings.append('force: ' + msg)
@@ -474,6 +475,10 @@ def _value_label(where, short):
     return '%s.%s' % (where, short)
 
 
+# the end of kernel/keys.py floor_message's advice, left out when force is already true
+_FLOOR_FORCE = ', or set force: true to go below it'
+
+
 def check_values(host, opts, entries):
     """Every value the recommendation sets must exist on this kernel and keep its timeout's floor
     (kernel/rules.py TIMEOUT_FLOORS): refused, naming what set it, the floor and its source; force
@@ -489,6 +494,8 @@ def check_values(host, opts, entries):
                 label, '.'.join(str(x) for x in release or ()) or 'release unknown', _keys.sysctl_name(short),
                 gone or _kernel.missing_key_reason(short, release)))
         msg = _keys.floor_message(short, value, label=label)
+        if msg and opts['force']:
+            msg = msg.replace(_FLOOR_FORCE, '')   # force: true is what let it through
         if msg and where == 'kube_proxy':
             msg += ('; kube-proxy writes it on every start: raise it in kube-proxy\'s configuration (%s at least)'
                     % _kubeproxy.field_text(short, _kernel.TIMEOUT_FLOORS[short][0]))
@@ -501,7 +508,7 @@ def check_values(host, opts, entries):
     return ['force: ' + m for m in low]
 
 
-def kube_proxy_warnings(kube_proxy_step, recommended, cpus):
+def kube_proxy_warnings(kube_proxy_step, values, cpus, opts):
     """Where kube-proxy would undo a recommended value on its next start, and the kube-proxy
     configuration that would write ours instead (or leave the key alone)."""
     if not kube_proxy_step['plans']:
@@ -511,6 +518,7 @@ def kube_proxy_warnings(kube_proxy_step, recommended, cpus):
         if kube_plan['ignored']:
             out.append('kube-proxy %s ignores %s (added by %s)'
                        % (kube_plan['version'], ', '.join(kube_plan['ignored']), _kubeproxy.SRC_1_29))
+    recommended = dict((k, v['recommended']) for k, v in values.items())
     written_keys = set(k for kube_plan in kube_proxy_step['plans'] for k in kube_plan['timeouts'])
     for short in ['max', 'buckets'] + sorted(written_keys):
         if short not in recommended:
@@ -519,27 +527,48 @@ def kube_proxy_warnings(kube_proxy_step, recommended, cpus):
                   for kube_plan in kube_proxy_step['plans']]
         fights = [(kube_plan, written) for kube_plan, written in fights if written is not None]
         if fights:
-            out.append(_fight(kube_proxy_step, short, recommended, fights, cpus))
+            out.append(_fight(kube_proxy_step, short, recommended, fights, (cpus, _our_side(short, values, opts))))
     return out
 
 
-def _fight(kube_proxy_step, short, recommended, fights, cpus):
-    how = _kubeproxy.fix_for(short, recommended[short] if short != 'buckets' else recommended['max'], cpus)
+def _our_side(short, values, opts):
+    """What of the options keeps short from kube-proxy's value, as advice to undo it - never what
+    the options already are: only_raise: false where only_raise kept the value (it is true
+    then), drop overrides.KEY where an override set it (buckets follow max's override too)."""
+    out, drop = [], []
+    for key in (short, 'max') if short == 'buckets' else (short,):
+        source = values[key]['source']
+        if key == short and source == 'only_raise' and opts['only_raise']:
+            out.append('only_raise: false')
+        elif source.split(';')[0] == 'overrides.%s' % key and key in opts['overrides']:
+            drop.append('overrides.%s' % key)
+    return out + (['drop ' + ' and '.join(drop)] if drop else [])
+
+
+def _fight(kube_proxy_step, short, recommended, fights, cpus_ours):
+    """The warning for one key kube-proxy would change: our side's advice (_our_side) when there
+    is one, then kube-proxy's own configuration (kubeproxy.fix_for), which is always there."""
+    cpus, ours = cpus_ours
+    known = dict((_kubeproxy.CONFIG_FIELDS[name], kube_proxy_step['config'][name])
+                 for name in (kube_proxy_step['config'] or {}).get('given', ()))
+    how = _kubeproxy.fix_for(short, recommended[short] if short != 'buckets' else recommended['max'], cpus, known)
     if kube_proxy_step['stated'] == 'version':
         kube_plan, written = fights[0]
         plan_mode = kube_plan['max_mode'] if short == 'max' else kube_plan['timeouts_mode']
         mode = 'when it is below max/4' if short == 'buckets' else (
             'only when it is lower' if plan_mode == 'raise' else 'whenever it differs')
-        return ('kube-proxy %s (line %s) sets %s to %d %s: it would undo the recommended %d on its next start. '
-                'Let the two agree (only_raise: false, no override), or %s'
+        todo = 'Let the two agree (%s), or %s' % (', '.join(ours), how) if ours else how[:1].upper() + how[1:]
+        return ('kube-proxy %s (line %s) sets %s to %d %s: it would undo the recommended %d on its next start. %s'
                 % (kube_plan['version'], kube_plan['line'], _keys.sysctl_name(short), written, mode,
-                   recommended[short], how))
+                   recommended[short], todo))
     lines = ', '.join('%s -> %d' % (kube_plan['line'], written) for kube_plan, written in fights)
-    what = ('kube_proxy is not stated' if kube_proxy_step['stated'] is None else
-            'kube-proxy\'s version is not stated (its configuration: %s)' % (kube_proxy_step['source'] or 'kube_proxy'))
+    if kube_proxy_step['stated'] is None:
+        what, state = 'kube_proxy is not stated', 'State kube_proxy (its version, or absent)'
+    else:
+        what = 'kube-proxy\'s version is not stated (its configuration: %s)' % (kube_proxy_step['source'] or 'kube_proxy')
+        state = 'State its version (kube_proxy.version)'
     return ('%s: kube-proxy would change %s from the recommended %d on its next start in these release lines: %s. '
-            'State kube_proxy (its version, or absent) for an exact answer, or %s'
-            % (what, _keys.sysctl_name(short), recommended[short], lines, how))
+            '%s for an exact answer, or %s' % (what, _keys.sysctl_name(short), recommended[short], lines, state, how))
 
 
 def step_memory(host, budget, max_value, buckets):
@@ -576,8 +605,8 @@ def health_warnings(host, prof, opts, values, memory):
                    % (count / float(cur_buckets), sizing['load_factor']))
     stats = host['stats']
     if stats.get('drop') or stats.get('early_drop'):
-        out.append('the table has been full since boot: drop=%s early_drop=%s'
-                   % (stats.get('drop', 0), stats.get('early_drop', 0)))
+        out.append('the table was full at times since boot: drop=%s early_drop=%s (the audit\'s health says whether '
+                   'it is now)' % (stats.get('drop', 0), stats.get('early_drop', 0)))
     try:
         insert_failed = int(stats.get('insert_failed') or 0)
     except (TypeError, ValueError, OverflowError):
@@ -591,8 +620,9 @@ def health_warnings(host, prof, opts, values, memory):
                    'mitigate with --random-fully on MASQUERADE/SNAT rules' % (insert_failed, ' and growing' if grew else ''))
     not_here = [k for k in ('max', 'buckets') if values[k]['change'] and k not in host['writable']]
     if not_here and not host['assumed']:
-        out.append('%s cannot be changed from here (%s); set them on the host (initial network namespace)'
-                   % (' and '.join(not_here), host['readonly'].get('max', 'read-only')))
+        out.append('%s cannot be changed from here (%s); set %s on the host (initial network namespace)'
+                   % (' and '.join(not_here), host['readonly'].get('max', 'read-only'),
+                      'them' if len(not_here) > 1 else 'it'))
     return out
 
 
@@ -647,7 +677,7 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
                         'when it loads (%s); persist now, apply at load (load_module to load it now)'
                         % host['kd_load'].get('reason', 'the kernel\'s default for this RAM'))
     warnings += max_step['warnings'] + buckets_step['warnings'] + forced
-    warnings += kube_proxy_warnings(kube_proxy_step, recommended, host['cpus'])
+    warnings += kube_proxy_warnings(kube_proxy_step, values, host['cpus'], opts)
     warnings += health_warnings(host, prof, opts, values, memory)
     return {
         'assumed_not_loaded': host['assumed'],
@@ -658,7 +688,8 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         'order': _keys.sort_keys(list(recommended)),
         'memory': memory, 'kernel_default': host['kd_load'] or host['kd'], 'notrack': copy.deepcopy(prof['notrack']),
         'kube_proxy': _kube_proxy_summary(kube_proxy_step), 'nat': host['nat'] or None,
-        'warnings': warnings, 'notes': prof['notes'],
+        'warnings': warnings, 'notes': [n for n in prof['notes'] if not (
+            n.startswith('State kube_proxy') and kube_proxy_step['stated'] in ('version', 'absent'))],
     }
 
 

@@ -330,17 +330,23 @@ def config_for_max(value, cpus):
     return {'maxPerCore': per_core, 'min': value}
 
 
-def fix_for(short, value, cpus):
+def fix_for(short, value, cpus, known=None):
     """What to write in kube-proxy's conntrack: section so that it writes `value` (our
-    recommendation) for `short`, or leaves it alone. Text for a warning."""
+    recommendation) for `short`, or leaves it alone. Text for a warning. known: the fields of its
+    configuration that are known ({camelCase name: value}, stated or read on the host): a field
+    it already has is not advised again."""
+    known = known or {}
     if short in ('max', 'buckets'):
         cfg = config_for_max(value, cpus) if short == 'max' else None
         leave = 'conntrack.maxPerCore: 0 (kube-proxy then leaves nf_conntrack_max and the hash size alone)'
-        if cfg is None:
+        todo = [field for field in ('maxPerCore', 'min') if cfg is not None and known.get(field) != cfg[field]]
+        if not todo:
             return 'set ' + leave
-        return ('set conntrack.maxPerCore: %d and conntrack.min: %d in kube-proxy\'s configuration (it then computes '
-                'max(%d x %d CPUs, %d) = %d, this value, in every release line), or %s'
-                % (cfg['maxPerCore'], cfg['min'], cfg['maxPerCore'], cpus, cfg['min'], value, leave))
+        kept = ['its conntrack.%s %d' % (field, cfg[field]) for field in ('maxPerCore', 'min') if field not in todo]
+        return ('set %s in kube-proxy\'s configuration (%sit then computes max(%d x %d CPUs, %d) = %d, this value, in '
+                'every release line), or %s'
+                % (' and '.join('conntrack.%s: %d' % (field, cfg[field]) for field in todo),
+                   'with %s, ' % kept[0] if kept else '', cfg['maxPerCore'], cpus, cfg['min'], value, leave))
     text = field_text(short, value)
     if not text:
         return ''

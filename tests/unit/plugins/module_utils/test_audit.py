@@ -66,20 +66,28 @@ def at_desired(profile='web', **kw):
 
 
 def test_fresh_host_with_the_kernels_defaults_passes():
-    # issue 12: "a fresh host fails the audit (rc 2) although nothing is wrong"
+    # issue 12: "a fresh host fails the audit (rc 2) although nothing is wrong"; issue 23: the
+    # kernel's defaults, which every boot gives again, are in sync (no kind at all)
     e = audit('default', ours=None)
     assert e['status'] == 'in_sync' and not e['fails_run'] and e['failing_kinds'] == []
-    assert kinds(e) == {'buckets': ['unpersisted'], 'max': ['unpersisted']}
+    assert kinds(e) == {}
+    assert e['keys']['buckets']['kernel_default'] is True and e['keys']['max']['kernel_default'] is True
     assert e['keys']['buckets']['at_boot'] == 262144
     assert e['keys']['buckets']['at_boot_source'].startswith('kernel default')
     text = '\n'.join(e['lines'])
     assert 'None' not in text
-    assert 'unpersisted (the kernel default is what is wanted; no file sets it): buckets, max' in text
+    assert "at the kernel's default, which every boot gives again (no file needed): buckets, max" in text
 
 
-def test_unpersisted_fails_only_when_asked():
-    e = audit('default', ours=None, fail_on=['unpersisted'])
-    assert e['fails_run'] and e['failing_kinds'] == ['unpersisted']
+def test_a_value_raised_at_runtime_only_is_unpersisted_and_fails_by_default():
+    # issue 23: relieve raises max at runtime; the next boot would give the old one
+    facts = at_desired('web')
+    e = audit('web', facts=facts, ours=None)
+    assert e['keys']['max']['kinds'] == ['unpersisted']
+    assert 'unpersisted' in e['failing_kinds'] and e['status'] == 'drifted'
+    assert any(line.startswith('  max: unpersisted - runtime %d is the desired value, but the next boot gives'
+                               % facts['max']) for line in e['lines'])
+    assert not audit('web', facts=facts, ours=None, fail_on=['runtime'])['fails_run']
 
 
 @pytest.mark.parametrize('case, setup, expected', [
@@ -89,10 +97,10 @@ def test_unpersisted_fails_only_when_asked():
     ('no file of ours: every non-default value is lost at the next boot',
      dict(ours=None), 'every'),
     ('our file edited: the live value is right, the next boot is not',
-     dict(ours='edit'), {'tcp_timeout_fin_wait': ['at_boot']}),
+     dict(ours='edit'), {'tcp_timeout_fin_wait': ['unpersisted']}),
     ('another file after ours sets another value',
      dict(ours='desired', others={'/etc/sysctl.d/99-local.conf': 'net.netfilter.nf_conntrack_tcp_timeout_fin_wait = 120\n'}),
-     {'tcp_timeout_fin_wait': ['at_boot', 'shadowed']}),
+     {'tcp_timeout_fin_wait': ['unpersisted', 'shadowed']}),
     ('another file after ours sets the same value: shadowed, the boot is right',
      dict(ours='desired', others={'/etc/sysctl.d/99-local.conf': 'net.netfilter.nf_conntrack_tcp_timeout_fin_wait = 60\n'}),
      {'tcp_timeout_fin_wait': ['shadowed']}),
@@ -115,7 +123,7 @@ def test_kinds_per_key(case, setup, expected):
         assert all(e['keys'][s]['at_boot_source'].startswith('kernel default') for s in got)
     else:
         assert got == expected, case
-    assert e['status'] == ('drifted' if got and any(k != ['unpersisted'] for k in got.values()) else 'in_sync')
+    assert e['status'] == ('drifted' if got else 'in_sync')
     if 'shadowed' in str(expected):
         assert e['keys']['tcp_timeout_fin_wait']['shadowed_by'] == ['/etc/sysctl.d/99-local.conf']
     assert 'None' not in '\n'.join(e['lines'])
@@ -137,7 +145,8 @@ def test_loadable_module_loading_after_systemd_sysctl_loses_the_values():
     e = audit('web', facts=facts)
     assert e['boot']['sysctl_d_applies'] is False
     timeouts = [s for s in e['keys'] if 'timeout' in s]
-    assert timeouts and all(e['keys'][s]['kinds'] == ['at_boot'] for s in timeouts)
+    # right now, lost at the next boot
+    assert timeouts and all(e['keys'][s]['kinds'] == ['unpersisted'] for s in timeouts)
     assert 'lost' in e['keys']['tcp_timeout_fin_wait']['at_boot_source']
     assert any(line.startswith('  boot: nf_conntrack is a module that loads after systemd-sysctl') for line in e['lines'])
     # with our udev rule (or a modules-load.d entry) the values reach the kernel

@@ -24,7 +24,7 @@ from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as 
 import audit_synth
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
-SCHEMA_FILE = os.path.join(ROOT, 'schemas', 'conntrack-audit-report-v1.schema.json')
+SCHEMA_FILE = os.path.join(ROOT, 'schemas', 'conntrack-audit-report-v2.schema.json')
 META = {'collection_version': '0.1.0', 'ansible_core_version': '2.19.14'}
 EXAMPLES = int(os.environ.get('NFCT_HYPOTHESIS_EXAMPLES', '60'))
 ALL_KINDS = list(_audit.KINDS) + list(_audit.HOST_KINDS)
@@ -118,9 +118,16 @@ def test_host_without_an_audit(result, status, error):
 def test_order_is_worst_first(fleet):
     report = _audit_report.build(fleet, sorted(fleet))
     names = _audit_report.order(report)
-    sev = [_audit_report.SEVERITY[report['hosts'][n]['status']] for n in names]
+
+    def severity(e):
+        unhealthy = _audit_report.unhealthy(e) and e['status'] in ('in_sync', 'drifted')
+        return _audit_report.SEVERITY['unhealthy' if unhealthy else e['status']]
+    sev = [severity(report['hosts'][n]) for n in names]
     assert sev == sorted(sev)
-    drifted = [n for n in names if report['hosts'][n]['status'] == 'drifted']
+    # the tables that drop now come right after the hosts that did not answer
+    unhealthy = [n for n in names if _audit_report.unhealthy(report['hosts'][n])]
+    assert unhealthy and names.index(unhealthy[0]) == report['counts']['unreachable'] + report['counts']['failed']
+    drifted = [n for n in names if report['hosts'][n]['status'] == 'drifted' and not _audit_report.unhealthy(report['hosts'][n])]
     counts = [report['hosts'][n]['drift_count'] for n in drifted]
     assert counts == sorted(counts, reverse=True)
 
@@ -129,9 +136,12 @@ def test_summary_lines_are_readable(fleet):
     report = _audit_report.build(fleet, sorted(fleet))
     lines = _audit_report.summary_lines(report)
     c = report['counts']
-    assert lines[0] == ('conntrack audit: %d hosts - %d in sync, %d drifted, %d unreachable, %d failed; %d fail the run '
-                        '(fail_on: runtime, at_boot, shadowed, notrack, reenabled, unreachable, failed)'
-                        % (c['hosts'], c['in_sync'], c['drifted'], c['unreachable'], c['failed'], c['failing']))
+    assert lines[0] == ('conntrack audit: %d hosts - %d in sync, %d drifted, %d unhealthy (full or dropping now), '
+                        '%d unreachable, %d failed; %d fail the run (fail_on: runtime, at_boot, unpersisted, shadowed, '
+                        'notrack, reenabled, unreachable, failed, full, dropping)'
+                        % (c['hosts'], c['in_sync'], c['drifted'], c['unhealthy'], c['unreachable'], c['failed'],
+                           c['failing']))
+    assert c['unhealthy'] > 0
     text = '\n'.join(lines)
     assert 'None' not in text and '\\n' not in text
     for name in fleet:
@@ -152,7 +162,16 @@ def test_junit_read_by_junitparser(fleet, tmp_path):
         e = report['hosts'][name]
         cases = dict((c.name, c) for c in suite)
         assert 'reachability' in cases
-        assert set(cases) - {'reachability', 'notrack'} == set(e['keys'])   # one testcase per key
+        assert set(cases) - {'reachability', 'notrack', 'health'} == set(e['keys'])   # one testcase per key
+        if e.get('health') is not None:
+            health = cases['health'].result
+            failing = [x for x in e['health']['kinds'] if x in report['options']['fail_on']]
+            if failing:
+                assert isinstance(health[0], junitparser.Failure) and health[0].message == '+'.join(failing)
+                assert all(e['health']['evidence'][k] in health[0].text for k in failing)
+                failing_cases += 1
+            else:
+                assert health == []
         for short, k in e['keys'].items():
             res = cases[short].result
             failing = [x for x in k['kinds'] if x in report['options']['fail_on']]

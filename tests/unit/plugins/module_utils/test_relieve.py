@@ -27,7 +27,7 @@ def test_raises_max_to_the_target_at_runtime_only_and_leaves_the_hash_table():
     assert plan['max']['before'] == 262144 and plan['max']['after'] == 1048576
     assert [w['key'] for w in plan['writes']] == ['max']
     assert plan['writes'][0]['path'] == '/proc/sys/net/netfilter/nf_conntrack_max'
-    assert plan['chain'] == {'buckets': 262144, 'now': 1.0, 'at_max': 4.0}
+    assert plan['chain'] == {'buckets': 262144, 'entries': 262144, 'now': 1.0, 'at_max': 4.0}
     assert 'rehashes every live entry' in plan['resize'] and 'quiet window' in plan['resize']
 
 
@@ -38,8 +38,14 @@ def test_never_lowers():
 
 def test_the_fullest_namespace_counts_on_the_node():
     facts = full_host(count=10)
-    plan = relieve.plan(facts, {'max': 600000, 'why': 'x'}, {}, namespaces=[{'name': 'web-1', 'count': 262144}])
+    namespaces = [{'name': 'web-1', 'count': 262144}, {'pid': 4242, 'comms': ['systemd', 'nginx'], 'count': 1000}]
+    plan = relieve.plan(facts, {'max': 600000, 'why': 'x'}, {'shorten_timeouts': True}, namespaces=namespaces)
     assert plan['max']['fullest'] == 262144 and plan['max']['fullest_where'] == 'network namespace web-1'
+    # the namespaces share one hash table: its chains count every table's entries
+    assert plan['chain']['entries'] == 10 + 262144 + 1000
+    # timeouts are per namespace: this one's are not the fullest table's
+    assert any('run relieve there with shorten_timeouts' in n for n in plan['notes'])
+    assert relieve.describe(namespaces[1]) == 'the network namespace of pid 4242 (systemd, nginx)'
 
 
 def test_inside_a_container_says_where_to_run_and_changes_no_max():

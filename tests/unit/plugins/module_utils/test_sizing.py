@@ -819,7 +819,9 @@ def test_i22_f11_the_fix_names_the_max_per_core_and_min_that_write_our_value():
     r = rec(synth.facts(ram=32 * GIB, cpus=2), profile='web', kube_proxy={'version': '1.31',
                                                                           'tcpEstablishedTimeout': '48h'})
     fight = [w for w in r['warnings'] if 'tcp_timeout_established' in w][0]
-    assert 'set conntrack.tcpEstablishedTimeout: 24h0m0s in kube-proxy\'s configuration' in fight
+    # the profile sets 24h, neither only_raise nor an override: kube-proxy's side is the whole advice
+    assert 'start. Set conntrack.tcpEstablishedTimeout: 24h0m0s in kube-proxy\'s configuration' in fight
+    assert 'only_raise' not in fight and 'override' not in fight
 
 
 def test_i22_f11_the_readme_shows_conntrack_kube_proxy():

@@ -354,8 +354,9 @@ def role_check(variables):
 def role_spec():
     with open(os.path.join(REPO, 'roles', 'conntrack', 'meta', 'argument_specs.yml')) as f:
         specs = yaml.safe_load(f)['argument_specs']
-    spec = dict(specs['main']['options'])
-    spec.update(specs['audit']['options'])
+    spec = {}
+    for entry in specs.values():  # every entry point's variables, as the action reads them
+        spec.update(entry['options'])
     return spec
 
 

@@ -371,14 +371,15 @@ def test_verify_reads_the_host_again_and_fails_on_what_still_differs(tmp_path, c
 
 def test_a_restore_that_fails_too_is_a_failure_listing_what_is_left(tmp_path, capsys, monkeypatch):
     # writing udp_timeout fails after max was written; putting max back fails as well
+    from ansible_collections.nfct.tuning.plugins.module_utils.host import runtime as _runtime
     root, probes = hosts.build(str(tmp_path), 'post515_builtin')
-    real = conntrack_settings.write_value
+    real = _runtime.write_value
 
     def write_value(path, value):
         if path.endswith('nf_conntrack_udp_timeout') or (path.endswith('nf_conntrack_max') and value == 262144):
             raise OSError(1, 'Operation not permitted')
         return real(path, value)
-    monkeypatch.setattr(conntrack_settings, 'write_value', write_value)
+    monkeypatch.setattr(_runtime, 'write_value', write_value)
     run(tmp_path, None, {'settings': {'max': 300000, 'udp_timeout': 20}}, root=root, probes=probes)
     res = out(capsys)
     assert res['failed'] is True and res['changed'] is True
