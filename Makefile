@@ -110,7 +110,7 @@ endef
 .PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint docs docs-check \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
         vm-image molecule-vm containers test-serial promtool prometheus ee \
-        netns-shared netns-quiet
+        netns-shared netns-quiet eda eda-setup
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
@@ -216,7 +216,9 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 #    lane (with its image build) is the longest, and lane 1 would otherwise leave a core idle.
 #  - phase 3: netns-quiet, after the VM: the quiet_machine cases (tests/netns/conftest.py), which
 #    measure the machine-wide slab or are timing-sensitive (a lockout case failed once next to
-#    the VM).
+#    the VM); then eda, the closed loop end to end: it lowers and raises the initial namespace's
+#    nf_conntrack_max, which the containers and netns stages of lane 1 write too, so it runs
+#    when nothing else does (its tools and venv are made ready in lane 3: eda-setup).
 # Measured (2 cores, 2026-11-26): a clean clone with warm caches 15-17 min; a fresh machine
 # (empty NFCT_CACHE and pip cache, no Podman images; the VM image built in lane 2, the images
 # in lane 3) 17.0 min: lane 1 ends at 16.5 min (netns-shared from 13.9), lane 2 at 15.3, then
@@ -230,34 +232,98 @@ TEST_SETUP   := apt venv collections get-pip
 TEST_CHECKS  := units sanity lint changelog-lint docs-check prometheus build install-test ee docsite \
                 min-ansible host-python
 TEST_LANE1_AFTER := containers netns-shared
-TEST_AFTER   := netns-quiet
+TEST_AFTER   := netns-quiet eda
 STAGE_LOGS   := $(CACHE)/stages
 
 test: ## All of the checks below, in lanes (molecule-vm alongside the others); a table of the stages at the end
 	@MAKE='$(MAKE)' scripts/run-stages.sh $(STAGE_LOGS) '$(TEST_SETUP)' \
-	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule $(TEST_LANE1_AFTER) | vm-image molecule-vm | images' '$(TEST_AFTER)'
+	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule $(TEST_LANE1_AFTER) | vm-image molecule-vm | images eda-setup' '$(TEST_AFTER)'
 	$(call say,make test: all passed)
 
 test-serial: setup $(TEST_CHECKS) molecule $(TEST_LANE1_AFTER) $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
 
-# promtool from Debian's prometheus package, extracted (not installed: installing it would start
-# a Prometheus server on this machine).
-# Kept in $(NFCT_CACHE)/tools (shared by the clones); `rm` it to take a newer Debian release.
+# promtool and the Prometheus server from Debian's prometheus package, extracted (not installed:
+# installing it would start a Prometheus server on this machine); the tests start the server
+# themselves, on 127.0.0.1 and a free port, with a data folder of their own.
+# Kept in $(NFCT_CACHE)/tools (shared by the clones); `rm` them to take a newer Debian release.
 PROMTOOL := $(NFCT_CACHE)/tools/promtool
+PROMETHEUS := $(NFCT_CACHE)/tools/prometheus
 promtool: $(PROMTOOL) ## promtool in ~/.cache/nfct-tuning/tools (from Debian's prometheus .deb, not installed)
 
-$(PROMTOOL):
-	$(call say,promtool: apt-get download prometheus; extract usr/bin/promtool)
+# each binary on its own (make runs this recipe once per target); renamed into place, so that two
+# lanes extracting it at once leave a whole file
+$(PROMTOOL) $(PROMETHEUS):
+	$(call say,$(@F): apt-get download prometheus; extract usr/bin/$(@F))
 	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
 	cd "$$dir" && { apt-get download prometheus 2>/dev/null || \
 	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get download prometheus; }; }; \
-	mkdir -p $(@D); dpkg-deb --fsys-tarfile "$$dir"/prometheus_*.deb | tar -x -O ./usr/bin/promtool > "$$dir/promtool"; \
-	chmod +x "$$dir/promtool" && mv "$$dir/promtool" $@ && $@ --version | head -n1
+	mkdir -p $(@D); dpkg-deb --fsys-tarfile "$$dir"/prometheus_*.deb | tar -x -O ./usr/bin/$(@F) > "$$dir/$(@F)"; \
+	chmod +x "$$dir/$(@F)" && mv "$$dir/$(@F)" $@.tmp.$$$$ && mv $@.tmp.$$$$ $@ && $@ --version 2>&1 | head -n1
 
-prometheus: $(PROMTOOL) ## The alert rules: promtool check rules and promtool test rules (every alert firing and not)
+prometheus: $(PROMTOOL) $(PROMETHEUS) venv collections ## The alert rules (promtool check/test rules); the history from a real Prometheus server (tests/prometheus)
 	$(call say,prometheus: promtool check rules / test rules)
 	$(PROMTOOL) check rules prometheus/nfct-conntrack.rules.yml
 	cd tests/prometheus && $(abspath $(PROMTOOL)) test rules nfct-conntrack.rules.test.yml
+	$(call say,prometheus: pytest tests/prometheus (history from a real Prometheus server; never skipped here))
+	@export NFCT_REQUIRE_PROMETHEUS=1 NFCT_PROMETHEUS=$(abspath $(PROMETHEUS)) NFCT_PROMTOOL=$(abspath $(PROMTOOL)); \
+	$(call pytest,$(VENV)/bin/python,tests/prometheus)
+
+# The closed loop end to end (docs/closed-loop.md, tests/eda): Prometheus (above), node_exporter and
+# Alertmanager from Debian's packages, extracted like promtool (installed, they would start their
+# services), kept in $(NFCT_CACHE)/tools (`rm` one to take a newer Debian release); ansible-rulebook
+# in a venv of its own, $(NFCT_CACHE)/eda-venv-HASH (requirements-eda.txt and the Python building
+# it), so that the pins of .venv do not change; JDK 17 for drools-jpy (apt, as root, when missing).
+ALERTMANAGER     := $(NFCT_CACHE)/tools/alertmanager
+NODE_EXPORTER    := $(NFCT_CACHE)/tools/node_exporter
+EDA_REQUIREMENTS := requirements-eda.txt
+EDA_HASH         := $(shell { cat $(EDA_REQUIREMENTS) 2>/dev/null; $(PYTHON) -VV; } | sha256sum | cut -c1-12)
+EDA_VENV         := $(NFCT_CACHE)/eda-venv-$(EDA_HASH)
+EDA_STAMP        := $(EDA_VENV)/.installed
+EDA_JAVA_HOME    ?= /usr/lib/jvm/java-17-openjdk-amd64
+
+# usr/bin/$(2) of Debian's package $(1) into $@ (the .deb downloaded into a temporary folder), and
+# the package's folders $(3), if any, into $@-share
+define deb_tool
+	$(call say,$(notdir $@): apt-get download $(1); extract usr/bin/$(2) $(3))
+	@dir=$$(mktemp -d); trap 'rm -rf "$$dir"' EXIT; \
+	cd "$$dir" && { apt-get download $(1) 2>/dev/null || \
+	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get download $(1); }; }; \
+	mkdir -p $(@D); dpkg-deb --fsys-tarfile "$$dir"/$(1)_*.deb | tar -x -O ./usr/bin/$(2) > "$$dir/tool"; \
+	$(if $(3),mkdir -p $@-share.tmp.$$$$ && dpkg-deb --fsys-tarfile "$$dir"/$(1)_*.deb | tar -x -C $@-share.tmp.$$$$ $(3) \
+	    && rm -rf $@-share && mv $@-share.tmp.$$$$ $@-share;) \
+	chmod +x "$$dir/tool" && mv "$$dir/tool" $@.tmp.$$$$ && mv $@.tmp.$$$$ $@ && $@ --version 2>&1 | head -n1
+endef
+
+# Debian's Alertmanager reads its default notification template from /usr/share/prometheus/alertmanager
+# (a Debian patch): tests/eda lays $(ALERTMANAGER)-share over /usr/share in Alertmanager's own mount
+# namespace (an overlay; nothing is written to this machine's /usr/share)
+$(ALERTMANAGER):
+	$(call deb_tool,prometheus-alertmanager,prometheus-alertmanager,./usr/share/prometheus/alertmanager)
+
+$(NODE_EXPORTER):
+	$(call deb_tool,prometheus-node-exporter,prometheus-node-exporter)
+
+$(EDA_STAMP):
+	$(call say,$(EDA_VENV): $(PYTHON) -m venv and pip install -r $(EDA_REQUIREMENTS))
+	@$(call locked,$(NFCT_CACHE)/eda-venv.lock,if [ ! -f $@ ]; then rm -rf $(EDA_VENV) && $(PYTHON) -m venv $(EDA_VENV) \
+	    && $(EDA_VENV)/bin/python -m pip install -q -r $(EDA_REQUIREMENTS) && touch $@; fi)
+
+eda-setup: venv $(EDA_STAMP) $(PROMETHEUS) $(ALERTMANAGER) $(NODE_EXPORTER) ## What make eda needs: the eda venv, the monitoring stack's binaries, JDK 17
+	@if [ ! -x $(EDA_JAVA_HOME)/bin/java ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "installing openjdk-17-jre-headless (ansible-rulebook's drools-jpy)"; \
+	        apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Use-Pty=0 \
+	            --no-install-recommends openjdk-17-jre-headless; \
+	    else echo "WARNING: no $(EDA_JAVA_HOME)/bin/java and not root: ansible-rulebook cannot run"; fi; \
+	fi
+	@echo "eda-setup: $$($(EDA_VENV)/bin/ansible-rulebook --version 2>/dev/null | head -n1 || echo 'ansible-rulebook missing')"
+
+eda: setup eda-setup ## The closed loop end to end (tests/eda, root): a flooded table, the alert, ansible-rulebook, relieve
+	$(call say,eda: pytest tests/eda (node_exporter, Prometheus, Alertmanager, ansible-rulebook, relieve))
+	@if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/eda"; exit 0; fi; \
+	export NFCT_REQUIRE_EDA=1 NFCT_EDA_VENV=$(EDA_VENV) JAVA_HOME=$(EDA_JAVA_HOME) NFCT_PROMETHEUS=$(PROMETHEUS) \
+	    NFCT_ALERTMANAGER=$(ALERTMANAGER) NFCT_ALERTMANAGER_SHARE=$(ALERTMANAGER)-share NFCT_NODE_EXPORTER=$(NODE_EXPORTER); \
+	$(call pytest,$(VENV)/bin/python,tests/eda)
 
 units: setup ## Unit tests (pytest tests/unit)
 	$(call say,units: pytest tests/unit with $$($(VENV)/bin/ansible --version | sed -n 1p))

@@ -38,10 +38,11 @@ namespace created is deleted, every process started is stopped. Root only.
 
 Then (benchmarks/resize.py) the cost of a live resize of the hash table with 1M, 4M and 16M
 entries, (benchmarks/report.py) the controller's cost of the audit report for 500 to 5,000
-hosts, and (benchmarks/fleet.py) the audit on fleets of containers.
+hosts, (benchmarks/fleet.py) the audit on fleets of containers, and (benchmarks/replay.py)
+sizing from history and its forecast replayed on synthetic traces (issue 24; --no-replay skips it).
 
 Usage: bench.py [--sizes 100000,1000000] [--shapes mixed,ports,...] [--runs N] [--no-fleet] [--fleet-sizes 10,30] [--fleet-rounds N]
-                [--no-resize] [--resize-sizes 1048576,4194304,16777216]
+                [--no-resize] [--resize-sizes 1048576,4194304,16777216] [--no-replay]
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -67,6 +68,9 @@ import timeline  # noqa: E402  (the CPU reference, the parser's cost per entry)
 
 MAX_PATH = '/proc/sys/net/netfilter/nf_conntrack_max'
 MODULE = 'ansible_collections.nfct.tuning.plugins.modules.conntrack_facts'
+# relieve's decision in check mode (issue 23): its breakdown of a full table, next to `cat`
+RELIEVE = 'ansible_collections.nfct.tuning.plugins.modules.conntrack_relieve'
+RELIEVE_FROM = 1000000
 SEEDS_AWK = "awk '/^.*tcp.*$/ {sum[$6]++} END {for(i in sum) print i, sum[i]}'"
 # The seed articles' breakdown by hand (seeds/003): counts per L3 protocol, per L4 protocol and per
 # TCP state, and the top sources, one conntrack dump each, one after the other. The breakdown
@@ -309,6 +313,10 @@ def bench_tables(opts, env, tmp):
         with open(path, 'w') as f:
             json.dump({'ANSIBLE_MODULE_ARGS': a}, f)
         args[name] = path
+    args['relieve'] = os.path.join(tmp, 'relieve.json')
+    with open(args['relieve'], 'w') as f:
+        json.dump({'ANSIBLE_MODULE_ARGS': {'_ansible_check_mode': True,
+                                           'history_path': os.path.join(tmp, 'no-history.json')}}, f)
     writer_cfg = os.path.join(tmp, 'metrics.json')
     with open(writer_cfg, 'w') as f:
         json.dump({'dir': os.path.join(tmp, 'metrics'), 'breakdown_timeout': 300,
@@ -345,6 +353,9 @@ def bench_tables(opts, env, tmp):
                         ('facts0', module_cmd(empty.name, python, args['facts']) + ' > /dev/null'),
                         ('py0', 'ip netns exec %s %s -c pass' % (empty.name, python)),
                     ]
+                    if n >= RELIEVE_FROM:
+                        cmds.append(('relieve', 'ip netns exec %s %s -m %s %s > /dev/null'
+                                     % (ns.name, python, RELIEVE, args['relieve'])))
                     if shape == 'mixed':
                         # the tools operators use by hand and the entry-by-entry breakdown of
                         # before: on the shape of the earlier runs
@@ -458,6 +469,9 @@ def ratios(res):
                 'best': {'bd_proc_vs_cat': b['bd_proc'] / b['cat'], 'bd_nl_vs_floor': b['bd_nl'] / b['nl_floor'],
                          'facts_vs_empty': b['facts'] / b['facts0'], 'writer_vs_bd_proc': b['writer'] / b['bd_proc']},
             }
+            if 'relieve' in t:
+                r['relieve_vs_cat'] = t['relieve'] / t['cat']
+                r['relieve_s'] = t['relieve']
             if s.get('parse') and s.get('cpu_reference'):
                 r['slow_cpu'] = slow_cpu(t, s['parse'], s['cpu_reference']['median'])
             if shape == 'mixed':
@@ -513,6 +527,11 @@ def verdicts(res, rat):
             v.append(('%s, %s: estimated breakdown / walk on a CPU whose reference takes %.2f s <= %.1fx (issue 23)'
                       % (shape, big, SLOW_REFERENCE, TARGETS['slow_cpu_estimate']), slow_text(sc),
                       max(sc['slow'].values()) <= TARGETS['slow_cpu_estimate']))
+        if 'relieve_vs_cat' in r:
+            v.append(('%s, %s: relieve --check (its breakdown of the full table), reported next to `cat` (issue 23)'
+                      % (shape, big), '%.2f s, %.2fx `cat` (%.2f s)' % (r['relieve_s'], r['relieve_vs_cat'],
+                                                                        res['tables'][shape][big]['times']['cat']['median']),
+                      True))
         wf = res['tables'][shape][big].get('writer_file') or {}
         v.append(('%s, %s: metrics writer <= %.1fx the facts module with breakdown, breakdown not skipped'
                   % (shape, big, TARGETS['writer_vs_bd_proc']),
@@ -690,6 +709,18 @@ def report(res, rat, opts, started, fleet=None, audit_report=None):
     return '\n'.join(L) + '\n'
 
 
+def run_replay():
+    """benchmarks/replay.py (pure Python, no root): its results, or its error, in the report."""
+    import replay as replay_mod
+    try:
+        return replay_mod.run(log=log)
+    except Exception as e:  # the other results are reported anyway
+        log('ERROR: replay benchmark failed: %s' % e)
+        ran = ('replay benchmark ran', 'failed: %s' % str(e)[:300], False, True)
+        return {'ok': False, 'error': str(e), 'verdicts': [ran],
+                'markdown': '## Sizing from history: replay\n\nFailed: `%s`' % str(e)[:2000].replace('`', "'")}
+
+
 def _interrupted(*_args):
     raise KeyboardInterrupt()
 
@@ -708,6 +739,9 @@ def main(argv):
     p.add_argument('--resize', dest='resize', action='store_true', default=True)
     p.add_argument('--no-resize', dest='resize', action='store_false')
     p.add_argument('--resize-sizes', default='1048576,4194304,16777216')
+    p.add_argument('--replay', dest='replay', action='store_true', default=True)
+    p.add_argument('--no-replay', dest='replay', action='store_false',
+                   help='skip the replay of sizing from history (benchmarks/replay.py)')
     opts = p.parse_args(argv)
     opts.sizes = [int(x) for x in opts.sizes.split(',') if x]
     opts.shapes = [x for x in opts.shapes.split(',') if x]
@@ -734,7 +768,7 @@ def main(argv):
     res['machine']['cpu_reference'] = timeline.cpu_reference(opts.python, 5)
     log('CPU reference (%s): median %.3f s' % (timeline.REFERENCE_LOOP, res['machine']['cpu_reference']['median']))
     tmp = tempfile.mkdtemp(prefix='nfct-bench-')
-    fleet = audit_report = None
+    fleet = audit_report = replay = None
     try:
         with GlobalMax(max(opts.sizes) + 100000):
             res.update(bench_tables(opts, env, tmp))
@@ -758,6 +792,9 @@ def main(argv):
             audit_report = {'rows': [], 'verdicts': [('audit report benchmark ran', 'failed: %s' % str(e)[:300], False)],
                             'markdown': '## Audit report on the controller\n\nFailed: `%s`' % str(e)[:2000].replace('`', "'")}
         res['audit_report'] = audit_report['rows']
+        if opts.replay:
+            replay = run_replay()
+            res['replay'] = dict((k, v) for k, v in replay.items() if k != 'markdown')
         if opts.fleet:
             import fleet as fleet_mod
             try:
@@ -775,6 +812,8 @@ def main(argv):
     md = report(res, rat, opts, started, fleet, audit_report)
     if opts.resize:
         md += '\n' + resize['markdown'] + '\n'
+    if replay:
+        md += '\n' + replay['markdown'] + '\n'
     md += '\n`make bench` took %d s.\n' % res['seconds']
     base = os.path.join(opts.out, 'bench-%s' % stamp)
     with open(base + '.md', 'w') as f:
@@ -785,7 +824,7 @@ def main(argv):
     sys.stdout.write(md)
     log('report: %s.md (and latest.md); %d s' % (base, res['seconds']))
     bad = [t for t, _m, ok in res['verdicts'] if not ok and 'equal' in t]
-    return 1 if bad or (fleet and fleet.get('error')) else 0
+    return 1 if bad or (fleet and fleet.get('error')) or (replay and not replay['ok']) else 0
 
 
 if __name__ == '__main__':

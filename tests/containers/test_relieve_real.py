@@ -38,6 +38,8 @@ import podhost
 sys.path.insert(0, os.path.join(podhost.REPO, 'tests', 'netns'))
 import nsfill  # noqa: E402
 
+get, put, writable_keys, busiest_namespace = nsfill.read, nsfill.write, nsfill.writable_conntrack_keys, nsfill.busiest_namespace
+
 REPO = podhost.REPO
 VENV_BIN = os.path.join(REPO, '.venv', 'bin')
 NF = '/proc/sys/net/netfilter/nf_conntrack_%s'
@@ -77,35 +79,8 @@ print(json.dumps(out))
 '''
 
 
-def get(path):
-    with open(path) as f:
-        return f.read()
 
 
-def put(path, value):
-    with open(path, 'w') as f:
-        f.write('%s\n' % value)
-
-
-def writable_keys():
-    d = '/proc/sys/net/netfilter'
-    return sorted(n[len('nf_conntrack_'):] for n in os.listdir(d)
-                  if n.startswith('nf_conntrack_') and os.stat(os.path.join(d, n)).st_mode & 0o200)
-
-
-def busiest_namespace():
-    """The largest count of any network namespace on this machine (each counts against max)."""
-    seen, top = set(), 0
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            ino = os.stat('/proc/%s/ns/net' % pid).st_ino
-            if ino in seen:
-                continue
-            seen.add(ino)
-            top = max(top, int(get('/proc/%s/net/stat/nf_conntrack' % pid).split('\n')[1].split()[0], 16))
-        except (OSError, IndexError, ValueError):
-            continue
-    return top
 
 
 @pytest.fixture

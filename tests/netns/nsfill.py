@@ -176,3 +176,37 @@ def tree(path):
                 content = os.readlink(full)
             out[os.path.relpath(full, path)] = (st.st_mode, content)
     return out
+
+
+def read(path):
+    """A /proc or /sys value, stripped."""
+    with open(path) as f:
+        return f.read().strip()
+
+
+def write(path, value):
+    with open(path, 'w') as f:
+        f.write('%s\n' % value)
+
+
+def writable_conntrack_keys():
+    """The nf_conntrack_* keys of /proc/sys/net/netfilter this process may write (short names)."""
+    d = '/proc/sys/net/netfilter'
+    return sorted(n[len('nf_conntrack_'):] for n in os.listdir(d)
+                  if n.startswith('nf_conntrack_') and os.stat(os.path.join(d, n)).st_mode & 0o200)
+
+
+def busiest_namespace():
+    """The largest count of any network namespace on this machine (each counts against max)."""
+    seen, top = set(), 0
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            ino = os.stat('/proc/%s/ns/net' % pid).st_ino
+            if ino in seen:
+                continue
+            seen.add(ino)
+            with open('/proc/%s/net/stat/nf_conntrack' % pid) as f:
+                top = max(top, int(f.read().split('\n')[1].split()[0], 16))
+        except (OSError, IndexError, ValueError):
+            continue
+    return top

@@ -53,6 +53,7 @@ PACKAGES = (
     ('audit', "the audit: one host's entry, the fleet report (JSON, JUnit), its HTML page"),
     ('metrics', 'the Prometheus exposition, the writer the timer runs, what conntrack_metrics installs'),
     ('history', "the table's history on the host: samples, daily peaks, the decaying histogram"),
+    ('loop', 'the closed loop (extensions/eda): the bounds of alert-driven relieve, its record on the controller'),
 )
 # which concern may import which, and why; the graph is acyclic (test_the_concerns_form_no_cycle)
 EDGES = {
@@ -71,6 +72,8 @@ EDGES = {
                 'sizing': 'the recommendation', 'settings': 'the drift of the tuned keys', 'users': 'can_disable',
                 'audit': "the audit's per-key kinds and the health", 'history': 'recording the samples'},
     'history': {'host': 'atomic and durable writes of the history file'},
+    # the Alertmanager source loads these files into ansible-rulebook's Python: standard library only
+    'loop': {},
 }
 # edges that may reach only some files of the other concern
 ONLY = {
@@ -86,16 +89,17 @@ LAYERS = (
      'parsers of what the kernel and the boot files print, where we may write, NOTRACK exemptions'),
     ('facts', 'host', ('host/state', 'host/rulesets', 'facts/breakdown', 'facts/netlink', 'facts/gather'),
      'reading a host (or a fake root) into the facts dict'),
-    ('recommend', 'shared', ('sizing/profiles', 'sizing/kubeproxy', 'sizing/inputs', 'sizing/engine', 'sizing/args'),
+    ('recommend', 'shared', ('sizing/profiles', 'sizing/kubeproxy', 'sizing/inputs', 'sizing/engine', 'sizing/args',
+                             'sizing/observed', 'history/prometheus'),
      'the sizing engine: facts and options in, recommended values out (also on the controller)'),
     ('plan', 'host', ('settings/plan', 'notrack/nft', 'notrack/ipt', 'notrack/safety', 'notrack/plan',
-                      'users/rules', 'users/verdict', 'settings/disable', 'settings/relieve'),
+                      'users/rules', 'users/verdict', 'settings/disable', 'settings/relieve', 'loop/decide'),
      'the planners: what conntrack_settings, conntrack_notrack and conntrack_users would change'),
     ('report', 'shared', ('audit/health', 'audit/entry'),
      "one host's audit entry from its facts, recommendation and plan (data, not code, of the layers before)"),
     ('host_io', 'host', ('host/files', 'host/lock', 'host/io', 'host/runtime', 'history/file', 'notrack/host', 'users/host',
                          'metrics/exposition',
-                         'metrics/install', 'metrics/writer'),
+                         'metrics/install', 'metrics/writer', 'loop/record'),
      'host I/O: atomic writes, locks, firewall tools, the metrics writer program'),
     ('presentation', 'controller', ('audit/report', 'audit/html'),
      'the fleet report built on the controller: JSON schema v2, JUnit XML, HTML'),

@@ -56,7 +56,7 @@ def test_audit_reports_exactly_the_injected_drift(host, report_dir):
     assert "conntrack audit: 1 host - " in run.output and f"fatal: [{name}]" in run.output
     data = json.loads(report.read_text())
     assert data["counts"] == {"hosts": 1, "checked": 1, "in_sync": 0, "drifted": 1, "unreachable": 0, "failed": 0,
-                              "failing": 1}
+                              "failing": 1, "unhealthy": 0}
     assert data["schema_version"] == 2 and data["failed"] is True
     assert data["failing_hosts"] == [name]
     h = data["hosts"][name]

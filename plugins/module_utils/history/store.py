@@ -9,7 +9,9 @@ write the file (read_text / save, atomic and durable).
 What it keeps, bounded whatever its age (a year of one-minute samples stays under 64 KiB):
   last       the last sample: time, boot id, count, max and the kernel's counters;
   days       per UTC day, the newest DAYS_KEPT: the peak count (and when), the largest max, the
-             growth of drop / early_drop / insert_failed and the peak rate of new entries;
+             growth of drop / early_drop / insert_failed, the peak rate of new entries, and the
+             times of the day's first and last samples (how much of the day they cover: sizing
+             from history counts a day only when its samples span most of it);
   recent     the peak count per RECENT_STEP seconds for the last RECENT_POINTS steps (the trend a
              forecast extrapolates);
   events     the newest EVENTS_KEPT changes made by relieve (time, max before and after, the
@@ -20,7 +22,13 @@ What it keeps, bounded whatever its age (a year of one-minute samples stays unde
 
 Counters reset at a reboot (a new boot id) and when they go down: the growth of such an interval
 is the new value. A gap longer than MAX_GAP adds no rate. A clock that jumped backwards (a sample
-older than the last one) replaces `last` and changes nothing else.
+older than the newest one recorded) replaces `last` and changes nothing else, so that a clock
+that is wrong for a moment (a host that boots before its clock is set) costs no history; when
+the clock stays behind for BEHIND_LIMIT, the history it is behind came from a clock that was
+ahead: the days and the recent points after the sample are dropped, and recording goes on.
+
+The document is checked when read (parse): a file that is not ours, or whose parts are not what
+record() writes, is a HistoryError (history/file.py moves it aside), never a crash later.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -35,12 +43,16 @@ FORMAT = 'nfct.tuning conntrack history'
 VERSION = 1
 DAYS_KEPT = 60
 RECENT_STEP = 300
-RECENT_POINTS = 288
+# 26 hours: the last day, and the hour before the same time yesterday (the forecast compares the
+# last hour's rise with the same hour yesterday)
+RECENT_POINTS = 312
 HALF_LIFE = 86400.0
 BUCKET_FIRST = 1024
 BUCKET_RATIO = 1.05
 MAX_GAP = 3600
 EVENTS_KEPT = 20
+# a clock behind the newest sample recorded for this long is believed (the newer history dropped)
+BEHIND_LIMIT = 6 * 3600
 DROP_COUNTERS = ('drop', 'early_drop', 'insert_failed')
 # what any one document may weigh: a bigger file is not ours, or damaged
 MAX_BYTES = 1 << 20
@@ -77,7 +89,37 @@ def parse(text):
         raise HistoryError('"last" is not an object')
     if not isinstance(doc.setdefault('events', []), list):
         raise HistoryError('"events" is not a list')
+    _check_parts(doc)
     return doc
+
+
+def _number(value, none=False):
+    return (value is None and none) or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _check_parts(doc):
+    """HistoryError naming the first part that record() or the readers could not use."""
+    if doc['last'] is not None and not (_number(doc['last'].get('time'))
+                                        and isinstance(doc['last'].get('counters') or {}, dict)):
+        raise HistoryError('"last" has no time or its counters are not an object')
+    for i, day in enumerate(doc['days']):
+        ok = isinstance(day, dict) and isinstance(day.get('day'), str) and isinstance(day.get('samples'), int) \
+            and all(_number(day.get(k), none=True)
+                    for k in ('peak', 'peak_time', 'max', 'new_rate_peak', 'first', 'last')) \
+            and all(_number(day.get(k)) for k in DROP_COUNTERS)
+        if not ok:
+            raise HistoryError('day %d of "days" is not a day of ours: %.80s' % (i, json.dumps(day)))
+    for i, point in enumerate(doc['recent']):
+        if not (isinstance(point, list) and len(point) == 2 and _number(point[0]) and _number(point[1])):
+            raise HistoryError('point %d of "recent" is not [time, peak]: %.80s' % (i, json.dumps(point)))
+    histogram = doc['histogram']
+    weights = histogram.get('weights')
+    if not isinstance(weights, dict) or not all(_number(w) for w in weights.values()) \
+            or not _number(histogram.get('updated'), none=True) \
+            or not (_number(histogram.get('half_life', HALF_LIFE)) and histogram.get('half_life', HALF_LIFE) > 0):
+        raise HistoryError('"histogram" has no weights or no time')
+    if not all(isinstance(event, dict) for event in doc['events']):
+        raise HistoryError('"events" holds something else than events')
 
 
 def dumps(history):
@@ -99,8 +141,8 @@ def record(history, sample):
     """Add sample {'time', 'boot_id', 'count', 'max', 'counters'} to history (changed in place,
     and returned)."""
     last = history.get('last')
-    if last and float(last.get('time') or 0) > sample['time']:
-        history['last'] = sample  # the clock went back: start again from here
+    if _behind(history, sample):
+        history['last'] = sample  # the clock went back: counters continue from here, nothing else
         return history
     grew, rate = _growth(last, sample)
     _add_day(history, sample, grew, rate)
@@ -108,6 +150,31 @@ def record(history, sample):
     _add_histogram(history['histogram'], sample)
     history['last'] = sample
     return history
+
+
+def _behind(history, sample):
+    """True when sample is older than the newest one recorded and the clock has not stayed behind
+    for BEHIND_LIMIT yet (history['behind'] notes since when); when it has, the history newer
+    than the sample is dropped and False returned."""
+    t = sample['time']
+    recorded = history['histogram'].get('updated')
+    if history['recent']:
+        recorded = max(recorded or 0, history['recent'][-1][0])
+    if recorded is None or t >= recorded:
+        history.pop('behind', None)
+        return False
+    behind = history.get('behind')
+    if not isinstance(behind, dict) or not isinstance(behind.get('since'), (int, float)) or behind['since'] > t:
+        history['behind'] = {'since': t}
+        return True
+    if t - behind['since'] < BEHIND_LIMIT:
+        return True
+    day = _day_of(t)
+    history['days'] = [d for d in history['days'] if d['day'] <= day]
+    history['recent'] = [p for p in history['recent'] if p[0] <= t]
+    history['histogram']['updated'] = t
+    history.pop('behind', None)
+    return False
 
 
 def record_event(history, event):
@@ -159,6 +226,8 @@ def _add_day(history, sample, grew, rate):
                      'drop': 0, 'early_drop': 0, 'insert_failed': 0, 'new_rate_peak': None})
     entry = days[-1]
     entry['samples'] += 1
+    entry.setdefault('first', int(sample['time']))
+    entry['last'] = int(sample['time'])
     count, cmax = sample.get('count'), sample.get('max')
     if isinstance(count, int) and (entry['peak'] is None or count > entry['peak']):
         entry['peak'], entry['peak_time'] = count, sample['time']
@@ -193,10 +262,8 @@ def _add_histogram(histogram, sample):
     weights = histogram['weights']
     if updated is not None and t > updated:
         factor = 0.5 ** ((t - updated) / histogram.get('half_life', HALF_LIFE))
-        for key in list(weights):
-            weights[key] *= factor
-            if weights[key] < 1e-4:
-                del weights[key]
+        least = 1e-4 / factor
+        histogram['weights'] = weights = {k: w * factor for k, w in weights.items() if w >= least}
     histogram['updated'] = t if updated is None else max(t, updated)
     key = str(bucket(count))
     weights[key] = round(weights.get(key, 0.0) + 1.0, 6)
