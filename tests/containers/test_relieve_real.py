@@ -79,10 +79,6 @@ print(json.dumps(out))
 '''
 
 
-
-
-
-
 @pytest.fixture
 def saved():
     """Every writable conntrack value of the initial namespace, and the hash size; put back."""

@@ -49,10 +49,6 @@ SETTLE = 600 // stack.SCALE
 PLAY = "PLAY [Relieve the host an alert names, within the closed loop's bounds]"
 
 
-
-
-
-
 class MaxWatch(threading.Thread):
     """When nf_conntrack_max changes from the value the test set (polled every 50 ms)."""
 

@@ -51,7 +51,8 @@ def compute(params, facts, host='localhost'):
             memory_budget_percent=params.get('memory_budget_percent'),
             expected_peak=params.get('expected_peak'), only_raise=params.get('only_raise', True),
             profiles=params.get('profiles'), previous_stats=params.get('previous_stats'),
-            force=params.get('force', False), kube_proxy=params.get('kube_proxy'))
+            force=params.get('force', False), kube_proxy=params.get('kube_proxy'),
+            sizing=params.get('sizing') or 'static', history=params.get('history'), now=params.get('now'))
     except (_sizing.ProfileError, _keys.InvalidSetting) as e:
         return None, str(e)
     errors = check_role_inputs(params, facts)

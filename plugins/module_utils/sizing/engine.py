@@ -20,6 +20,7 @@ import math
 
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys, rules as _kernel
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs, kubeproxy as _kubeproxy
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import observed as _observed
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing.inputs import ProfileError  # noqa: F401 (public name)
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing.profiles import SIZING_SOURCES
 
@@ -242,12 +243,38 @@ def _base_max(host, prof, kube_proxy_step):
     return value, why, source
 
 
+def _observed_base(prof, observed):
+    """max from the host's history (sizing/observed.py), never below the profile's minimum:
+    (value, why, source)."""
+    value, why = observed['value'], observed['reason']
+    floor = prof['sizing'].get('min')
+    if floor and value < floor:
+        value, why = int(floor), '%s; below the profile minimum %d: %d' % (why, floor, floor)
+    return value, why, "the host's history (observed sizing, docs/history.md)"
+
+
+def sizing_mode(mode, history, now):
+    """(the observed dict to size from, or None; the sizing summary for the result)."""
+    if mode in (None, 'static'):
+        return None, {'mode': 'static', 'used': 'static', 'statement': "static: the profile's rules"}
+    try:
+        obs = _observed.observed_max(history or {}, now)
+        use, statement = _observed.choose(mode, obs)
+    except ValueError as e:
+        raise ProfileError(str(e))
+    summary = {'mode': mode, 'used': 'observed' if use else 'static', 'statement': statement, 'observed': obs}
+    return (obs if use else None), summary
+
+
 def step_max(host, prof, opts, budget, kube_proxy_step):
     """max: the profile's rule, the stated peak, the live count, the budget, overrides, only_raise.
     Each part below appends its reasoning to steps (and what the user should know to warnings)
     and returns the value it leaves."""
     steps, warnings = [], []
     value, why, source = _base_max(host, prof, kube_proxy_step)
+    if opts.get('observed') and not (prof['kube_proxy'] and kube_proxy_step['plans']
+                                     and kube_proxy_step['plans'][-1]['max']):
+        value, why, source = _observed_base(prof, opts['observed'])
     kube_value = value if (prof['kube_proxy'] and kube_proxy_step['plans'] and kube_proxy_step['plans'][-1]['max']) else None
     steps.append(why)
     need_peak, need_live, value, source = _max_needs(host, prof, opts, value, source, steps)
@@ -277,7 +304,15 @@ def _max_needs(host, prof, opts, value, source, steps):
         if need_peak > value:
             value, source = need_peak, 'expected_peak input; headroom from profile %s' % prof['name']
             steps.append('expected_peak %d x headroom %g = %d' % (opts['expected_peak'], sizing['peak_headroom'], need_peak))
-    if host['count']:
+    if host['count'] and opts.get('observed'):
+        # sized from the history: the live count with the observed headroom (the history's peaks
+        # already hold the day's swing that target_usage reserves room for)
+        headroom = opts['observed']['headroom']
+        need_live = int(math.ceil(host['count'] * headroom))
+        if need_live > value:
+            value, source = need_live, 'the live count with the observed headroom'
+            steps.append('live count %d x headroom %g = %d' % (host['count'], headroom, need_live))
+    elif host['count']:
         need_live = int(math.ceil(host['count'] / float(sizing['target_usage'])))
         if need_live > value:
             value, source = need_live, 'profile %s sizing.target_usage %g: %s' % (
@@ -642,7 +677,8 @@ def _ext_text(budget):
 # ---------------------------------------------------------------- the pipeline
 
 def recommend(facts, profile='default', overrides=None, memory_budget_percent=None, expected_peak=None,
-              only_raise=True, profiles=None, previous_stats=None, force=False, kube_proxy=None):
+              only_raise=True, profiles=None, previous_stats=None, force=False, kube_proxy=None,
+              sizing='static', history=None, now=None):
     """The recommendation for one host from its conntrack facts.
 
     Returns a dict: profile, values (per key: current, recommended, change, reason, source,
@@ -656,6 +692,7 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         kube_proxy_config = _kubeproxy.normalize(kube_proxy)
     except _kubeproxy.KubeProxyError as e:
         raise ProfileError(str(e))
+    opts['observed'], sizing_summary = sizing_mode(sizing, history, now)
     host = host_model(facts, opts)
     if host is None:
         return {'profile': prof['name'], 'available': False, 'values': {}, 'recommended': {}, 'sysctl': {},
@@ -688,9 +725,17 @@ def recommend(facts, profile='default', overrides=None, memory_budget_percent=No
         'order': _keys.sort_keys(list(recommended)),
         'memory': memory, 'kernel_default': host['kd_load'] or host['kd'], 'notrack': copy.deepcopy(prof['notrack']),
         'kube_proxy': _kube_proxy_summary(kube_proxy_step), 'nat': host['nat'] or None,
+        'sizing': sizing_summary, 'forecast': _forecast(history, now, facts),
         'warnings': warnings, 'notes': [n for n in prof['notes'] if not (
             n.startswith('State kube_proxy') and kube_proxy_step['stated'] in ('version', 'absent'))],
     }
+
+
+def _forecast(history, now, facts):
+    """When the table fills at the trend of its history (sizing/observed.py), or None without one."""
+    if not history or now is None or not (facts or {}).get('max'):
+        return None
+    return _observed.forecast(history, now, facts['max'])
 
 
 def step_values(host, max_step, buckets_step, entries):
