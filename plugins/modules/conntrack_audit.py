@@ -166,6 +166,21 @@ options:
         meanwhile, so only what is left of it is waited. V(0) - the counters since boot (labelled with the uptime).
     type: raw
     default: 1
+  sizing:
+    description:
+      - Where max comes from. V(static) - the profile's rules. V(observed) or V(auto) - from the host's history
+        (O(history_path)) - a high percentile of its daily peaks x headroom x a confidence multiplier, never below the
+        live count or the profile's minimum, within the memory budget - when the history holds enough complete days
+        (7), else statically, saying so in the reason of max (docs/history.md).
+    type: str
+    choices: [static, observed, auto]
+    default: static
+  forecast_horizon:
+    description:
+      - Seconds, 0-7776000 (90 days). When the table fills within it at the trend of the host's history, the health
+        kind C(filling) is reported (not failing unless in O(fail_on)); V(0) - no forecast.
+    type: raw
+    default: 86400
   vocabulary:
     description:
       - The words of messages - V(module) names this module's options (O(fail_on)), V(role) the role's variables
@@ -269,7 +284,8 @@ from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hos
 from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _history
 from ansible_collections.nfct.tuning.plugins.module_utils.notrack import host as _notrack_host, plan as _notrack_plan, spec as _notrack
 from ansible_collections.nfct.tuning.plugins.module_utils.settings import disable as _disable, plan as _settings
-from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs, \
+    observed as _observed
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host, verdict as _users
 
 OWNED = _settings.OWNED
@@ -290,12 +306,15 @@ AUDIT_SPEC = dict(
     usage_threshold=dict(type='raw', default=_health.DEFAULT_USAGE_THRESHOLD),
     health_sample=dict(type='raw', default=1),
     history_path=dict(type='path', default=_history.PATH),
+    sizing=dict(type='str', default='static', choices=['static', 'observed', 'auto']),
+    forecast_horizon=dict(type='raw', default=_health.DEFAULT_FORECAST_HORIZON),
     vocabulary=dict(type='str', default='module', choices=['module', 'role']),
 )
 # the audit's own options as the role names them (the engine's: sizing/args.py role_terms)
 ROLE_NAMES = (('fail_on', 'conntrack_audit_fail_on'), ('usage_threshold', 'conntrack_audit_usage_threshold'),
               ('health_sample', 'conntrack_audit_health_sample'), ('top', 'conntrack_audit_top'),
-              ('history_path', 'conntrack_history_path'), ('users_ignore', 'conntrack_users_ignore'))
+              ('history_path', 'conntrack_history_path'), ('users_ignore', 'conntrack_users_ignore'),
+              ('forecast_horizon', 'conntrack_audit_forecast_horizon'), ('sizing', 'conntrack_sizing'))
 
 
 def words(p, message):
@@ -326,6 +345,11 @@ def validate(p):
         errors.append(str(e))
     try:
         p['health_sample'] = _inputs.number(p['health_sample'], 'health_sample', 0, 60, False, 'seconds')
+    except _inputs.ProfileError as e:
+        errors.append(str(e))
+    try:
+        p['forecast_horizon'] = _inputs.number(p['forecast_horizon'], 'forecast_horizon', _health.FORECAST_HORIZON_RANGE[0],
+                                               _health.FORECAST_HORIZON_RANGE[1], True, 'seconds')
     except _inputs.ProfileError as e:
         errors.append(str(e))
     if p['notrack_backend'] not in _notrack.BACKENDS:
@@ -396,7 +420,9 @@ def run(module, root='', probes=None):
     started = time.time()
     facts = _gather.gather(root=root, probes=probes, breakdown=p['breakdown'], top=p['top'])
     facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'))
-    rec, err = _recommend_args.compute(dict((k, p[k]) for k in RECOMMEND), facts, platform.node() or 'host')
+    history = recorded_history(module, p['history_path'], root)
+    rec, err = _recommend_args.compute(dict(((k, p[k]) for k in RECOMMEND), sizing=p['sizing'], history=history,
+                                            now=started), facts, platform.node() or 'host')
     if err:
         module.fail_json(msg=words(p, err))
     rec['warnings'] = [words(p, w) for w in rec.get('warnings') or []]
@@ -416,8 +442,11 @@ def run(module, root='', probes=None):
     current = state.files
     settings_plan = _settings.plan(facts, desired, dict(p, readonly='report'), state)
     notrack_result = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
-    history = recorded_history(module, p['history_path'], root)
     health = check_health(module, p, facts, started, root, probes, history)
+    forecast = None
+    if p['forecast_horizon'] and history.get('recent') and facts.get('max'):
+        forecast = _observed.forecast(history, time.time(), facts['max'], p['forecast_horizon'])
+    _health.with_forecast(health, forecast)
     entry = _audit.host_entry(facts, rec, settings_plan, current, p['udev_rule_file'], notrack_result, p['fail_on'],
                               p['sysctl_file'], users, health=health, relieved=_history.last_event(history, 'relieve'))
     result['audit'] = entry

@@ -17,6 +17,8 @@ Kinds (each with its evidence and the window it covers):
   dropping        drop, early_drop or insert_failed grew within the window
   invalid         the invalid counter grew (packets conntrack could not classify; reported)
   search_restart  lookups restarted (hash resizes or heavy churn; reported)
+  filling         at the trend of the host's history the table is full within the forecast horizon
+                  (sizing/observed.py forecast(); reported, not failing by default)
 
 "Now" means a window that ends at this run: since the previous sample the host recorded itself
 (the metrics writer's, when recent and of this boot), else a short sample inside this run, else
@@ -32,7 +34,9 @@ USAGE_THRESHOLD_RANGE = (0.05, 1.0)
 # counters whose growth is the kind named after them ('dropping' for the first three)
 DROP_COUNTERS = ('drop', 'early_drop', 'insert_failed')
 REPORTED_COUNTERS = ('invalid', 'search_restart')
-KINDS = ('full', 'high_usage', 'dropping', 'invalid', 'search_restart')
+KINDS = ('full', 'high_usage', 'dropping', 'invalid', 'search_restart', 'filling')
+DEFAULT_FORECAST_HORIZON = 86400
+FORECAST_HORIZON_RANGE = (0, 90 * 86400)
 DEFAULT_FAIL_ON = ('full', 'dropping')
 # a recorded sample older than this does not describe "now" (the metrics timer's default interval
 # is 60 s; a few missed runs are tolerated)
@@ -113,6 +117,18 @@ def evaluate(last, start, window, threshold=DEFAULT_USAGE_THRESHOLD):
     return {'kinds': kinds, 'evidence': evidence, 'window': window, 'growth': grew,
             'counters': bool(last.get('counters')),
             'usage': {'count': count, 'max': cmax, 'ratio': ratio, 'threshold': threshold}}
+
+
+def with_forecast(health, forecast):
+    """health with its forecast (sizing/observed.py forecast(), or None) and the kind `filling`
+    when the table fills within the horizon and is not full already (changed in place, returned)."""
+    health['forecast'] = forecast
+    if forecast and forecast.get('within_horizon') and forecast.get('seconds_to_full') \
+            and 'full' not in health['kinds']:
+        health['kinds'].append('filling')
+        health['evidence']['filling'] = 'full in %s at the trend of the history (%s)' % (
+            _duration(forecast['seconds_to_full']), forecast.get('reason') or forecast.get('basis'))
+    return health
 
 
 def table_full_drops(grew):

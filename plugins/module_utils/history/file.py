@@ -65,10 +65,16 @@ def _move_aside(path, root, why):
 
 
 def record(module, path, sample, root='', event=None):
+    """record_full() without the history: (the sample before this one, or None; the warning, or None)."""
+    _history, previous, warning = record_full(module, path, sample, root, event)
+    return previous, warning
+
+
+def record_full(module, path, sample, root='', event=None):
     """Add one sample (and an event, when given) to the history at path (created when missing),
     written atomically and durably (host/files.atomic_write: a temporary file in the same folder,
-    fsync, rename, fsync of the folder). Returns (the sample before this one, or None; the warning,
-    or None). A document that parse() let through but record() cannot extend is moved aside too."""
+    fsync, rename, fsync of the folder). Returns (the history as written, the sample before this one
+    or None, the warning or None). A document that parse() let through but record() cannot extend is moved aside too."""
     history, warning = load(path, root)
     previous = history.get('last')
     try:
@@ -79,4 +85,4 @@ def record(module, path, sample, root='', event=None):
     if event is not None:
         _store.record_event(history, event)
     _files.atomic_write(module, root + path, _store.dumps(history))
-    return previous, warning
+    return history, previous, warning

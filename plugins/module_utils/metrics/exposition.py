@@ -15,7 +15,7 @@ __metaclass__ = type
 import math
 
 PREFIX = 'nfct_conntrack_'
-HEALTH_KINDS = ('full', 'high_usage', 'dropping', 'invalid', 'search_restart')
+HEALTH_KINDS = ('full', 'high_usage', 'dropping', 'invalid', 'search_restart', 'filling')
 TOP_MAX = 100
 
 # name (without prefix) -> (type, help)
@@ -27,7 +27,9 @@ FAMILIES = (
     ('usage_threshold', 'gauge', 'The share of max at which usage is high (the audit\'s high_usage; the alert rules '
                                  'compare usage_ratio with it).'),
     ('health', 'gauge', '1 when the table is in that state since the writer\'s previous run (kind: full, high_usage, '
-                        'dropping, invalid, search_restart; docs/audit.md).'),
+                        'dropping, invalid, search_restart, filling; docs/audit.md).'),
+    ('seconds_to_full', 'gauge', 'Seconds until the table is full at the trend of the host\'s history (docs/history.md); '
+                                 'absent when it does not fill within what the trend is trusted for.'),
     ('chain_length', 'gauge', 'Average hash chain length: entries / buckets.'),
     ('drop_total', 'counter', 'Packets dropped because the table was full (sum over CPUs).'),
     ('early_drop_total', 'counter', 'Entries evicted early to make room (sum over CPUs).'),
@@ -143,6 +145,7 @@ def render(c):
         if health is not None:
             for kind in HEALTH_KINDS:
                 e.add('health', 1 if kind in (health.get('kinds') or []) else 0, kind=kind)
+            e.add('seconds_to_full', (health.get('forecast') or {}).get('seconds_to_full'))
         e.add('chain_length', float(f['load_factor']) if f.get('load_factor') is not None else None)
         st = f.get('stats') or {}
         for k in ('drop', 'early_drop', 'insert_failed', 'invalid'):

@@ -34,7 +34,7 @@ from ansible_collections.nfct.tuning.plugins.module_utils.history import file as
 from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, io as _hostio, state as _state
 from ansible_collections.nfct.tuning.plugins.module_utils.metrics import exposition as _metrics
 from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
-from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, observed as _observed
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host, verdict as _users
 
 CONFIG = '/etc/nfct-tuning/metrics.json'
@@ -170,14 +170,17 @@ def record_history(cfg, facts, errors, root=''):
     weeks ago is not dropping now)."""
     boot = facts.get('boot') or {}
     sample = _health.sample(facts, boot.get('time') or time.time(), boot.get('id'))
-    previous, warning = _history_file.record(Shim(), cfg['history'], sample, root)
+    history, previous, warning = _history_file.record_full(Shim(), cfg['history'], sample, root)
     if warning:
         errors.append('history: %s' % warning)
     start, window = _health.baseline(previous, None, sample, boot.get('uptime'))
     if window['source'] != 'recorded':
         start, window = sample, {'source': 'sample', 'seconds': 0.0, 'since': sample['time'],
                                  'why': 'the first sample of this boot: no growth yet'}
-    return _health.evaluate(sample, start, window, cfg['usage_threshold'])
+    health = _health.evaluate(sample, start, window, cfg['usage_threshold'])
+    horizon = cfg.get('forecast_horizon', _health.DEFAULT_FORECAST_HORIZON)
+    forecast = _observed.forecast(history, sample['time'], facts.get('max'), horizon) if horizon else None
+    return _health.with_forecast(health, forecast)
 
 
 def recommendation(cfg, facts, root=''):

@@ -93,7 +93,7 @@ def test_the_usage_threshold_and_the_health_kinds_are_exported():
     assert values(text, 'nfct_conntrack_usage_threshold') == {'': 0.8}
     assert values(text, 'nfct_conntrack_health') == {
         '{kind="full"}': 1, '{kind="high_usage"}': 1, '{kind="dropping"}': 1, '{kind="invalid"}': 0,
-        '{kind="search_restart"}': 0}
+        '{kind="search_restart"}': 0, '{kind="filling"}': 0}
     assert 'nfct_conntrack_health' not in _metrics.render(context())
 
 
@@ -256,3 +256,26 @@ def test_the_error_bound_of_the_top_sources_is_exported():
     text = _metrics.render(c)
     assert values(text, 'nfct_conntrack_top_source_entries_max_error') == {'': 61}
     assert values(text, 'nfct_conntrack_breakdown_exact') == {'': 0}
+
+
+@pytest.mark.parametrize('rising,filling', [(True, True), (False, False)])
+def test_the_writer_exports_when_the_table_fills_at_its_history_trend(tmp_path, host, rising, filling):
+    import time
+    from ansible_collections.nfct.tuning.plugins.module_utils.history import store
+    h = store.empty()
+    start = (int(time.time()) // 86400 - 10) * 86400
+    for day in range(10):
+        peak = 60000 + 20000 * day if rising else 100000
+        for t in range(0, 86400, 1800):
+            store.record(h, {'time': float(start + day * 86400 + t), 'boot_id': 'old', 'max': 262144,
+                             'count': peak if t == 14 * 3600 else int(peak * 0.4),
+                             'counters': {'drop': 0, 'early_drop': 0, 'insert_failed': 0, 'insert': 0}})
+    os.makedirs(os.path.dirname(host + store.PATH))
+    with open(host + store.PATH, 'w') as f:
+        f.write(store.dumps(h))
+    c = _metrics_writer.collect(cfg(tmp_path, breakdown=False, forecast_horizon=7 * 86400), root=host)
+    assert ('filling' in c['health']['kinds']) is filling, c['health'].get('forecast')
+    text = _metrics.render(c)
+    check_exposition(text)
+    assert ('nfct_conntrack_seconds_to_full ' in text) is filling
+    assert values(text, 'nfct_conntrack_health')['{kind="filling"}'] == (1 if filling else 0)

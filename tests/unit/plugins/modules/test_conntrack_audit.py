@@ -175,3 +175,61 @@ def test_role_vocabulary_in_the_engines_errors(tmp_path, capsys):
     res = audit(tmp_path, capsys, 'post515_builtin', {'overrides': {'max': 10 ** 8}, 'vocabulary': 'role'})
     assert res['failed'] is True and 'conntrack_overrides.max' in res['msg']
     assert 'conntrack_force' in res['msg'] or 'conntrack_memory_budget_percent' in res['msg']
+
+
+def _history_file(root, peaks, cmax=262144):
+    """A history of one day per peak ending an hour ago (the metrics writer's file), in root."""
+    import time
+    from ansible_collections.nfct.tuning.plugins.module_utils.history import store
+    h = store.empty()
+    start = (int(time.time()) // 86400 - len(peaks)) * 86400
+    for day, peak in enumerate(peaks):
+        for t in range(0, 86400, 1800):
+            count = peak if t == 14 * 3600 else int(peak * 0.4)
+            store.record(h, {'time': float(start + day * 86400 + t), 'boot_id': 'old', 'count': count, 'max': cmax,
+                             'counters': {'drop': 0, 'early_drop': 0, 'insert_failed': 0, 'insert': 0}})
+    path = os.path.join(root, 'var/lib/nfct-tuning/history.json')
+    os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as f:
+        f.write(store.dumps(h))
+
+
+@pytest.mark.parametrize('peaks,horizon,filling', [
+    ([60000 + 20000 * d for d in range(10)], 7 * 86400, True),    # rising to max within days
+    ([60000 + 20000 * d for d in range(10)], 0, False),           # no forecast asked for
+    ([100000] * 10, 7 * 86400, False),                            # flat: never fills
+])
+def test_filling_from_the_history_trend(tmp_path, capsys, peaks, horizon, filling):
+    root, probes = hosts.build(str(tmp_path / 'root'), 'post515_builtin')
+    _history_file(root, peaks)
+    before = snapshot(root)
+    invoke(conntrack_audit, ansible_flags(tmp_path, {'health_sample': 0.01, 'forecast_horizon': horizon}, True, False),
+           root=root, probes=probes)
+    a = json.loads(capsys.readouterr().out)['audit']
+    assert snapshot(root) == before
+    assert ('filling' in a['health']['kinds']) is filling, a['health']
+    if filling:
+        assert 'at the trend of the history' in a['health']['evidence']['filling']
+        assert a['fails_run'] is False   # reported, not failing by default
+    else:
+        assert 'filling' not in a['failing_kinds']
+
+
+def test_sizing_auto_from_the_history_explains_max(tmp_path, capsys):
+    root, probes = hosts.build(str(tmp_path / 'root'), 'post515_builtin')
+    _history_file(root, [100000] * 14)
+    invoke(conntrack_audit, ansible_flags(tmp_path, {'health_sample': 0.01, 'sizing': 'auto', 'only_raise': False},
+                                          True, False), root=root, probes=probes)
+    res = json.loads(capsys.readouterr().out)
+    assert any('p99 of' in line for line in res['report']), res['report']
+
+
+@pytest.mark.parametrize('args,what', [
+    ({'forecast_horizon': -1}, 'forecast_horizon'), ({'forecast_horizon': 'soon'}, 'forecast_horizon'),
+    ({'sizing': 'sometimes'}, 'sizing'),
+])
+def test_bad_forecast_and_sizing_options_are_named(tmp_path, capsys, args, what):
+    root, probes = hosts.build(str(tmp_path / 'root'), 'post515_builtin')
+    invoke(conntrack_audit, ansible_flags(tmp_path, args, True, False), root=root, probes=probes)
+    out = json.loads(capsys.readouterr().out)
+    assert out['failed'] and what in out['msg']
