@@ -56,9 +56,17 @@ import time
 
 DAY = 86400.0
 MODES = ('static', 'observed', 'auto')
+# VPA's recommender (kubernetes/autoscaler, recommender/logic/recommender.go) targets p90 of its
+# histogram for memory; a conntrack table that overflows drops packets, so the high percentile
+# here (in the replay, benchmarks/replay.py, p99 of the daily peaks kept every non-attack family
+# under max)
 PERCENTILE = 0.99
+# VPA's safety margin: --recommendation-margin-fraction, default 0.15 (recommender/logic/recommender.go)
 HEADROOM = 1.15
+# one week: a weekly pattern's weekend dip and weekday peaks are both seen before sizing from it
 MIN_DAYS = 7
+# VPA's memory histogram decays with a half-life of 24 h (recommender/model/aggregations_config.go,
+# DefaultMemoryHistogramDecayHalfLife)
 HALF_LIFE = DAY
 # a day counts when its first and last samples are at least this share of a day apart
 MIN_COVERAGE = 0.5
@@ -68,6 +76,8 @@ ROUND = 1024
 # forecast
 SHORT_WINDOW = 3600.0
 SHORT_MIN_POINTS = 6
+# how far each trend is extrapolated (a line over an hour is believed for 6 h, over a week of
+# daily peaks for 30 days): chosen on the replay, where longer reaches gave early alarms
 SHORT_TRUST = 6 * 3600.0
 DAILY_WINDOW = 7
 DAILY_MIN_DAYS = 3
@@ -295,11 +305,16 @@ def _daily_basis(used, today, cmax, now):
         anchor = (today['peak_time'], today['peak'])
     seconds = max(anchor[0] + (cmax - anchor[1]) / slope - now, 0.0)
     out['from'] = 'daily peaks grow %s a day; from %s on %s' % (_signed(slope, DAY), _fmt(anchor[1]), _when(anchor[0]))
-    if seconds > DAILY_TRUST:
-        out['why'] = '%s: max in %s, beyond the %s a daily trend is believed for' % (
-            out['from'], _duration(seconds), _duration(DAILY_TRUST))
-        return out
-    out['seconds'] = seconds
+    return _within_trust(out, seconds, DAILY_TRUST, 'a daily trend')
+
+
+def _within_trust(out, seconds, trust, what):
+    """out with the seconds to full, or why not: beyond what the trend is believed for."""
+    if seconds > trust:
+        out['why'] = '%s: max in %s, beyond the %s %s is believed for' % (
+            out['from'], _duration(seconds), _duration(trust), what)
+    else:
+        out['seconds'] = seconds
     return out
 
 
@@ -371,12 +386,7 @@ def _line(out, used, count_now, cmax, now):
         return out
     seconds = (cmax - count_now) / slope
     out['from'] = 'the last hour rises %s an hour; from %s now' % (_signed(slope, 3600), _fmt(count_now))
-    if seconds > SHORT_TRUST:
-        out['why'] = '%s: max in %s, beyond the %s an hour\'s trend is believed for' % (
-            out['from'], _duration(seconds), _duration(SHORT_TRUST))
-        return out
-    out['seconds'] = seconds
-    return out
+    return _within_trust(out, seconds, SHORT_TRUST, "an hour's trend")
 
 
 def _value_at(points, t):
