@@ -264,16 +264,17 @@ def relieve(root, tmp_path, inventory, history, cmax):
     assert rc == 0, res
     would = task_result(res, 'Raise max at runtime')
     assert would['changed'] is True and int(get(NF % 'max')) == cmax and not os.path.exists(history)
-    assert would['max']['fullest'] >= cmax and would['max']['after'] > cmax
+    assert would['max']['fullest'] >= cmax * 0.9 and would['max']['after'] > cmax
     rc, res = node_playbook(root, tmp_path, playbook)
     assert rc == 0, res
     done = task_result(res, 'Raise max at runtime')
     assert done['state'] == 'ok' and done['max']['after'] == would['max']['after']
     assert done['runtime_changes'] == [{'key': 'max', 'path': NF % 'max', 'before': cmax, 'value': done['max']['after']}]
     # both tables are seen from the node
-    assert len([ns for ns in done['namespaces'] if (ns['count'] or 0) >= cmax]) >= 2, done['namespaces']
-    # what fills the fullest table (a namespace's, read through a process in it), not the node's empty one
-    assert done['breakdown']['of'] != 'this network namespace' and done['breakdown']['total'] >= cmax
+    assert len([ns for ns in done['namespaces'] if (ns['count'] or 0) >= cmax * 0.9]) >= 2, done['namespaces']
+    # what fills the fullest table (a namespace's, read through a process in it), not the node's empty one;
+    # the table is live while it is read (entries expire and are early-dropped), so "about full", not ">= max"
+    assert done['breakdown']['of'] != 'this network namespace' and done['breakdown']['total'] >= cmax * 0.9
     assert done['breakdown']['l4'].get('udp', 0) >= cmax * 0.9
     shown = task_result(res, 'Show what was done')['msg']
     print('\n'.join(shown))
