@@ -39,7 +39,8 @@ namespace created is deleted, every process started is stopped. Root only.
 Then (benchmarks/resize.py) the cost of a live resize of the hash table with 1M, 4M and 16M
 entries, (benchmarks/report.py) the controller's cost of the audit report for 500 to 5,000
 hosts, (benchmarks/fleet.py) the audit on fleets of containers, and (benchmarks/replay.py)
-sizing from history and its forecast replayed on synthetic traces (issue 24; --no-replay skips it).
+sizing from history and its forecast replayed on synthetic traces (issue 24; --no-replay skips it),
+and (benchmarks/history_cost.py) what reading the host's history adds to conntrack_facts (target 5 ms).
 
 Usage: bench.py [--sizes 100000,1000000] [--shapes mixed,ports,...] [--runs N] [--no-fleet] [--fleet-sizes 10,30] [--fleet-rounds N]
                 [--no-resize] [--resize-sizes 1048576,4194304,16777216] [--no-replay]
@@ -768,7 +769,7 @@ def main(argv):
     res['machine']['cpu_reference'] = timeline.cpu_reference(opts.python, 5)
     log('CPU reference (%s): median %.3f s' % (timeline.REFERENCE_LOOP, res['machine']['cpu_reference']['median']))
     tmp = tempfile.mkdtemp(prefix='nfct-bench-')
-    fleet = audit_report = replay = None
+    fleet = audit_report = replay = history_cost = None
     try:
         with GlobalMax(max(opts.sizes) + 100000):
             res.update(bench_tables(opts, env, tmp))
@@ -792,6 +793,15 @@ def main(argv):
             audit_report = {'rows': [], 'verdicts': [('audit report benchmark ran', 'failed: %s' % str(e)[:300], False)],
                             'markdown': '## Audit report on the controller\n\nFailed: `%s`' % str(e)[:2000].replace('`', "'")}
         res['audit_report'] = audit_report['rows']
+        import history_cost as history_cost_mod
+        try:
+            history_cost = history_cost_mod.run(opts.python, log=log)
+        except Exception as e:  # the other results are reported anyway
+            log('ERROR: history cost benchmark failed: %s' % e)
+            history_cost = {'ok': False, 'verdicts': [('history cost benchmark ran', 'failed: %s' % str(e)[:300], False)],
+                            'markdown': "## Reading the host's history in conntrack_facts\n\nFailed: `%s`"
+                                        % str(e)[:2000].replace('`', "'")}
+        res['history_cost'] = dict((k, v) for k, v in history_cost.items() if k != 'markdown')
         if opts.replay:
             replay = run_replay()
             res['replay'] = dict((k, v) for k, v in replay.items() if k != 'markdown')
@@ -812,6 +822,8 @@ def main(argv):
     md = report(res, rat, opts, started, fleet, audit_report)
     if opts.resize:
         md += '\n' + resize['markdown'] + '\n'
+    if history_cost:
+        md += '\n' + history_cost['markdown']
     if replay:
         md += '\n' + replay['markdown'] + '\n'
     md += '\n`make bench` took %d s.\n' % res['seconds']

@@ -12,15 +12,23 @@ with the containers.podman.podman connection (podman exec), as the Molecule scen
 
 Variants, timed with hyperfine in interleaved rounds (one hyperfine call per round runs each
 variant once), all with the same forks (the project's ansible.cfg, ANSIBLE_FORKS if set):
-  ping    ansible all -m ansible.builtin.ping
+  ping    ansible all -m ansible.builtin.ping (the yardstick of the target: what users run)
+  ping_become  the same with --become: the audit playbook has become: true (sudo on the host), so
+          this is ping's like-for-like; reported beside it
   audit   ansible-playbook playbooks/audit.yml --check (profile edge: 11 keys): one module run per
           host, then the JSON, JUnit and HTML reports written on the controller
+  audit_nosample  the same audit with conntrack_audit_health_sample=0: what the in-run health
+          sample costs
   naive   ansible-playbook naive.yml --check: one ansible.posix.sysctl task per key of the same
           recommendation (same keys, same values; sysctl_set: true so it compares the running
           value too, as the audit does)
 
 fs.inotify.max_user_instances is raised to 1024 when needed (more than ~20 systemd containers)
-and restored afterwards; every container is removed, also on errors and Ctrl-C.
+and restored afterwards; every container is removed, also on errors and Ctrl-C. The machine's
+load average is read before and after every round (other work on the machine shows there).
+
+Alone with --out DIR it also writes DIR/fleet-YYYYMMDD-HHMMSS.{json,md}, a result file of the same
+shape as bench.py's fleet part (benchmarks/record.yml can name it as the fleet's run of record).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -165,10 +173,11 @@ def naive_playbook(env, inventory, host, path):
     return sorted(rec)
 
 
-def hyperfine_rounds(cmds, rounds, env, json_path, log):
+def hyperfine_rounds(cmds, rounds, env, json_path, log, loads=None):
     per = dict((name, []) for name, _c in cmds)
     cpu = dict((name, []) for name, _c in cmds)
     for r in range(rounds):
+        before = os.getloadavg()[0]
         argv = ['hyperfine', '--style', 'none', '--runs', '1', '--warmup', '0', '--export-json', json_path]
         for name, cmd in cmds:
             argv += ['--command-name', name, cmd]
@@ -177,7 +186,11 @@ def hyperfine_rounds(cmds, rounds, env, json_path, log):
             for res in json.load(f)['results']:
                 per[res['command']] += res['times']
                 cpu[res['command']].append(res['user'] + res['system'])
-        log('round %d/%d: %s' % (r + 1, rounds, ', '.join('%s %.1f s' % (n, per[n][-1]) for n, _c in cmds)))
+        after = os.getloadavg()[0]
+        if loads is not None:
+            loads.append([round(before, 2), round(after, 2)])
+        log('round %d/%d: %s (load %.1f -> %.1f)' % (r + 1, rounds, ', '.join('%s %.1f s' % (n, per[n][-1]) for n, _c in cmds),
+                                                     before, after))
     return dict((n, {'median': statistics.median(t), 'min': min(t), 'max': max(t), 'runs': len(t), 'times': t,
                      'cpu': statistics.median(cpu[n])}) for n, t in per.items())
 
@@ -209,6 +222,7 @@ def run(sizes, env, tmp, log=_log, rounds=1):
                 _run(['ansible', '-i', inv, 'all', '-m', 'ansible.builtin.ping'], env)
                 cmds = [
                     ('ping', 'ansible -i %s all -m ansible.builtin.ping > /dev/null' % inv),
+                    ('ping_become', 'ansible -i %s all -m ansible.builtin.ping --become > /dev/null' % inv),
                     ('audit', 'ansible-playbook -i %s %s --check -e conntrack_profile=%s '
                               '-e conntrack_audit_fail_on_drift=false -e conntrack_audit_report_path=%s '
                               '-e conntrack_audit_junit_path=%s -e conntrack_audit_html_path=%s > /dev/null'
@@ -218,14 +232,16 @@ def run(sizes, env, tmp, log=_log, rounds=1):
                 ]
                 # the same audit without its in-run health sample (the counters since boot): what the
                 # health window costs (issue 23)
-                cmds.append(('audit_nosample', cmds[1][1].replace(' --check ', ' --check -e conntrack_audit_health_sample=0 ')))
-                log('%d hosts: %d round(s) of ping, audit, naive (%d keys)' % (n, rounds, len(keys)))
-                t = hyperfine_rounds(cmds, rounds, env, os.path.join(tmp, 'hf-fleet-%d.json' % n), log)
+                audit = dict(cmds)['audit']
+                cmds.append(('audit_nosample', audit.replace(' --check ', ' --check -e conntrack_audit_health_sample=0 ')))
+                log('%d hosts: %d round(s) of %s (%d keys)' % (n, rounds, ', '.join(c for c, _x in cmds), len(keys)))
+                loads = []
+                t = hyperfine_rounds(cmds, rounds, env, os.path.join(tmp, 'hf-fleet-%d.json' % n), log, loads)
                 with open(os.path.join(tmp, 'audit.json')) as f:
                     report = json.load(f)
                 if len(report.get('hosts', {})) != n or report['counts']['checked'] != n:
                     raise RuntimeError('the audit of %d hosts reported %s' % (n, report.get('counts')))
-                out['sizes'][str(n)] = {'times': t, 'keys': keys, 'commands': dict(cmds),
+                out['sizes'][str(n)] = {'times': t, 'keys': keys, 'commands': dict(cmds), 'load': loads,
                                         'audited_hosts': len(report.get('hosts', {}))}
     finally:
         fleet.remove()
@@ -236,12 +252,15 @@ def run(sizes, env, tmp, log=_log, rounds=1):
         s['audit_vs_ping'] = t['audit']['median'] / t['ping']['median']
         s['naive_vs_audit'] = t['naive']['median'] / t['audit']['median']
         s['nosample_vs_ping'] = t['audit_nosample']['median'] / t['ping']['median']
+        s['audit_vs_ping_become'] = t['audit']['median'] / t['ping_become']['median']
         verdicts.append(('fleet of %s: audit --check <= %.1fx ansible -m ping' % (n, TARGETS['audit_vs_ping']),
                          '%.2fx' % s['audit_vs_ping'], s['audit_vs_ping'] <= TARGETS['audit_vs_ping']))
         verdicts.append(('fleet of %s: audit >= %.0fx faster than one sysctl task per key' % (n, TARGETS['naive_vs_audit']),
                          '%.2fx' % s['naive_vs_audit'], s['naive_vs_audit'] >= TARGETS['naive_vs_audit']))
         verdicts.append(('fleet of %s: the health sample\'s cost (audit without it, for comparison)' % n,
                          '%.2fx ping without the sample, %.2fx with it' % (s['nosample_vs_ping'], s['audit_vs_ping']), True))
+        verdicts.append(('fleet of %s: audit --check against ping --become (like for like: the audit has become: true)' % n,
+                         '%.2fx' % s['audit_vs_ping_become'], True))
     out['verdicts'] = verdicts
     out['markdown'] = markdown(out)
     return out
@@ -255,14 +274,20 @@ def markdown(out):
              '(this machine: controller and hosts share the 2 CPUs). The fleet part took %d s.'
              % (out['image'], out['forks'], out['profile'], out['rounds'], out['seconds']))
     L.append('')
-    L.append('| hosts | ping s | audit --check s | audit without the health sample s | naive s (1 task per key) | audit/ping | '
-             'no sample/ping | naive/audit | keys |')
-    L.append('|---|---|---|---|---|---|---|---|---|')
+    L.append('| hosts | ping s | ping --become s | audit --check s | audit without the health sample s | naive s (1 task per key) '
+             '| audit/ping | audit/ping --become | no sample/ping | naive/audit | keys | load (1 min) |')
+    L.append('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for n, s in sorted(out['sizes'].items(), key=lambda kv: int(kv[0])):
         t = s['times']
-        L.append('| %s | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %d |' % (
-            n, t['ping']['median'], t['audit']['median'], t['audit_nosample']['median'], t['naive']['median'],
-            s['audit_vs_ping'], s['nosample_vs_ping'], s['naive_vs_audit'], len(s['keys'])))
+        load = [x for pair in s.get('load') or [] for x in pair]
+        L.append('| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %d | %s |' % (
+            n, t['ping']['median'], t['ping_become']['median'], t['audit']['median'], t['audit_nosample']['median'],
+            t['naive']['median'], s['audit_vs_ping'], s['audit_vs_ping_become'], s['nosample_vs_ping'], s['naive_vs_audit'],
+            len(s['keys']), '%.1f-%.1f' % (min(load), max(load)) if load else '-'))
+    L.append('')
+    L.append('Each variant\'s spread over the rounds (min-max s): %s.' % '; '.join(
+        '%s hosts: %s' % (n, ', '.join('%s %.1f-%.1f' % (v, r['min'], r['max']) for v, r in sorted(s['times'].items())))
+        for n, s in sorted(out['sizes'].items(), key=lambda kv: int(kv[0]))))
     L.append('')
     some = out['sizes'][sorted(out['sizes'], key=int)[-1]]
     L.append('Keys (both playbooks): %s. Commands:' % ', '.join(some['keys']))
@@ -281,6 +306,7 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     p.add_argument('--sizes', default='10,30')
     p.add_argument('--rounds', type=int, default=1)
+    p.add_argument('--out', help='also write the result here as fleet-YYYYMMDD-HHMMSS.json and .md (bench.py\'s shape)')
     opts = p.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit('fleet.py needs root (podman containers, inotify limit)')
@@ -289,10 +315,27 @@ def main(argv):
         res = run([int(x) for x in opts.sizes.split(',') if x], dict(os.environ), tmp, rounds=opts.rounds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    sys.stdout.write(res['markdown'] + '\n')
-    for t, m, ok in res['verdicts']:
-        sys.stdout.write('%s: %s (%s)\n' % (t, m, 'met' if ok else 'NOT met'))
+    verdicts = ''.join('%s: %s (%s)\n' % (t, m, 'met' if ok else 'NOT met') for t, m, ok in res['verdicts'])
+    sys.stdout.write(res['markdown'] + '\n' + verdicts)
+    if opts.out:
+        write_result(opts.out, res, verdicts)
     return 0
+
+
+def write_result(folder, res, verdicts):
+    """fleet-STAMP.json ({'fleet': ..., 'machine': ...}, as bench.py writes its fleet part) and .md."""
+    import platform
+    stamp = time.strftime('%Y%m%d-%H%M%S', time.gmtime())
+    os.makedirs(folder, exist_ok=True)
+    base = os.path.join(folder, 'fleet-%s' % stamp)
+    machine = {'kernel': platform.release(), 'cpus': os.cpu_count(), 'python': platform.python_version()}
+    with open(base + '.json', 'w') as f:
+        json.dump({'fleet': dict((k, v) for k, v in res.items() if k != 'markdown'), 'machine': machine,
+                   'verdicts': res['verdicts']}, f, indent=1, sort_keys=True)
+    with open(base + '.md', 'w') as f:
+        when = time.strftime('%Y-%m-%d %H:%M', time.gmtime())
+        f.write('# benchmarks/fleet.py, %s UTC\n\n%s\n\n%s' % (when, res['markdown'], verdicts))
+    _log('result: %s.json, %s.md' % (base, base))
 
 
 if __name__ == '__main__':

@@ -381,12 +381,10 @@ def _range(pair):
     return _k(pair[0]) if pair[0] == pair[1] else '%s-%s' % (_k(pair[0]), _k(pair[1]))
 
 
-def markdown(results, checks, seconds, days):
-    lines = ['## Sizing from history: replay', '',
-             '%d families, %d days each at %d s, from %s (benchmarks/replay.py, %.1f s). conntrack_sizing auto '
-             '(observed from 7 complete days: p99 of the daily peaks weighted by age, x 1.15 headroom x (1 + 1/days)); '
-             'forecast horizon %d h.' % (len(results), days, INTERVAL, _utc(T0), seconds, HORIZON // 3600), '',
-             '| family | host | static max | recommended max (observed days) | minutes over max | reserved vs static '
+def results_table(results):
+    """The table of results, one row per family (also what scripts/gen_docs.py writes into
+    docs/benchmarks.md from the run of record, benchmarks/record.yml `replay`)."""
+    lines = ['| family | host | static max | recommended max (observed days) | minutes over max | reserved vs static '
              '| tightest day (peak / max) | changes a day (max) | forecast: fills / lead | false alarms |',
              '|---|---|---|---|---|---|---|---|---|---|']
     for r in results:
@@ -397,6 +395,15 @@ def markdown(results, checks, seconds, days):
             _saving(r['saving']),
             '%.2f' % r['tightest'] if r['tightest'] is not None else '-', r['changes_per_day'],
             _lead(f) if f['full_at'] is not None else 'never (max %s)' % _k(f['max']), f['false_alarms']))
+    return lines
+
+
+def markdown(results, checks, seconds, days):
+    lines = ['## Sizing from history: replay', '',
+             '%d families, %d days each at %d s, from %s (benchmarks/replay.py, %.1f s). conntrack_sizing auto '
+             '(observed from 7 complete days: p99 of the daily peaks weighted by age, x 1.15 headroom x (1 + 1/days)); '
+             'forecast horizon %d h.' % (len(results), days, INTERVAL, _utc(T0), seconds, HORIZON // 3600), '']
+    lines += results_table(results)
     lines += ['', '| target | measured | met |', '|---|---|---|']
     for target, measured, ok, counts in checks:
         met = ('yes' if ok else '**NO**') + ('' if counts else ' (info)')

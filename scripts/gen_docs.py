@@ -171,6 +171,13 @@ def resize_threshold():
                                                           rules.RESIZE_SECONDS_PER_ENTRY * 1e6)
 
 
+def replay_table():
+    """The replay's table of results (benchmarks/replay.py results_table) from its run of record."""
+    sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
+    replay = importlib.import_module('replay')
+    return '\n'.join(replay.results_table(result('replay')['results']))
+
+
 FIGURES = {
     'bench.record-tables': lambda: 'benchmarks/' + record()['tables'].replace('.json', '.md'),
     'bench.proc-vs-cat': lambda: span(at_1m('bd_proc_vs_cat'), unit='x'),
@@ -184,6 +191,9 @@ FIGURES = {
     'bench.fleet-date': lambda: record_date('fleet'),
     'bench.record-fleet': lambda: 'benchmarks/' + record()['fleet'].replace('.json', '.md'),
     'bench.report-5000': report_5000,
+    'bench.replay-table': replay_table,
+    'bench.record-replay': lambda: 'benchmarks/' + record()['replay'].replace('.json', '.md'),
+    'bench.replay-seconds': lambda: '%.1f s' % result('replay')['seconds'],
     'code.resize-threshold': resize_threshold,
 }
 

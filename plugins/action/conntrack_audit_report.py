@@ -9,9 +9,9 @@ they change no host)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import glob
 import json
 import os
-import tempfile
 
 from ansible.plugins.action import ActionBase
 
@@ -25,7 +25,11 @@ ARGUMENT_SPEC = dict(
     html_path=dict(type='str', default='conntrack-audit.html'),
     fail_on=dict(type='list', elements='str', default=list(_audit.DEFAULT_FAIL_ON)),
     options=dict(type='dict', default={}),
+    merge=dict(type='list', elements='str'),
 )
+# merge takes the fail_on and options of the reports it merges, and their hosts
+OUTPUTS = ('json_path', 'junit_path', 'html_path')
+MUTUALLY_EXCLUSIVE = [('merge', other) for other in ('result_var', 'hosts', 'fail_on', 'options')]
 COLLECTION_ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
 
@@ -47,27 +51,19 @@ def collection_version():
     return None
 
 
+def full_path(path):
+    """A report path as written: relative to the current folder, ~ expanded, symlinks resolved."""
+    return os.path.realpath(os.path.join(os.getcwd(), os.path.expanduser(path)))
+
+
 def installed():
     """True for an installed collection (ansible-galaxy writes MANIFEST.json), false in a checkout."""
     return os.path.exists(os.path.join(COLLECTION_ROOT, 'MANIFEST.json'))
 
 
 def write(path, text):
-    """Write a report file atomically (temp file in the same folder, fsync, rename)."""
-    directory = os.path.dirname(path) or '.'
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
-    fd, tmp = tempfile.mkstemp(prefix='.conntrack-audit-', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write a report file atomically (audit/report.py write_atomically: temp file, fsync, rename)."""
+    _audit_report.write_atomically(path, text)
 
 
 def inventory_sources(task_vars):
@@ -90,19 +86,27 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                          mutually_exclusive=MUTUALLY_EXCLUSIVE)
         bad = [kind for kind in params['fail_on'] if kind not in _audit.ALL_KINDS]
         if bad:
             result.update(failed=True, msg='fail_on: unknown kind(s) %s; allowed: %s'
                           % (', '.join(bad), ', '.join(_audit.ALL_KINDS)))
             return result
-        hosts = params['hosts'] if params['hosts'] is not None else task_vars.get('ansible_play_hosts_all') or []
-        hostvars = task_vars.get('hostvars') or {}
-        results = dict((host, (hostvars.get(host) or {}).get(params['result_var'])) for host in hosts)
-        from ansible.release import __version__ as core_version
-        report = _audit_report.build(results, hosts, params['fail_on'], params['options'],
-                                     {'collection_version': collection_version(), 'ansible_core_version': core_version},
-                                     context={'inventory': inventory_sources(task_vars)})
+        merged = []
+        if params['merge'] is not None:
+            try:
+                merged, reports = read_reports(params['merge'])
+                for option in OUTPUTS:
+                    if params[option] and full_path(params[option]) in merged:
+                        raise _audit_report.MergeError('%s: %s is one of the reports to merge; write the merged report '
+                                                       'to another path' % (option, full_path(params[option])))
+                report = _audit_report.merge(reports, merged)
+            except _audit_report.MergeError as e:
+                result.update(failed=True, msg='merge: %s' % e)
+                return result
+        else:
+            report = self._report(params, task_vars)
         written = {}
         renderers = (('json_path', lambda built: json.dumps(built, indent=1, sort_keys=True) + '\n'),
                      ('junit_path', _audit_report.to_junit), ('html_path', _html))
@@ -110,7 +114,7 @@ class ActionModule(ActionBase):
             path = params[option]
             if not path:
                 continue
-            full = os.path.realpath(os.path.join(os.getcwd(), os.path.expanduser(path)))
+            full = full_path(path)
             if installed() and (full == COLLECTION_ROOT or full.startswith(COLLECTION_ROOT + os.sep)):
                 result.update(failed=True, msg='%s: %s is inside the installed collection (%s); reports go to the '
                                                'current folder or a path of yours' % (option, full, COLLECTION_ROOT))
@@ -122,13 +126,55 @@ class ActionModule(ActionBase):
                 return result
             written[option] = full
         lines = _audit_report.summary_lines(report)
+        if merged:
+            plural = '' if len(merged) == 1 else 's'
+            lines.insert(0, 'merged %d report%s: %s' % (len(merged), plural, ', '.join(merged)))
         if written:
-            order = [option_name for option_name in ('json_path', 'junit_path', 'html_path') if option_name in written]
+            order = [option_name for option_name in OUTPUTS if option_name in written]
             lines.append('reports: %s' % ', '.join(written[option_name] for option_name in order))
         failing = dict((host, report['hosts'][host]['failing_kinds']) for host in report['failing_hosts'])
         result.update(changed=False, counts=report['counts'], failed_run=report['failed'],
-                      failing_hosts=report['failing_hosts'], failing=failing, written=written, lines=lines)
+                      failing_hosts=report['failing_hosts'], failing=failing, written=written, lines=lines,
+                      merged=merged)
         return result
+
+    def _report(self, params, task_vars):
+        """The report of this play's hosts from their registered results."""
+        hosts = params['hosts'] if params['hosts'] is not None else task_vars.get('ansible_play_hosts_all') or []
+        hostvars = task_vars.get('hostvars') or {}
+        results = dict((host, (hostvars.get(host) or {}).get(params['result_var'])) for host in hosts)
+        from ansible.release import __version__ as core_version
+        return _audit_report.build(results, hosts, params['fail_on'], params['options'],
+                                   {'collection_version': collection_version(), 'ansible_core_version': core_version},
+                                   context={'inventory': inventory_sources(task_vars)})
+
+
+def read_reports(patterns):
+    """The JSON reports to merge: (absolute paths, reports). Each pattern is a path or a glob
+    (relative to the current folder); a pattern that matches nothing, a file listed twice, an
+    unreadable file or one that is not JSON is refused (MergeError)."""
+    if not patterns:
+        raise _audit_report.MergeError('no reports listed')
+    paths = []
+    for pattern in patterns:
+        full = os.path.join(os.getcwd(), os.path.expanduser(pattern))
+        found = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
+        if not found or not all(os.path.isfile(p) for p in found):
+            raise _audit_report.MergeError('%s: no such report file' % pattern)
+        for path in (os.path.realpath(p) for p in found):
+            if path in paths:
+                raise _audit_report.MergeError('%s is listed twice' % path)
+            paths.append(path)
+    reports = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                reports.append(json.load(f))
+        except (IOError, OSError) as e:
+            raise _audit_report.MergeError('cannot read %s: %s' % (path, e))
+        except ValueError as e:
+            raise _audit_report.MergeError('%s is not JSON: %s' % (path, e))
+    return paths, reports
 
 
 def _html(report):

@@ -15,10 +15,12 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import os
+import time
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.nfct.tuning.plugins.module_utils.history import prometheus as _prometheus
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs
 
 NAME = 'nfct.tuning.conntrack_recommend'
@@ -73,7 +75,11 @@ class ActionModule(ActionBase):
                 return res
             facts = res['ansible_facts']['conntrack']
             gathered = True
-        rec, err = _recommend_args.compute(params, facts, task_vars.get('inventory_hostname', 'localhost'))
+        host = task_vars.get('inventory_hostname', 'localhost')
+        history, info, err = _recommend_args.history_for(params, facts, host, self._prometheus_reader(params))
+        if err:
+            return self._fail(result, err)
+        rec, err = _recommend_args.compute(dict(params, history=history, now=time.time()), facts, host, info)
         if err:
             return self._fail(result, err)
         if self._in_role():
@@ -85,6 +91,12 @@ class ActionModule(ActionBase):
         if gathered:
             result['ansible_facts'] = {'conntrack': facts}
         return result
+
+    @staticmethod
+    def _prometheus_reader(params):
+        """history/prometheus.py reader() with this task's prometheus_* options: one request."""
+        options = _prometheus.options_of(params)
+        return lambda url, instance: _prometheus.reader(url, instance, **options)
 
     def check_role(self, task_vars, result):
         """The role's variables as this host sees them (inventory, play, -e, role parameters):
@@ -102,6 +114,12 @@ class ActionModule(ActionBase):
                 except Exception as e:  # an undefined variable, a broken template: named, not a traceback
                     errors.append('%s: cannot be evaluated: %s' % (name, e))
         errors += _recommend_args.check_role_variables(spec, variables, names)
+        if not errors and variables.get('conntrack_history_source') == 'prometheus':
+            # the Prometheus options as the reader checks them (no request)
+            params = dict((name[len('conntrack_'):], value) for name, value in variables.items())
+            error = _prometheus.check(params.get('prometheus_url'), params.get('prometheus_instance')
+                                      or task_vars.get('inventory_hostname', 'localhost'), **_prometheus.options_of(params))
+            errors += [_recommend_args.role_terms(error)] if error else []
         if errors:
             result.update(failed=True, changed=False, msg='; '.join(errors))
             return result

@@ -164,8 +164,10 @@ options:
     description:
       - Seconds of the in-run sample when the host has no recent sample of its own, 0-60; the rest of the audit runs
         meanwhile, so only what is left of it is waited. V(0) - the counters since boot (labelled with the uptime).
+        0.3 s by default - a table full now drops every new flow, hundreds a second on a busy host, and C(full) is
+        read from the count itself, without a window (docs/audit.md).
     type: raw
-    default: 1
+    default: 0.3
   sizing:
     description:
       - Where max comes from. V(static) - the profile's rules. V(observed) or V(auto) - from the host's history
@@ -188,6 +190,15 @@ options:
     type: str
     choices: [module, role]
     default: module
+    version_added: 0.3.0
+  history:
+    description:
+      - A history to size from and forecast with instead of the file at O(history_path) (which still gives the health
+        window and relieve's record) - the document M(nfct.tuning.conntrack_recommend) returns as C(history.document)
+        (the role reads Prometheus on the controller with it, C(conntrack_history_source=prometheus)); V({}) - none
+        (static sizing, no forecast); a dict with the one key C(fallback) - none, and the reason it holds in the
+        warnings (Prometheus could not be read).
+    type: dict
     version_added: 0.3.0
   history_path:
     description:
@@ -280,10 +291,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit, health as _health
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
-from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio, paths as _paths, rulesets as _rulesets, state as _state
+from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio, paths as _paths, state as _state
 from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _history
-from ansible_collections.nfct.tuning.plugins.module_utils.notrack import host as _notrack_host, plan as _notrack_plan, spec as _notrack
-from ansible_collections.nfct.tuning.plugins.module_utils.settings import disable as _disable, plan as _settings
+from ansible_collections.nfct.tuning.plugins.module_utils.notrack import spec as _notrack
+from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs, \
     observed as _observed
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host, verdict as _users
@@ -304,8 +315,9 @@ AUDIT_SPEC = dict(
     users_ignore=dict(type='list', elements='str', default=[]),
     fail_on=dict(type='list', elements='str', default=list(_audit.DEFAULT_FAIL_ON)),
     usage_threshold=dict(type='raw', default=_health.DEFAULT_USAGE_THRESHOLD),
-    health_sample=dict(type='raw', default=1),
+    health_sample=dict(type='raw', default=0.3),
     history_path=dict(type='path', default=_history.PATH),
+    history=dict(type='dict'),
     sizing=dict(type='str', default='static', choices=['static', 'observed', 'auto']),
     forecast_horizon=dict(type='raw', default=_health.DEFAULT_FORECAST_HORIZON),
     vocabulary=dict(type='str', default='module', choices=['module', 'role']),
@@ -361,6 +373,10 @@ def validate(p):
 
 def notrack_audit(module, p, interfaces):
     """The NOTRACK comparison, as conntrack_notrack in check mode: {'drifted', 'report', 'lines', 'error'}."""
+    # imported here: every run pays the compiling of what it imports (AnsiballZ ships no bytecode),
+    # and most audits compare no NOTRACK exemptions (docs/benchmarks.md, Fleet)
+    from ansible_collections.nfct.tuning.plugins.module_utils.host import rulesets as _rulesets
+    from ansible_collections.nfct.tuning.plugins.module_utils.notrack import host as _notrack_host, plan as _notrack_plan
     try:
         exemptions = _notrack.validate_exemptions(p['notrack'], interfaces)
     except _notrack.NotrackError as e:
@@ -393,6 +409,18 @@ def recorded_history(module, path, root):
         return _history.empty()
 
 
+def given_history(module, given):
+    """The history option (the role's read of Prometheus): (the document, None), or an empty history
+    for {} and {fallback: why} (why goes into the warnings: sized statically); not a history: the
+    task fails."""
+    if not given or set(given) == {'fallback'}:
+        return _history.empty(), given.get('fallback')
+    try:
+        return _history.parse(_history.dumps(given)), None
+    except _history.HistoryError as e:
+        module.fail_json(msg='history: %s; give the document conntrack_recommend returns (history.document)' % e)
+
+
 def check_health(module, p, facts, started, root, probes, history):
     """The table's health over a window that ends now (audit/health.py): since the host's own
     recent sample, else a sample of health_sample seconds inside this run (the rest of the audit
@@ -419,19 +447,23 @@ def run(module, root='', probes=None):
         module.fail_json(msg=words(p, '; '.join(errors)))
     started = time.time()
     facts = _gather.gather(root=root, probes=probes, breakdown=p['breakdown'], top=p['top'])
-    facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'))
-    history = recorded_history(module, p['history_path'], root)
+    read_once = {}   # the firewall rulesets: read for NAT, and again for the users check
+    facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'),
+                                   read_once)
+    recorded = recorded_history(module, p['history_path'], root)
+    history, fallback = (recorded, None) if p['history'] is None else given_history(module, p['history'])
     rec, err = _recommend_args.compute(dict(((k, p[k]) for k in RECOMMEND), sizing=p['sizing'], history=history,
                                             now=started), facts, platform.node() or 'host')
     if err:
         module.fail_json(msg=words(p, err))
-    rec['warnings'] = [words(p, w) for w in rec.get('warnings') or []]
+    rec['warnings'] = [words(p, w) for w in rec.get('warnings') or []] + (['history: %s' % fallback] if fallback else [])
     rec['report'] = [words(p, line) for line in rec.get('report') or []]
     result = {'changed': False, 'report': rec.get('report') or [], 'ansible_facts': {'conntrack': facts}}
     users = None
     if p['users'] or p['state'] == 'disabled':
         users = _users.analyze(_users_host.gather(module, _hostio.HostIO(module, root),
-                                                  (facts.get('kernel') or {}).get('release')), ignore=p['users_ignore'])
+                                                  (facts.get('kernel') or {}).get('release'), read_once),
+                               ignore=p['users_ignore'])
     if p['state'] == 'disabled':
         return audit_disabled(module, p, facts, rec, users, root, result)
     if not rec.get('available'):
@@ -442,13 +474,15 @@ def run(module, root='', probes=None):
     current = state.files
     settings_plan = _settings.plan(facts, desired, dict(p, readonly='report'), state)
     notrack_result = notrack_audit(module, p, facts.get('interfaces')) if p['notrack'] is not None else None
-    health = check_health(module, p, facts, started, root, probes, history)
+    health = check_health(module, p, facts, started, root, probes, recorded)
     forecast = None
     if p['forecast_horizon'] and history.get('recent') and facts.get('max'):
         forecast = _observed.forecast(history, time.time(), facts['max'], p['forecast_horizon'])
+        forecast['history'] = ('Prometheus (read on the controller)' if history.get('source') == 'prometheus'
+                               else p['history_path'] if p['history'] is None else 'the history option')
     _health.with_forecast(health, forecast)
     entry = _audit.host_entry(facts, rec, settings_plan, current, p['udev_rule_file'], notrack_result, p['fail_on'],
-                              p['sysctl_file'], users, health=health, relieved=_history.last_event(history, 'relieve'))
+                              p['sysctl_file'], users, health=health, relieved=_history.last_event(recorded, 'relieve'))
     result['audit'] = entry
     # one story: changed exactly when the audit finds drift (what the tune playbook would change)
     result['changed'] = entry['status'] == 'drifted'
@@ -460,6 +494,7 @@ def run(module, root='', probes=None):
 def audit_disabled(module, p, facts, rec, users, root, result):
     """A host meant to have conntrack off (state disabled): is it still off, and are our files as
     disabling leaves them?"""
+    from ansible_collections.nfct.tuning.plugins.module_utils.settings import disable as _disable
     state = _state.read(p, root)
     current = state.files
     settings_plan = _settings.plan(facts, {}, dict(p, readonly='report'), state)

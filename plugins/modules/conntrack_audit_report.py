@@ -58,6 +58,23 @@ options:
     description: Extra settings of the run to record in the report's C(options).
     type: dict
     default: {}
+  merge:
+    description:
+      - Merge these JSON reports into one fleet report instead of reporting on the play's hosts - the reports of the
+        slices of one audit (AWX / Automation Platform job slicing, or any split of the inventory run as separate
+        jobs). Paths or glob patterns, relative to the current folder.
+      - The reports must be of one audit - the same O(fail_on), options, collection version and ansible-core version
+        - and each host must be in one report only; otherwise nothing is written and the task fails with the reason.
+        A pattern that matches no file, a file listed twice, a file that is not a report, or an output path that is
+        one of the inputs is refused too.
+      - The merged report is the one a single run over all the hosts writes, up to what describes the run rather
+        than the fleet - C(generated_at) (the newest of the inputs') and each host's health window (when its sample
+        started and how long it took). The JSON, JUnit XML and HTML are written as one run writes them.
+      - Mutually exclusive with O(result_var), O(hosts), O(fail_on) and O(options) (the merged report takes those
+        of its inputs). The playbook C(nfct.tuning.merge_reports) runs it.
+    type: list
+    elements: str
+    version_added: 0.3.0
 extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_controller
@@ -107,6 +124,14 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ report.lines }}"
   run_once: true
+
+- name: Merge the reports of the slices of one audit into one fleet report (playbook nfct.tuning.merge_reports)
+  nfct.tuning.conntrack_audit_report:
+    merge:
+      - /srv/conntrack-reports/conntrack-audit-*.json
+    json_path: conntrack-audit.json
+  delegate_to: localhost
+  run_once: true
 '''
 
 RETURN = r'''
@@ -131,6 +156,11 @@ written:
   description: Option -> absolute path of each report written.
   type: dict
   returned: success
+merged:
+  description: With O(merge) - the absolute paths of the reports merged, in the order read; else empty.
+  type: list
+  elements: str
+  returned: success
 lines:
   description: The readable summary - the counts, then every host worst first with what differs.
   type: list
@@ -150,7 +180,9 @@ def main():
         fail_on=dict(type='list', elements='str',
                      default=['runtime', 'at_boot', 'unpersisted', 'shadowed', 'notrack', 'reenabled', 'unreachable',
                               'failed', 'full', 'dropping']),
-        options=dict(type='dict', default={})), supports_check_mode=True)
+        options=dict(type='dict', default={}), merge=dict(type='list', elements='str')),
+        mutually_exclusive=[('merge', other) for other in ('result_var', 'hosts', 'fail_on', 'options')],
+        supports_check_mode=True)
     module.fail_json(msg='nfct.tuning.conntrack_audit_report is an action that runs on the controller; it has no '
                          'module part to run on a host')
 

@@ -56,6 +56,15 @@ options:
     type: str
     choices: [auto, procfs, ctnetlink]
     default: auto
+  history_path:
+    description:
+      - The host's history of its table (the file the metrics writer keeps, docs/history.md), returned compacted
+        as C(history) with the C(forecast) of when the table fills. The role passes C(conntrack_history_path).
+      - Read only - a file that is not a history of this collection is a warning (C(history_warning)), never moved or
+        changed here. V("") reads none.
+    type: path
+    default: /var/lib/nfct-tuning/history.json
+    version_added: 0.3.0
 extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_linux
@@ -272,6 +281,32 @@ ansible_facts:
               C(/etc/default/grub).
           type: dict
           returned: always
+        history:
+          description:
+            - The host's history from O(history_path), compacted to what sizing from history and the forecast read -
+              C(format), C(version), C(compact=true), C(last) (C(time), C(boot_id), C(count), C(max) of the last sample),
+              C(days) (per UTC day - C(day), C(peak), C(peak_time), C(max), C(samples), C(first), C(last), and the
+              growth of C(drop), C(early_drop), C(insert_failed)), C(recent) (C([time, peak]) per 5 minutes, the
+              last 26 hours); no histogram and no events. M(nfct.tuning.conntrack_recommend) sizes from it
+              (O(nfct.tuning.conntrack_recommend#module:history_source=host)).
+            - Null without a file, without a sample, or when the file is not a history of this collection.
+          type: dict
+          returned: always
+          version_added: 0.3.0
+        history_warning:
+          description: Why the file at O(history_path) was not read as a history, or null.
+          type: str
+          returned: always
+          version_added: 0.3.0
+        forecast:
+          description:
+            - When the table fills at the trend of its history (docs/history.md, "When the table fills") -
+              C(seconds_to_full) and C(full_at) (null when not filling), C(slope_per_hour), C(method) (V(full),
+              V(daily), V(short) or null), C(count), C(max), C(basis) and C(reason).
+            - Null without a history or without C(max).
+          type: dict
+          returned: always
+          version_added: 0.3.0
         breakdown:
           description:
             - C(total), C(l3), C(l4), C(tcp_states), C(assured), C(unreplied), C(top_sources),
@@ -285,12 +320,14 @@ ansible_facts:
 '''
 
 import gc
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _history
 from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
-from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs, observed as _observed
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
 
 
@@ -301,6 +338,7 @@ def build_module():
             top=dict(type='raw', default=10),
             stats_source=dict(type='str', default='auto', choices=['auto', 'procfs', 'ctnetlink', 'conntrack-cli']),
             breakdown_source=dict(type='str', default='auto', choices=['auto', 'procfs', 'ctnetlink']),
+            history_path=dict(type='path', default=_history.PATH),
         ),
         supports_check_mode=True,
     )
@@ -314,9 +352,16 @@ def run(module, root='', probes=None, last_in_process=False):
     try:
         facts = _gather.gather(root=root, probes=probes, breakdown=module.params['breakdown'], top=top,
                                stats_source=module.params['stats_source'],
-                               breakdown_source=module.params['breakdown_source'])
+                               breakdown_source=module.params['breakdown_source'],
+                               history_path=module.params['history_path'] or None)
     except (IOError, OSError) as e:
         module.fail_json(msg='reading conntrack state failed: %s' % e)
+    facts.setdefault('history', None)
+    facts.setdefault('history_warning', None)
+    if facts['history_warning']:
+        module.warn(facts['history_warning'])
+    facts['forecast'] = _observed.forecast(facts['history'], time.time(), facts['max']) \
+        if facts['history'] and facts.get('max') else None
     facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'))
     if last_in_process:
         # the process ends with exit_json: its last garbage collection would walk every

@@ -120,6 +120,138 @@ options:
       - Paths of the files M(nfct.tuning.conntrack_settings) will own (C(sysctl_file), C(modprobe_file),
         C(modules_load_file), C(udev_rule_file)), checked here with the same rules, before anything changes.
     type: dict
+  sizing:
+    description:
+      - Where max comes from (docs/history.md). V(static) - the profile's rules. V(observed) or V(auto) - the host's
+        history (O(history_source)) - a high percentile of its daily peaks x headroom 1.15 x a confidence multiplier
+        1 + 1/days, never below the live count or the profile's minimum, never above the memory budget, kube-proxy
+        respected, buckets following - when it holds 7 complete days, else statically; RV(sizing) says which and why.
+      - The role passes C(conntrack_sizing).
+    type: str
+    choices: [static, observed, auto]
+    default: static
+    version_added: 0.3.0
+  history_source:
+    description:
+      - Where the history comes from. V(host) - O(history), else C(ansible_facts.conntrack.history) (the file the
+        metrics writer keeps on the host, read by M(nfct.tuning.conntrack_facts)). V(prometheus) - a Prometheus
+        server, read from the controller with one C(query_range) request per host (O(prometheus_url) and the
+        C(prometheus_*) options); when that fails the sizing falls back to static, and RV(history), RV(sizing),
+        RV(warnings) and RV(report) say so and why. V(none) - no history (static sizing, no forecast).
+      - The history also gives RV(forecast), whatever O(sizing).
+    type: str
+    choices: [host, prometheus, none]
+    default: host
+    version_added: 0.3.0
+  history:
+    description:
+      - The history to size from with O(history_source=host), as M(nfct.tuning.conntrack_facts) returns it
+        (C(ansible_facts.conntrack.history)); defaults to the facts'.
+    type: dict
+    version_added: 0.3.0
+  prometheus_url:
+    description:
+      - The Prometheus server's base URL, C(http(s)://host:9090), or with its path prefix; C(/api/v1/query_range) is
+        added. Required with O(history_source=prometheus). Credentials in it are never echoed.
+    type: str
+    version_added: 0.3.0
+  prometheus_instance:
+    description:
+      - The value of O(prometheus_label) for this host. Defaults to the inventory hostname.
+    type: str
+    version_added: 0.3.0
+  prometheus_label:
+    description:
+      - The label that names the host (C(nodename), C(host), ... where relabelling set one).
+    type: str
+    default: instance
+    version_added: 0.3.0
+  prometheus_match:
+    description:
+      - V(port) - O(prometheus_instance) with or without a C(:port) (C(web1) matches C(web1:9100)); V(exact); V(regex) -
+        O(prometheus_instance) is a regular expression (RE2).
+    type: str
+    choices: [port, exact, regex]
+    default: port
+    version_added: 0.3.0
+  prometheus_matchers:
+    description:
+      - More label matchers, without braces, such as C(job="node") (two exporters or two jobs on one host).
+    type: str
+    version_added: 0.3.0
+  prometheus_metrics:
+    description:
+      - V(node_exporter) - C(node_nf_conntrack_entries), C(_entries_limit), C(_stat_drop), C(_stat_early_drop),
+        C(_stat_insert_failed), C(_stat_insert); V(nfct) - the metrics writer's C(nfct_conntrack_*) names.
+    type: str
+    choices: [node_exporter, nfct]
+    default: node_exporter
+    version_added: 0.3.0
+  prometheus_days:
+    description:
+      - How far back, 1 to 400 days.
+    type: int
+    default: 30
+    version_added: 0.3.0
+  prometheus_step:
+    description:
+      - Seconds between points, dividing a day (60, 300, 600 ... 86400), at most 11,000 points over O(prometheus_days).
+        Not set - the smallest such step (docs/history.md, "Step and range").
+    type: int
+    version_added: 0.3.0
+  prometheus_timeout:
+    description:
+      - Seconds to wait for the answer.
+    type: int
+    default: 30
+    version_added: 0.3.0
+  prometheus_max_bytes:
+    description:
+      - The largest answer read (after gzip); a larger one is an error (the fallback to static).
+    type: int
+    default: 8388608
+    version_added: 0.3.0
+  prometheus_username:
+    description:
+      - HTTP basic authentication.
+    type: str
+    version_added: 0.3.0
+  prometheus_password:
+    description:
+      - HTTP basic authentication, with O(prometheus_username).
+    type: str
+    version_added: 0.3.0
+  prometheus_bearer_token:
+    description:
+      - Sent in the C(Authorization) header as a bearer token; not with O(prometheus_username).
+    type: str
+    version_added: 0.3.0
+  prometheus_headers:
+    description:
+      - More request headers, such as C(X-Scope-OrgID) for Mimir or Cortex.
+    type: dict
+    version_added: 0.3.0
+  prometheus_validate_certs:
+    description:
+      - Check the server's certificate.
+    type: bool
+    default: true
+    version_added: 0.3.0
+  prometheus_ca_path:
+    description:
+      - The CA (PEM) that signed the server's certificate; the system's CAs when not set.
+    type: path
+    version_added: 0.3.0
+  prometheus_client_cert:
+    description:
+      - A client certificate (PEM), where the server asks for one.
+    type: path
+    version_added: 0.3.0
+  prometheus_client_key:
+    description:
+      - The key of O(prometheus_client_cert), when it is not in the same file.
+    type: path
+    version_added: 0.3.0
   role_variables:
     description:
       - Check the variables of the role nfct.tuning.conntrack instead of recommending - every C(conntrack_*)
@@ -209,6 +341,24 @@ EXAMPLES = r'''
         min: 131072
         tcpEstablishedTimeout: 24h0m0s
         tcpCloseWaitTimeout: 1h0m0s
+
+- name: Size from the host's own history when it holds a week (the metrics writer keeps it)
+  nfct.tuning.conntrack_recommend:
+    profile: web
+    sizing: auto
+
+- name: Size from the history Prometheus holds (node_exporter's metrics), read from the controller
+  nfct.tuning.conntrack_recommend:
+    profile: web
+    sizing: auto
+    history_source: prometheus
+    prometheus_url: https://prometheus.example:9090
+    prometheus_bearer_token: "{{ vault_prometheus_token }}"
+  register: rec
+
+- name: Say which sizing was used and when the table fills
+  ansible.builtin.debug:
+    msg: "{{ rec.sizing.statement }}; {{ rec.forecast.reason | default('no forecast') }}"
 
 - name: A profile of your own, as data
   nfct.tuning.conntrack_recommend:
@@ -310,6 +460,33 @@ notrack_exemptions:
   type: list
   elements: dict
   returned: when O(notrack_exemptions) is given
+sizing:
+  description:
+    - "Which sizing was used and why - C(mode) (O(sizing)), C(used) (V(static) or V(observed)), C(statement) (e.g.
+      C(auto: 14 days of history: observed), or the fallback to static and its reason), C(fallback) (V(static) when
+      the history from Prometheus could not be read), C(observed) (the observed need with every number - C(value),
+      C(days), C(percentile_peak), C(headroom), C(multiplier), C(peak), C(peak_time), C(reason), C(why_not))."
+  type: dict
+  returned: when available
+  version_added: 0.3.0
+forecast:
+  description:
+    - When the table fills at the trend of the history (docs/history.md) - C(seconds_to_full), C(full_at),
+      C(slope_per_hour), C(method), C(basis), C(reason); null without a history.
+  type: dict
+  returned: when available
+  version_added: 0.3.0
+history:
+  description:
+    - Where the history came from - C(source) (O(history_source)), C(statement), C(fallback) (V(static) when
+      Prometheus could not be read), C(error) and C(error_kind) (C(unreachable), C(timeout), C(tls), C(http),
+      C(not_json), C(status), C(oversized), C(empty), C(metric)), C(instance) and C(prometheus) (C(url) without
+      credentials, C(query), C(step), C(days), C(points), C(samples), C(requests), C(bytes), C(warnings)) for
+      Prometheus, and C(document) - the history used, compacted as in C(ansible_facts.conntrack.history) (the role
+      passes it to M(nfct.tuning.conntrack_audit)).
+  type: dict
+  returned: always
+  version_added: 0.3.0
 computed_on:
   description: V(controller) when the action plugin computed it, V(host) when the module did.
   type: str
@@ -326,10 +503,12 @@ ansible_facts:
 '''
 
 import platform
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
+from ansible_collections.nfct.tuning.plugins.module_utils.history import prometheus as _prometheus, store as _history
 from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import args as _recommend_args, inputs as _inputs
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
@@ -346,10 +525,16 @@ def run(module, root='', probes=None):
                              'run this module as nfct.tuning.conntrack_recommend (the action), not on the host')
     facts = module.params['facts']
     if facts is None:
-        facts = _gather.gather(root=root, probes=probes)
+        facts = _gather.gather(root=root, probes=probes, history_path=_history.PATH)
         facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root),
                                        (facts.get('kernel') or {}).get('release'))
-    rec, err = _recommend_args.compute(module.params, facts, platform.node() or 'localhost')
+    host = platform.node() or 'localhost'
+    options = _prometheus.options_of(module.params)
+    history, info, err = _recommend_args.history_for(
+        module.params, facts, host, lambda url, instance: _prometheus.reader(url, instance, **options))
+    if err:
+        module.fail_json(msg=err)
+    rec, err = _recommend_args.compute(dict(module.params, history=history, now=time.time()), facts, host, info)
     if err:
         module.fail_json(msg=err)
     rec['computed_on'] = 'host'

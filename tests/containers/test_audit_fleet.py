@@ -176,7 +176,7 @@ def test_audit_exit_code_and_readable_summary(world, audited):
     assert SUMMARY + (' (fail_on: runtime, at_boot, unpersisted, shadowed, notrack, reenabled, unreachable, failed, full, '
                       'dropping)') in lines, lines
     # every reachable host's health, with its window
-    assert lines.count('  health: healthy (a sample of 1.0 s inside this run)') == 3, lines
+    assert lines.count('  health: healthy (a sample of 0.3 s inside this run)') == 3, lines
     hosts_in_order = [line.split(': ', 1)[0] for line in lines if not line.startswith(' ') and ': ' in line
                       and line.split(': ', 1)[0] in set(world.boxes) | {GONE, BROKEN}]
     # worst first: the failed host, the unreachable one, the drifted one, then the two in sync

@@ -51,47 +51,23 @@ PERSIST = 'ansible-playbook -i %s nfct.tuning.tune --limit localhost -e conntrac
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='writes the initial namespace\'s nf_conntrack_max')
 
-# new UDP flows at RATE per second (each datagram to a new destination: a new entry) until killed
-FLOOD = r'''
-import socket, sys, time
-rate = int(sys.argv[1])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-i, start = 0, time.monotonic()
-sys.stdout.write('flooding\n'); sys.stdout.flush()
-while True:
-    for _ in range(20):
-        i += 1
-        try:
-            s.sendto(b'x', ('127.%d.%d.%d' % (1 + (i >> 16) % 250, (i >> 8) & 255, 1 + (i & 255) % 254), 1000 + i % 50))
-        except OSError:
-            pass  # EPERM: conntrack dropped it (the table is full)
-    time.sleep(max(0.0, float(i) / rate - (time.monotonic() - start)))
-'''
-# the drop counters of this namespace's table, summed over the CPUs (/proc/net/stat/nf_conntrack)
-COUNTERS = r'''
-import json
-lines = open('/proc/net/stat/nf_conntrack').read().split('\n')
-head = lines[0].split()
-rows = [[int(v, 16) for v in l.split()] for l in lines[1:] if l.strip()]
-out = dict((k, sum(r[head.index(k)] for r in rows)) for k in ('drop', 'early_drop', 'insert_failed'))
-out['count'] = int(open('/proc/sys/net/netfilter/nf_conntrack_count').read())
-print(json.dumps(out))
-'''
+FLOOD, COUNTERS = nsfill.FLOOD, nsfill.COUNTERS
 
 
 @pytest.fixture
 def saved():
     """Every writable conntrack value of the initial namespace, and the hash size; put back."""
-    keys = writable_keys()
-    before = dict((k, get(NF % k).strip()) for k in keys)
-    hashsize = get(HASHSIZE).strip()
-    try:
-        yield before
-    finally:
-        put(HASHSIZE, hashsize)  # the hash size first: it may have been resized by the persist step
-        for k in keys:
-            put(NF % k, before[k])
-        assert dict((k, get(NF % k).strip()) for k in keys) == before and get(HASHSIZE).strip() == hashsize
+    with nsfill.host_global_lock():
+        keys = writable_keys()
+        before = dict((k, get(NF % k).strip()) for k in keys)
+        hashsize = get(HASHSIZE).strip()
+        try:
+            yield before
+        finally:
+            put(HASHSIZE, hashsize)  # the hash size first: it may have been resized by the persist step
+            for k in keys:
+                put(NF % k, before[k])
+            assert dict((k, get(NF % k).strip()) for k in keys) == before and get(HASHSIZE).strip() == hashsize
 
 
 class Tables(object):

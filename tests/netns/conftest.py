@@ -12,6 +12,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import nsfill  # noqa: E402
 import vethpair  # noqa: E402
 
 
@@ -30,3 +31,13 @@ def pair():
         yield p
     finally:
         p.remove()
+
+
+@pytest.fixture
+def ns():
+    """A throwaway network namespace (nsfill.Netns), removed at teardown."""
+    n = nsfill.Netns()
+    try:
+        yield n
+    finally:
+        n.remove()

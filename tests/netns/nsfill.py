@@ -10,6 +10,8 @@ except reading/writing the global nf_conntrack_max, which callers save and resto
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
@@ -23,6 +25,34 @@ table inet nfct_test {
   chain in { type filter hook input priority 0; tcp dport 9 drop; }
 }
 """
+
+# new UDP flows at a rate per second (argv[1]) (each datagram to a new destination: a new entry) until killed
+FLOOD = r'''
+import socket, sys, time
+rate = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+i, start = 0, time.monotonic()
+sys.stdout.write('flooding\n'); sys.stdout.flush()
+while True:
+    for _ in range(20):
+        i += 1
+        try:
+            s.sendto(b'x', ('127.%d.%d.%d' % (1 + (i >> 16) % 250, (i >> 8) & 255, 1 + (i & 255) % 254), 1000 + i % 50))
+        except OSError:
+            pass  # EPERM: conntrack dropped it (the table is full)
+    time.sleep(max(0.0, float(i) / rate - (time.monotonic() - start)))
+'''
+# the drop counters of this namespace's table, summed over the CPUs (/proc/net/stat/nf_conntrack)
+COUNTERS = r'''
+import json
+lines = open('/proc/net/stat/nf_conntrack').read().split('\n')
+head = lines[0].split()
+rows = [[int(v, 16) for v in l.split()] for l in lines[1:] if l.strip()]
+out = dict((k, sum(r[head.index(k)] for r in rows)) for k in ('drop', 'early_drop', 'insert_failed'))
+out['count'] = int(open('/proc/sys/net/netfilter/nf_conntrack_count').read())
+print(json.dumps(out))
+'''
+
 
 FILLER = textwrap.dedent(r'''
     import socket, sys, time, os
@@ -187,6 +217,21 @@ def read(path):
 def write(path, value):
     with open(path, 'w') as f:
         f.write('%s\n' % value)
+
+
+GLOBAL_LOCK = '/run/nfct-tuning-tests-global.lock'
+
+
+@contextlib.contextmanager
+def host_global_lock():
+    """Held by every test that writes the initial namespace's global values (max, buckets, the hash
+    size): two such tests of different lanes or runs on this machine never interleave."""
+    with open(GLOBAL_LOCK, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def writable_conntrack_keys():

@@ -24,15 +24,6 @@ VENV_BIN = os.path.dirname(sys.executable)
 pytestmark = pytest.mark.skipif(not nsfill.is_root(), reason='needs root for network namespaces')
 
 
-@pytest.fixture
-def ns():
-    n = nsfill.Netns()
-    try:
-        yield n
-    finally:
-        n.remove()
-
-
 def interpreter(tmp_path):
     """A python that logs each module execution, so the test can count them."""
     log = tmp_path / 'executions.log'

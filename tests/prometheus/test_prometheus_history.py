@@ -432,3 +432,108 @@ def test_the_answer_comes_gzipped_and_is_read_decoded(server):
     finally:
         prom.open_url = original
     assert seen['encoding'] == 'gzip' and meta['bytes'] > 100000 and len(history['days']) >= 15
+
+
+# --------------------------------------------------------------------------- conntrack_recommend through ansible-playbook
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+PLAYBOOK = '''
+- name: conntrack_recommend sized from the same trace, kept on the host and in Prometheus
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    nfct.tuning.conntrack_recommend: {profile: default, only_raise: false, force: true, sizing: auto,
+                                      prometheus_instance: web1, prometheus_days: 15}
+  tasks:
+    - name: The facts, with the host's history (the trace as the host recorded it)
+      nfct.tuning.conntrack_facts:
+        history_path: "{{ history_file }}"
+    - name: From the host's history
+      nfct.tuning.conntrack_recommend:
+        history_source: host
+      register: r_host
+    - name: From Prometheus
+      nfct.tuning.conntrack_recommend:
+        history_source: prometheus
+        prometheus_url: "{{ url }}"
+      register: r_prom
+    - name: Failures
+      nfct.tuning.conntrack_recommend:
+        history_source: prometheus
+        prometheus_url: "{{ item.url }}"
+        prometheus_instance: "{{ item.instance | default('web1') }}"
+        prometheus_metrics: "{{ item.metrics | default('node_exporter') }}"
+        prometheus_max_bytes: "{{ item.max_bytes | default(8388608) }}"
+        prometheus_days: "{{ item.days | default(15) }}"
+        prometheus_timeout: 5
+      loop: "{{ failures }}"
+      register: r_fail
+      ignore_errors: true
+    - name: Keep the results
+      ansible.builtin.copy:
+        content: "{{ {'host': r_host, 'prom': r_prom, 'fail': r_fail.results} | to_json }}"
+        dest: "{{ out }}"
+        mode: '0600'
+'''
+
+
+def playbook(tmp, extra):
+    """ansible-playbook on localhost (the checkout's ansible.cfg and collections): its results."""
+    book, out, variables = tmp / 'play.yml', tmp / 'out.json', tmp / 'vars.json'
+    book.write_text(PLAYBOOK)
+    variables.write_text(json.dumps(dict(extra, out=str(out))))
+    bindir = os.path.dirname(os.path.abspath(os.sys.executable))
+    cmd = [os.path.join(bindir, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e', '@%s' % variables,
+           '-e', 'ansible_python_interpreter=%s' % os.sys.executable, str(book)]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'))
+    run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO, check=False)
+    assert run.returncode == 0, run.stdout.decode()[-6000:]
+    return json.loads(out.read_text()), run.stdout.decode()
+
+
+def test_conntrack_recommend_from_prometheus_equals_the_one_from_the_hosts_history(server, data, local, tmp_path):
+    """Through ansible-playbook: history_source prometheus gives the recommendation history_source
+    host gives for the same trace (the host's file holds the samples of the range the query asks
+    for); every failure is the documented fallback to static, stated in the result and its lines,
+    or (a bad option) a clear error."""
+    httpd, http_url = local
+    for _attempt in range(3):  # the query's range ends at the last step: the same step for both reads
+        _req, meta = prom.request(server.url, 'web1', days=15)
+        history_file = tmp_path / 'history.json'
+        history_file.write_text(store.dumps(host_history(data['samples']['web1'], meta)))
+        failures = [{'url': 'http://127.0.0.1:%d' % free_port(), 'kind': 'unreachable'},
+                    {'url': server.url + '/prometheus', 'kind': 'http'},
+                    {'url': server.url, 'instance': 'nosuchhost', 'kind': 'empty'},
+                    {'url': server.url, 'instance': 'half', 'kind': 'metric'},
+                    {'url': server.url, 'instance': 'db2.example.com', 'metrics': 'nfct', 'days': 7, 'kind': 'empty'},
+                    {'url': http_url + '/500', 'kind': 'http'},
+                    {'url': server.url, 'max_bytes': 10000, 'kind': 'oversized'},
+                    {'url': server.url, 'days': 0, 'kind': 'options'}]
+        res, output = playbook(tmp_path, {'url': server.url, 'history_file': str(history_file), 'failures': failures})
+        if res['prom']['history']['prometheus']['end'] == meta['end']:
+            break
+    host, from_prom = res['host'], res['prom']
+    assert host['history']['source'] == 'host' and from_prom['history']['source'] == 'prometheus'
+    assert from_prom['history']['fallback'] is None and from_prom['history']['prometheus']['requests'] == 1
+    assert host['sizing']['used'] == from_prom['sizing']['used'] == 'observed'
+    same = ('value', 'days', 'percentile_peak', 'multiplier', 'peak', 'gaps', 'dropped_days', 'available')
+    assert [host['sizing']['observed'][k] for k in same] == [from_prom['sizing']['observed'][k] for k in same]
+    assert host['recommended'] == from_prom['recommended']
+    assert host['values']['max']['recommended'] == from_prom['values']['max']['recommended']
+    assert (host['forecast'] or {}).get('method') == (from_prom['forecast'] or {}).get('method')
+    assert any(line.startswith('sizing: auto: 15 days of history: observed') or
+               line.startswith('sizing: auto: 14 days of history: observed') for line in from_prom['report'])
+    assert any(line.startswith('history: history from Prometheus at %s' % server.url) for line in from_prom['report'])
+    for case, result in zip(failures, res['fail']):
+        if case['kind'] == 'options':
+            assert result['failed'] and 'prometheus_days: 0 is outside the allowed range 1-400 days' in result['msg']
+            continue
+        assert not result.get('failed'), result.get('msg')
+        info = result['history']
+        assert info['fallback'] == 'static' and info['error_kind'] == case['kind'], (case, info)
+        assert result['sizing']['used'] == 'static' and result['sizing']['fallback'] == 'static'
+        assert result['sizing']['statement'].startswith('auto: no history from Prometheus (')
+        assert any(line.startswith('sizing: auto: no history from Prometheus (') for line in result['report'])
+        assert any(w.startswith('history_source prometheus: no history from Prometheus') for w in
+                   result['warning_messages'])
+    assert 'no history from Prometheus' in output  # the [WARNING] lines

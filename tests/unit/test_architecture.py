@@ -54,12 +54,15 @@ PACKAGES = (
     ('metrics', 'the Prometheus exposition, the writer the timer runs, what conntrack_metrics installs'),
     ('history', "the table's history on the host: samples, daily peaks, the decaying histogram"),
     ('loop', 'the closed loop (extensions/eda): the bounds of alert-driven relieve, its record on the controller'),
+    ('rollout', "the fleet rollout: its stages and decisions, the health gate's verdict, the host's snapshot and "
+                'its exact restore, the rollout report'),
 )
 # which concern may import which, and why; the graph is acyclic (test_the_concerns_form_no_cycle)
 EDGES = {
     'kernel': {},
     'host': {'kernel': 'key names and paths in the files it parses'},
-    'facts': {'kernel': 'key names, defaults', 'host': 'the parsers and the host state'},
+    'facts': {'kernel': 'key names, defaults', 'host': 'the parsers and the host state',
+              'history': "the host's history, compacted into the facts (history/store)"},
     'sizing': {'kernel': "the kernel's sizes and ranges",
                'host': 'validating the file paths the role passes to the later steps',
                'notrack': 'validating the NOTRACK exemptions the role passes to the later steps'},
@@ -74,11 +77,19 @@ EDGES = {
     'history': {'host': 'atomic and durable writes of the history file'},
     # the Alertmanager source loads these files into ansible-rulebook's Python: standard library only
     'loop': {},
+    'rollout': {'kernel': 'key names and procfs paths', 'host': 'atomic writes, runtime values, HostIO, the rulesets',
+                'notrack': 'our NOTRACK objects and their persistence files (spec)',
+                'facts': 'the counters the gate samples', 'audit': "the health kinds the gate shares with the audit",
+                'sizing': "the number checks of the inputs, worded as every other option's (sizing/inputs number)",
+                'metrics': "the files and timer conntrack_metrics installs (the snapshot's paths)"},
 }
 # edges that may reach only some files of the other concern
 ONLY = {
     ('sizing', 'notrack'): ('notrack/spec',),
     ('sizing', 'host'): ('host/paths', 'host/persist'),
+    ('facts', 'history'): ('history/store',),
+    ('rollout', 'metrics'): ('metrics/install',),
+    ('rollout', 'sizing'): ('sizing/inputs',),
 }
 
 # (layer, side, module_utils files, what it holds), in the order of the flow
@@ -95,13 +106,13 @@ LAYERS = (
     ('plan', 'host', ('settings/plan', 'notrack/nft', 'notrack/ipt', 'notrack/safety', 'notrack/plan',
                       'users/rules', 'users/verdict', 'settings/disable', 'settings/relieve', 'loop/decide'),
      'the planners: what conntrack_settings, conntrack_notrack and conntrack_users would change'),
-    ('report', 'shared', ('audit/health', 'audit/entry'),
+    ('report', 'shared', ('audit/health', 'audit/entry', 'rollout/gate', 'rollout/plan'),
      "one host's audit entry from its facts, recommendation and plan (data, not code, of the layers before)"),
     ('host_io', 'host', ('host/files', 'host/lock', 'host/io', 'host/runtime', 'history/file', 'notrack/host', 'users/host',
                          'metrics/exposition',
-                         'metrics/install', 'metrics/writer', 'loop/record'),
+                         'metrics/install', 'metrics/writer', 'loop/record', 'rollout/snapshot'),
      'host I/O: atomic writes, locks, firewall tools, the metrics writer program'),
-    ('presentation', 'controller', ('audit/report', 'audit/html'),
+    ('presentation', 'controller', ('audit/report', 'audit/html', 'rollout/report'),
      'the fleet report built on the controller: JSON schema v2, JUnit XML, HTML'),
 )
 LAYER_OF = dict((name, index) for index, (_layer, _side, names, _what) in enumerate(LAYERS) for name in names)

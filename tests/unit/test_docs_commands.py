@@ -77,7 +77,16 @@ USER_FILES = ('inventory', 'hosts', 'hosts.ini', 'hosts.yml', 'inventory.ini', '
 # values the reader supplies: a host (--limit HOST), a release (X.Y.Z), a secret (--token ...)
 PLACEHOLDERS = ('HOST', 'HOSTS', 'X.Y.Z', '...', 'TOKEN')
 # (file, command as printed) -> why it is not checked
-EXCEPTIONS = {}
+RUNNER_COMMAND = ('ansible-runner run PRIVATE_DATA_DIR -p audit.yml --inventory PRIVATE_DATA_DIR/inventory/hosts '
+                  '--ident audit-1')
+MERGE_COMMAND = ('ansible-playbook nfct.tuning.merge_reports -e \'{"conntrack_merge_reports": '
+                 '["/srv/conntrack/1234/conntrack-audit-*.json"]}\'')
+EXCEPTIONS = {
+    ('docs/fleet.md', RUNNER_COMMAND): 'ansible-runner (pinned in requirements.txt) has no static check here; '
+                                       'tests/containers/test_runner_slices.py runs this command',
+    ('docs/fleet.md', MERGE_COMMAND): "conntrack_merge_reports is the merge playbook's own variable (it runs no role, "
+                                      'hence no role spec); tests/containers/test_runner_slices.py runs this command',
+}
 # Known and reported to the lead, not fixed here (the files belong to other changes under way):
 # (file, command as printed) -> what is wrong. Such a command must still fail the checks: once it
 # is fixed, test_command_works_as_printed fails until its entry goes.

@@ -35,6 +35,9 @@ from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as 
 KINDS = ('runtime', 'at_boot', 'unpersisted', 'shadowed')
 HOST_KINDS = ('notrack', 'reenabled', 'unreachable', 'failed')
 HEALTH_KINDS = _health.KINDS
+# the forecast in a host's health (sizing/observed.py forecast(); history: where its history came from)
+FORECAST_FIELDS = ('seconds_to_full', 'full_at', 'slope_per_hour', 'method', 'count', 'max', 'horizon',
+                   'within_horizon', 'basis', 'reason', 'history')
 ALL_KINDS = KINDS + HOST_KINDS + HEALTH_KINDS
 DEFAULT_FAIL_ON = ('runtime', 'at_boot', 'unpersisted', 'shadowed', 'notrack', 'reenabled', 'unreachable', 'failed') + \
     _health.DEFAULT_FAIL_ON
@@ -194,10 +197,15 @@ def relieved_lines(entry):
 
 
 def health_entry(health):
-    """The health as the report carries it: kinds, evidence, the window, usage and growth."""
+    """The health as the report carries it: kinds, evidence, the window, usage and growth, and the
+    forecast when there is one (time to full, trend, from which history)."""
     if not health:
         return None
-    return dict((k, health.get(k)) for k in ('kinds', 'evidence', 'window', 'usage', 'growth', 'counters'))
+    entry = dict((k, health.get(k)) for k in ('kinds', 'evidence', 'window', 'usage', 'growth', 'counters'))
+    forecast = health.get('forecast')
+    if forecast:
+        entry['forecast'] = dict((k, forecast.get(k)) for k in FORECAST_FIELDS)
+    return entry
 
 
 USERS_FIELDS = ('can_disable', 'blockers', 'ignored', 'kernel', 'loaded', 'scope', 'users', 'ours', 'untrack_all',

@@ -182,6 +182,8 @@ def _window_text(window):
 def _duration(seconds):
     if seconds is None:
         return 'an unknown time'
+    if seconds < 10:   # the in-run sample: 0.3 s by default, not "0 s"
+        return '%.1f s' % seconds if seconds < 1 else '%d s' % int(round(seconds))
     seconds = int(round(seconds))
     if seconds >= 86400:
         return '%.1f d' % (seconds / 86400.0)

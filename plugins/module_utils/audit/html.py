@@ -111,6 +111,7 @@ background:var(--bad);color:#fff}
 .health{border-radius:6px;padding:4px 10px;margin:6px 0}
 .health.bad{background:var(--bad-bg);border:1px solid #ffb8b8}
 .health.warn{background:var(--warn-bg);border:1px solid #f0d47a}
+.forecast{margin:2px 0;font-size:13px}.forecast.warn b{color:var(--warn)}
 ul{margin:2px 0;padding-left:20px}
 pre{background:var(--head);border:1px solid var(--line);border-radius:6px;padding:6px 10px;margin:6px 0;
 white-space:pre-wrap;overflow-wrap:anywhere}
@@ -453,6 +454,27 @@ def _health(entry, lead=''):
         ''.join('<li><b>%s</b>: %s</li>' % (escape(k), escape(str(evidence.get(k, '')))) for k in kinds))
 
 
+def _forecast(entry):
+    """When the table fills at the trend of its history (the health's forecast, sizing/observed.py):
+    the time to full or 'not filling', the trend per hour, its method, and from which history."""
+    forecast = (entry.get('health') or {}).get('forecast')
+    if not forecast:
+        return ''
+    seconds, slope = forecast.get('seconds_to_full'), forecast.get('slope_per_hour')
+    if _is_num(seconds):
+        when = ' (%s)' % time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(forecast['full_at'])) \
+            if _is_num(forecast.get('full_at')) else ''
+        head = '<b>full in %s</b>%s' % (_seconds(seconds) if seconds > 0 else 'no time: full now', when)
+        cls = ' warn' if forecast.get('within_horizon') or seconds <= 0 else ''
+    else:
+        head, cls = 'not filling', ''
+    trend = '%+d entries an hour' % round(slope) if _is_num(slope) else 'no trend'
+    method = {'daily': 'daily peaks', 'short': 'the last hours', 'full': 'the last sample'}.get(forecast.get('method'))
+    return '<p class="forecast%s">forecast: %s; trend %s%s; history: %s <i>(%s)</i></p>' % (
+        cls, head, escape(trend), escape(' (%s)' % method) if method else '',
+        escape(str(forecast.get('history') or 'unknown')), escape(str(forecast.get('reason') or '')))
+
+
 def _fix(entry):
     """The commands that would fix the host (report.fix_commands), ready to copy."""
     fixes = entry.get('fix') or []
@@ -589,6 +611,7 @@ def host_parts(page, name, entry, hid):
         parts.append('<div class="error"><b>%s:</b> %s</div>' % (escape(status), escape(str(entry['error']))))
     if status not in ('unreachable', 'failed'):
         parts.append(_health(entry, _facts(entry)))
+        parts.append(_forecast(entry))
         if opened:
             parts.append(_table(entry))
     parts.append(_fix(entry))

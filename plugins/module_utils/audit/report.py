@@ -13,10 +13,15 @@ at the kernel's default is in sync, `kernel_default` on its key)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import copy
 import datetime
+import json
+import os
+import re
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit, health as _health
+from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
 
 SCHEMA = 'urn:nfct-tuning:conntrack-audit-report'
 SCHEMA_VERSION = 2
@@ -111,25 +116,32 @@ def build(results, hosts, fail_on=_audit.DEFAULT_FAIL_ON, options=None, meta=Non
     not); context: what the fix commands need from the play ({'inventory': [sources]})."""
     fail_on = list(fail_on)
     entries = dict((h, host_entry(h, results.get(h), fail_on)) for h in hosts)
-    counts = dict((s, 0) for s in STATUSES)
     for name, e in entries.items():
-        counts[e['status']] += 1
         e['fix'] = fix_commands(name, e, context)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return assemble(entries, dict(options or {}, fail_on=fail_on), meta, now.strftime('%Y-%m-%dT%H:%M:%SZ'))
+
+
+def assemble(entries, options, meta, generated_at):
+    """The report around its host entries (host -> entry, as host_entry() and fix_commands() made
+    them): the counts, the verdict, the profiles. options: the run's options, fail_on among them."""
+    counts = dict((s, 0) for s in STATUSES)
+    for e in entries.values():
+        counts[e['status']] += 1
     counts['hosts'] = len(entries)
     counts['checked'] = counts['in_sync'] + counts['drifted']
     counts['failing'] = sum(1 for e in entries.values() if e['fails_run'])
     counts['unhealthy'] = sum(1 for e in entries.values() if unhealthy(e))
     profiles = sorted(set(e['profile'] for e in entries.values() if e.get('profile')))
     meta = meta or {}
-    now = now or datetime.datetime.now(datetime.timezone.utc)
     return {
         'schema': SCHEMA, 'schema_version': SCHEMA_VERSION,
-        'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'generated_at': generated_at,
         'collection_version': meta.get('collection_version'),
         'ansible_core_version': meta.get('ansible_core_version'),
         'profile': profiles[0] if len(profiles) == 1 else None,
         'profiles': profiles,
-        'options': dict(options or {}, fail_on=fail_on),
+        'options': options,
         'counts': counts,
         'failed': counts['failing'] > 0,
         'failing_hosts': sorted(h for h, e in entries.items() if e['fails_run']),
@@ -226,3 +238,136 @@ def to_junit(report):
                       % (quoteattr(name), len(cases), n_fail, n_skip, '\n'.join(cases)))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="conntrack audit" tests="%d" failures="%d" '
             'errors="0" time="0">\n%s\n</testsuites>\n' % (total, failures, '\n'.join(suites)))
+
+
+def write_atomically(path, text):
+    """Write a report file on the controller atomically: a temporary file in the same folder, fsync,
+    rename (mode 0644); the folder is created when missing."""
+    import tempfile
+    directory = os.path.dirname(path) or '.'
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    fd, tmp = tempfile.mkstemp(prefix='.nfct-report-', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# ---------------------------------------------------------------- merging the reports of job slices
+# (docs/fleet.md, "Under AWX / ansible-runner, with job slicing")
+
+# The fields that describe one run rather than the fleet. A merged report takes generated_at from its
+# newest input; comparable() blanks them, and per host the health window's start and length
+# (health.window since, seconds and why) wherever the host's texts quote them, and the texts of
+# RUN_PATTERNS in its strings: the name of Ansible's temporary folder on the host (time, PID, random;
+# quoted by an unreachable host's error).
+RUN_FIELDS = ('generated_at',)
+RUN_PATTERNS = (re.compile(r'ansible-tmp-[0-9.]+-[0-9]+-[0-9]+'),)
+RUN_SPECIFIC = '<run-specific>'
+# What the reports to merge must share: one audit (the same schema, collection and ansible-core
+# versions, options and fail_on), each host in one report only.
+SAME_AUDIT = ('schema', 'schema_version', 'collection_version', 'ansible_core_version', 'options')
+
+
+class MergeError(ValueError):
+    """Reports that cannot be merged; the message says which and why."""
+
+
+def merge_hosts(documents, names, key='hosts'):
+    """The union of the documents' host mappings (document[key]: host -> entry); names[i] names
+    documents[i] in messages. A host in two documents is refused. Generic: any report whose hosts
+    are a mapping (the audit's, the rollout's)."""
+    merged, seen = {}, {}
+    for name, document in zip(names, documents):
+        hosts = document.get(key) if isinstance(document, dict) else None
+        if not isinstance(hosts, dict):
+            raise MergeError('%s has no %s mapping: not a report to merge' % (name, key))
+        for host in sorted(hosts):
+            if host in seen:
+                raise MergeError('host %s is in two reports, %s and %s: each host must be in one report only '
+                                 '(merge the slices of one job, each once)' % (host, seen[host], name))
+            seen[host] = name
+            merged[host] = hosts[host]
+    return merged
+
+
+def same_audit(documents, names, fields=SAME_AUDIT):
+    """Refuses documents that differ in any of fields, naming the first difference."""
+    for name, document in zip(names[1:], documents[1:]):
+        for field in fields:
+            if document.get(field) != documents[0].get(field):
+                raise MergeError('%s and %s differ in %s (%s, %s): only the reports of one audit merge - the same '
+                                 'collection and ansible-core versions, options and fail_on' % (
+                                     names[0], name, field, _shown(documents[0].get(field)),
+                                     _shown(document.get(field))))
+
+
+def _shown(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def merge(reports, names=None):
+    """One fleet report from the reports of the slices of one audit (AWX job slicing, or any split
+    of the inventory): the hosts' entries as the slices wrote them, the counts, verdict and
+    profiles over all of them, generated_at of the newest. Raises MergeError with the reason for
+    reports that are not of one audit or share a host."""
+    reports = list(reports)
+    names = list(names or ['report %d' % (i + 1) for i in range(len(reports))])
+    if not reports:
+        raise MergeError('no reports to merge')
+    for name, report in zip(names, reports):
+        if not isinstance(report, dict) or report.get('schema') != SCHEMA:
+            raise MergeError('%s is not a conntrack audit report (its schema is not %s)' % (name, SCHEMA))
+        if report.get('schema_version') != SCHEMA_VERSION:
+            raise MergeError('%s is a report of schema v%s; this collection merges v%d: run every slice with the '
+                             'same collection version' % (name, report.get('schema_version'), SCHEMA_VERSION))
+    same_audit(reports, names)
+    entries = merge_hosts(reports, names)
+    for host, e in sorted(entries.items()):
+        if not isinstance(e, dict) or e.get('status') not in STATUSES or 'fails_run' not in e:
+            raise MergeError('host %s: not an audit entry (status one of %s, fails_run)' % (host, ', '.join(STATUSES)))
+        if isinstance(e.get('keys'), dict):
+            # the module's order (the JSON file's is alphabetical): the HTML lists the keys in it
+            entries[host] = dict(e, keys=dict((k, e['keys'][k]) for k in _keys.sort_keys(list(e['keys']))))
+    newest = max(str(r.get('generated_at') or '') for r in reports) or None
+    return assemble(entries, copy.deepcopy(reports[0]['options']), reports[0], newest)
+
+
+def comparable(report):
+    """A copy of the report without what describes the run rather than the fleet (RUN_FIELDS; per
+    host the health window's since, seconds and why, also where the host's texts quote them): what
+    a merged report and one run over the same hosts in the same state have in common."""
+    out = copy.deepcopy(report)
+    for field in RUN_FIELDS:
+        out[field] = RUN_SPECIFIC
+    for entry in (out.get('hosts') or {}).values():
+        window = (entry.get('health') or {}).get('window')
+        texts = []
+        if window:
+            texts = sorted(set(t for t in (_health._window_text(window), window.get('why')) if t),
+                           key=len, reverse=True)
+            window.update(since=RUN_SPECIFIC, seconds=RUN_SPECIFIC, why=RUN_SPECIFIC)
+        entry.update(_masked(dict(entry), texts))
+    return out
+
+
+def _masked(value, texts):
+    """value with every text of texts, and of RUN_PATTERNS, replaced by RUN_SPECIFIC in its strings
+    (dicts and lists walked)."""
+    if isinstance(value, dict):
+        return dict((k, _masked(v, texts)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_masked(v, texts) for v in value]
+    if isinstance(value, str):
+        for text in texts:
+            value = value.replace(text, RUN_SPECIFIC)
+        for pattern in RUN_PATTERNS:
+            value = pattern.sub(RUN_SPECIFIC, value)
+    return value

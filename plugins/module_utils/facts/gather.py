@@ -17,6 +17,7 @@ import platform
 import struct
 import time
 
+from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _history
 from ansible_collections.nfct.tuning.plugins.module_utils.host import persist as _persist, proc as _proc, state as _state
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys, rules as _kernel
 
@@ -248,8 +249,10 @@ def writability(sysctls, modes, netns, euid, proc_sys_ro, sys_ro, module):
     return writable, readonly, hs
 
 
-def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', breakdown_source='auto'):
-    """Collect the facts dict returned as ansible_facts.conntrack."""
+def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', breakdown_source='auto',
+           history_path=None):
+    """Collect the facts dict returned as ansible_facts.conntrack. history_path: also the host's
+    history (history()), as facts['history'] and facts['history_warning']."""
     probes = probes or Probes()
     facts = machine_facts(root, probes)
     release, rel = facts['kernel']['release'], _proc.parse_release(facts['kernel']['release'])
@@ -296,7 +299,19 @@ def gather(root='', probes=None, breakdown=False, top=10, stats_source='auto', b
     facts['kube_proxy'] = kube_proxy(root)
     if breakdown:
         facts['breakdown'] = _breakdown(root, probes, available, top, breakdown_source)
+    if history_path:
+        facts['history'], facts['history_warning'] = history(root, history_path)
     return facts
+
+
+def history(root, path):
+    """(the host's history compacted as the facts carry it (history/store.py compact()), or None
+    when there is no file or no sample; the warning, or None). Read only: a file that is not a
+    history of ours is reported, not moved aside (the metrics writer does that when it writes)."""
+    try:
+        return _history.compact(_history.parse(_state.read_text(root + path))), None
+    except (_history.HistoryError, UnicodeDecodeError) as e:
+        return None, '%s is not a usable history (%s): no history in the facts' % (path, e)
 
 
 def machine_facts(root, probes):

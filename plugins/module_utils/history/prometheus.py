@@ -110,28 +110,28 @@ def step_for(days):
     for step in STEPS:
         if days * 86400 / step <= MAX_POINTS:
             return step
-    raise PrometheusError('options', '%s days is more than Prometheus answers in one query' % days)
+    raise PrometheusError('options', 'prometheus_days: %s days is more than Prometheus answers in one query' % days)
 
 
 def instance_matcher(label, instance, match='port'):
     """The label matcher of one host: label=~`VALUE(:[0-9]+)?` (port), label="VALUE" (exact) or
     label=~`VALUE` (regex)."""
     if not LABEL_NAME.match(label or ''):
-        raise PrometheusError('options', 'label %r is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*): set '
-                                         'conntrack_prometheus_label' % (label,))
+        raise PrometheusError('options', 'prometheus_label: %r is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)'
+                              % (label,))
     if not instance or '`' in instance or '\n' in instance:
-        raise PrometheusError('options', 'instance %r: give the value of label %s for this host '
-                                         '(conntrack_prometheus_instance; default: the inventory hostname)'
-                              % (instance, label))
+        raise PrometheusError('options', 'prometheus_instance: %r: give the value of label %s for this host, without '
+                                         'backquotes or new lines (default: the inventory hostname)' % (instance, label))
     if match not in MATCHES:
-        raise PrometheusError('options', 'match %r: one of %s' % (match, ', '.join(MATCHES)))
+        raise PrometheusError('options', 'prometheus_match: %r is not one of %s' % (match, ', '.join(MATCHES)))
     if match == 'exact':
         return '%s=%s' % (label, json.dumps(instance))
     if match == 'regex':
         try:
             re.compile(instance)
         except re.error as e:
-            raise PrometheusError('options', 'instance %r is not a regular expression (%s)' % (instance, e))
+            raise PrometheusError('options', 'prometheus_instance: %r is not a regular expression (%s), which '
+                                             'prometheus_match: regex needs' % (instance, e))
         return '%s=~`%s`' % (label, instance)
     return '%s=~`%s(:[0-9]+)?`' % (label, _SPECIAL.sub(r'\\\1', instance))
 
@@ -139,13 +139,12 @@ def instance_matcher(label, instance, match='port'):
 def query(instance, label='instance', metrics='node_exporter', step=300, match='port', matchers=None):
     """The PromQL of one host: every series of the family over steps of `step` seconds, named."""
     if metrics not in FAMILIES:
-        raise PrometheusError('options', 'metrics %r: one of %s (conntrack_prometheus_metrics)'
-                              % (metrics, ', '.join(METRICS)))
+        raise PrometheusError('options', 'prometheus_metrics: %r is not one of %s' % (metrics, ', '.join(METRICS)))
     selector = instance_matcher(label, instance, match)
     if matchers:
         if '{' in matchers or '}' in matchers:
-            raise PrometheusError('options', 'matchers %r: give label matchers without braces, e.g. job="node"'
-                                  % (matchers,))
+            raise PrometheusError('options', 'prometheus_matchers: %r: give label matchers without braces, e.g. '
+                                             'job="node"' % (matchers,))
         selector += ', ' + matchers.strip().strip(',')
     parts = ['label_replace(%s(%s{%s}[%ds]), "%s", "%s", "", "")' % (fn, name, selector, step, SERIES_LABEL, name)
              for _field, name, fn in FAMILIES[metrics]]
@@ -155,8 +154,8 @@ def query(instance, label='instance', metrics='node_exporter', step=300, match='
 def api_url(url):
     """The query_range endpoint under the server's base URL (which may carry a path prefix)."""
     if not url or not re.match(r'^https?://[^/]', url):
-        raise PrometheusError('options', 'URL %r: give the server\'s base URL, http(s)://host:9090 (or with its '
-                                         'path prefix), in conntrack_prometheus_url' % (url,))
+        raise PrometheusError('options', 'prometheus_url: %r: give the server\'s base URL, http(s)://host:9090 (or '
+                                         'with its path prefix)' % (url,))
     base = url.split('?', 1)[0].rstrip('/')
     if base.endswith(API):
         return base
@@ -176,17 +175,18 @@ def public_url(url):
 def window(days, step=None, now=None):
     """(start, end, step): `days` days up to now, on multiples of the step."""
     if isinstance(days, bool) or not isinstance(days, (int, float)) or not DAYS_RANGE[0] <= days <= DAYS_RANGE[1]:
-        raise PrometheusError('options', 'days %r: a number of days from %d to %d (conntrack_prometheus_days)'
+        raise PrometheusError('options', 'prometheus_days: %r is outside the allowed range %d-%d days'
                               % ((days,) + DAYS_RANGE))
     if step is None:
         step = step_for(days)
     elif isinstance(step, bool) or not isinstance(step, int) or step < 1 or 86400 % step:
-        raise PrometheusError('options', 'step %r: seconds that divide a day (60, 300, 600...), or none to let the '
-                                         'range choose' % (step,))
+        raise PrometheusError('options', 'prometheus_step: %r: seconds that divide a day (60, 300, 600... 86400), or '
+                                         'none to let the range choose' % (step,))
     intervals = int(math.ceil(days * 86400.0 / step))
     if intervals > MAX_POINTS:
-        raise PrometheusError('options', 'step %d s over %s days is %d points, more than Prometheus\'s %d per '
-                                         'series: a longer step, or fewer days' % (step, days, intervals, MAX_POINTS))
+        raise PrometheusError('options', 'prometheus_step: %d s over %s days is %d points, more than Prometheus\'s %d '
+                                         'per series: a longer step, or fewer prometheus_days'
+                              % (step, days, intervals, MAX_POINTS))
     end = int((time.time() if now is None else now) // step) * step
     return end - intervals * step, end, step
 
@@ -202,20 +202,22 @@ def request(url, instance, days=DEFAULT_DAYS, label='instance', metrics='node_ex
     promql = query(instance, label, metrics, step, match, matchers)
     endpoint = api_url(url)
     if headers is not None and not isinstance(headers, dict):
-        raise PrometheusError('options', 'headers: a dictionary of header names and values, not %s'
+        raise PrometheusError('options', 'prometheus_headers: a dictionary of header names and values, not %s'
                               % type(headers).__name__)
     hdrs = dict(headers or {})
     if bearer_token and (username or password):
-        raise PrometheusError('options', 'give either a bearer token or a username and password, not both')
+        raise PrometheusError('options', 'prometheus_bearer_token: give either a bearer token or prometheus_username '
+                                         'and prometheus_password, not both')
     if password and not username:
-        raise PrometheusError('options', 'a password without a username (conntrack_prometheus_username)')
+        raise PrometheusError('options', 'prometheus_password: a password without prometheus_username')
     if bearer_token:
         hdrs['Authorization'] = 'Bearer %s' % bearer_token
     if client_key and not client_cert:
-        raise PrometheusError('options', 'a client key without its certificate (conntrack_prometheus_client_cert)')
+        raise PrometheusError('options', 'prometheus_client_key: a client key without its certificate '
+                                         '(prometheus_client_cert)')
     for name, value in (('timeout', timeout), ('max_bytes', max_bytes)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise PrometheusError('options', '%s %r: a positive number' % (name, value))
+            raise PrometheusError('options', 'prometheus_%s: %r is not a positive number' % (name, value))
     params = urlencode([('query', promql), ('start', str(start)), ('end', str(end)), ('step', str(step))])
     req = {'url': endpoint + '?' + params, 'method': 'GET', 'headers': hdrs, 'timeout': timeout,
            'max_bytes': int(max_bytes), 'username': username, 'password': password,
@@ -464,3 +466,34 @@ def explain(meta):
                                        instance_matcher(meta['label'], meta['instance'], meta['match']),
                                        meta['step'], meta['days'],
                                        '; ' + '; '.join(meta['warnings']) if meta.get('warnings') else ''))
+
+
+# --------------------------------------------------------------------------- conntrack_recommend's options
+
+# read_history()'s options as conntrack_recommend names them: prometheus_<name> (the role:
+# conntrack_prometheus_<name>); url and instance are given apart
+OPTIONS = ('days', 'label', 'metrics', 'step', 'match', 'matchers', 'timeout', 'max_bytes', 'username', 'password',
+           'bearer_token', 'headers', 'validate_certs', 'ca_path', 'client_cert', 'client_key')
+
+
+def options_of(params):
+    """read_history()'s options from prometheus_* parameters (those that are set)."""
+    return dict((name, params['prometheus_' + name]) for name in OPTIONS if params.get('prometheus_' + name) is not None)
+
+
+def check(url, instance, **options):
+    """The message of the first bad option (it names the prometheus_* option and what it takes), or
+    None. Makes no request."""
+    try:
+        request(url, instance, **options)
+    except PrometheusError as e:
+        return e.message
+    return None
+
+
+def reader(url, instance, fetch=None, **options):
+    """history_or_fallback() with explain(): (the history compacted as the facts carry it
+    (store.compact) or None, metadata, the sentence): what sizing/args.py history_for() is given to
+    read Prometheus with (on the controller; by the module when it runs on a host)."""
+    history, meta = history_or_fallback(url, instance, fetch=fetch, **options)
+    return _store.compact(history, 'prometheus') if history is not None else None, meta, explain(meta)

@@ -122,6 +122,27 @@ def _check_parts(doc):
         raise HistoryError('"events" holds something else than events')
 
 
+# the parts of a day that sizing and the forecast read (sizing/observed.py), and its max and counters
+COMPACT_DAY = ('day', 'peak', 'peak_time', 'max', 'samples', 'first', 'last') + DROP_COUNTERS
+
+
+def compact(history, source=None):
+    """The history as the facts carry it (ansible_facts.conntrack.history): the last sample's time,
+    boot id, count and max, the days without their rate of new entries, the 5-minute points; no
+    histogram and no events (sizing from history and the forecast read neither). parse() reads it
+    back, and sizing and the forecast from it equal those from the whole document. source: where
+    it came from (None: the host's file). None when the history holds no sample."""
+    if not history or not (history.get('days') or history.get('recent') or history.get('last')):
+        return None
+    last = history.get('last') or None
+    doc = empty()
+    doc.update(compact=True, source=source,
+               last=dict((k, last.get(k)) for k in ('time', 'boot_id', 'count', 'max')) if last else None,
+               days=[dict((k, day[k]) for k in COMPACT_DAY if k in day) for day in history.get('days') or []],
+               recent=[list(point) for point in history.get('recent') or []])
+    return doc
+
+
 def dumps(history):
     return json.dumps(history, sort_keys=True, separators=(',', ':')) + '\n'
 

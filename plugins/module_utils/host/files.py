@@ -63,7 +63,7 @@ def atomic_write(module, path, text):
         fsync_dir(os.path.dirname(directory))
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
     try:
-        with os.fdopen(fd, 'w') as f:
+        with os.fdopen(fd, 'wb' if isinstance(text, bytes) else 'w') as f:  # bytes: written as they are
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

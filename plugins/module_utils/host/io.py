@@ -9,7 +9,9 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import os
+import signal
 import socket
+import subprocess
 
 from ansible_collections.nfct.tuning.plugins.module_utils.host import lock as _lock
 
@@ -48,3 +50,29 @@ class HostIO(object):
 
     def getenv(self, name):
         return os.environ.get(name)
+
+
+def run_timed(argv, timeout):
+    """argv run with a time limit, in its own process group (killed whole at the limit; Ansible's
+    run_command has no limit): (rc, stdout, stderr, timed_out, error). rc is None when it was killed
+    or did not start (error: why)."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    except OSError as e:
+        return None, b'', b'', False, str(e)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out, err, False, None
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:  # what it printed; a child that left the group may hold the pipes: do not wait for it
+            out, err = proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            out, err = b'', b''
+        return None, out, err, True, None

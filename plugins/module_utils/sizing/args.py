@@ -10,12 +10,13 @@ __metaclass__ = type
 
 import fnmatch
 import re
+import time
 
 from ansible_collections.nfct.tuning.plugins.module_utils.host import paths as _paths
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
 from ansible_collections.nfct.tuning.plugins.module_utils.notrack import spec as _notrack
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import engine as _sizing, inputs as _inputs
-from ansible_collections.nfct.tuning.plugins.module_utils.sizing import kubeproxy as _kubeproxy
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import kubeproxy as _kubeproxy, observed as _observed
 
 # the files conntrack_settings owns: their paths are checked here too, before anything changes
 # (_paths, not the settings planner: this module also runs on the controller)
@@ -32,6 +33,34 @@ ENGINE_SPEC = dict(
     force=dict(type='bool', default=False),
     kube_proxy=dict(type='raw'),
 )
+# where the history comes from (docs/history.md): host - the facts' (conntrack_facts reads the host's
+# file), prometheus - the server, read on the controller; none - no history (static sizing)
+HISTORY_SOURCES = ('host', 'prometheus', 'none')
+# sizing from history and its source; the prometheus_* options are history/prometheus.py's
+# (OPTIONS, whose choices these repeat: tests/unit/.../test_sizing_history_args.py holds them equal)
+HISTORY_SPEC = dict(
+    sizing=dict(type='str', default='static', choices=list(_observed.MODES)),
+    history_source=dict(type='str', default='host', choices=list(HISTORY_SOURCES)),
+    history=dict(type='dict'),
+    prometheus_url=dict(type='str'),
+    prometheus_instance=dict(type='str'),
+    prometheus_label=dict(type='str', default='instance'),
+    prometheus_match=dict(type='str', default='port', choices=['port', 'exact', 'regex']),
+    prometheus_matchers=dict(type='str'),
+    prometheus_metrics=dict(type='str', default='node_exporter', choices=['node_exporter', 'nfct']),
+    prometheus_days=dict(type='int', default=30),
+    prometheus_step=dict(type='int'),
+    prometheus_timeout=dict(type='int', default=30),
+    prometheus_max_bytes=dict(type='int', default=8388608),
+    prometheus_username=dict(type='str'),
+    prometheus_password=dict(type='str', no_log=True),
+    prometheus_bearer_token=dict(type='str', no_log=True),
+    prometheus_headers=dict(type='dict'),
+    prometheus_validate_certs=dict(type='bool', default=True),
+    prometheus_ca_path=dict(type='path'),
+    prometheus_client_cert=dict(type='path'),
+    prometheus_client_key=dict(type='path', no_log=False),
+)
 ARGUMENT_SPEC = dict(
     ENGINE_SPEC,
     facts=dict(type='dict'),
@@ -40,10 +69,96 @@ ARGUMENT_SPEC = dict(
     files=dict(type='dict'),
     role_variables=dict(type='bool', default=False),
 )
+ARGUMENT_SPEC.update(HISTORY_SPEC)
 
 
-def compute(params, facts, host='localhost'):
-    """Return (result dict, error message or None)."""
+# what the result keeps of the Prometheus read's metadata (history/prometheus.py request(), never a credential)
+PROMETHEUS_SUMMARY = ('url', 'query', 'start', 'end', 'step', 'days', 'points', 'samples', 'requests', 'bytes',
+                      'warnings')
+
+
+def _when(t):
+    return time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t))
+
+
+def _shape_error(history):
+    """Why a history given as data is not one (the document of ansible_facts.conntrack.history), or None."""
+    if not isinstance(history, dict):
+        return 'expected a dict, the document conntrack_facts returns (ansible_facts.conntrack.history)'
+    for key in ('days', 'recent'):
+        if not isinstance(history.get(key, []), list):
+            return '"%s" is not a list: give the document conntrack_facts returns (ansible_facts.conntrack.history)' % key
+    if not isinstance(history.get('last') or {}, dict):
+        return '"last" is not a dict: give the document conntrack_facts returns (ansible_facts.conntrack.history)'
+    return None
+
+
+def _described(history):
+    days = [d for d in history.get('days') or [] if isinstance(d, dict)]
+    last = history.get('last') or {}
+    span = ' (%s to %s)' % (days[0].get('day'), days[-1].get('day')) if days else ''
+    when = ', last sample %s' % _when(last['time']) if isinstance(last.get('time'), (int, float)) else ''
+    return '%d days%s%s' % (len(days), span, when)
+
+
+def history_for(params, facts, host, read_prometheus=None):
+    """The history to size from, and what the result says of it: (history or None, summary or None,
+    error or None). history_source host: the history option, else the facts' (conntrack_facts
+    reads the host's file); prometheus: read_prometheus(url, instance) -> (history or None,
+    metadata, sentence) (history/prometheus.py reader(): one request; a failure is the documented
+    fallback to static sizing, in the summary; a bad prometheus_* option is an error); none: no
+    history. host: the inventory hostname, the default instance."""
+    source = params.get('history_source') or 'host'
+    summary = {'source': source, 'fallback': None, 'error': None, 'error_kind': None, 'document': None}
+    if source == 'none':
+        summary['statement'] = 'history_source none: no history read (static sizing, no forecast)'
+        return None, summary, None
+    if source == 'host':
+        given = params.get('history')
+        history = given if given is not None else (facts or {}).get('history')
+        where = 'the history option' if given is not None else 'the facts'
+        if history is None:
+            summary['statement'] = ('no history of this host in %s (conntrack_facts reads the file the metrics writer '
+                                    'keeps, history_path)' % where)
+            return None, summary, None
+        error = _shape_error(history)
+        if error:
+            return None, None, 'history (from %s): %s' % (where, error)
+        summary.update(document=history, statement='history from the host (%s): %s' % (where, _described(history)))
+        return history, summary, None
+    if not params.get('prometheus_url'):
+        return None, None, ('prometheus_url: required with history_source: prometheus (the server\'s base URL, '
+                            'http(s)://host:9090)')
+    instance = params.get('prometheus_instance') or host
+    history, meta, sentence = read_prometheus(params['prometheus_url'], instance)
+    if meta.get('error_kind') == 'options':
+        return None, None, meta['error']
+    summary.update(fallback=meta.get('fallback'), error=meta.get('error'), error_kind=meta.get('error_kind'),
+                   document=history, statement=sentence, instance=instance,
+                   prometheus=dict((k, meta.get(k)) for k in PROMETHEUS_SUMMARY if k in meta))
+    return history, summary, None
+
+
+def _with_history(rec, info):
+    """The recommendation with where its history came from: the fallback to static stated in the
+    sizing, a warning and the report's lines."""
+    rec['history'] = info
+    sizing = rec.get('sizing') or {}
+    if info.get('fallback') and sizing.get('mode') not in (None, 'static'):
+        sizing.update(used='static', fallback='static',
+                      statement='%s: %s' % (sizing['mode'], info['statement']))
+    if info.get('fallback'):
+        rec.setdefault('warnings', []).append('history_source prometheus: %s' % info['statement'])
+    forecast = rec.get('forecast')
+    rec['report'] += ['sizing: %s' % sizing.get('statement'), 'history: %s' % info['statement']]
+    if forecast:
+        rec['report'].append('forecast: %s' % forecast.get('reason'))
+    return rec
+
+
+def compute(params, facts, host='localhost', history_info=None):
+    """Return (result dict, error message or None). history_info: history_for()'s summary, when
+    the caller resolved the history (conntrack_recommend): it goes into the result."""
     profile = params.get('profile')
     try:
         rec = _sizing.recommend(
@@ -63,6 +178,10 @@ def compute(params, facts, host='localhost'):
                                                                  (facts or {}).get('interfaces'))
     shown = _sizing.assume_loaded(facts) if rec.get('assumed_not_loaded') else facts
     rec['report'] = _sizing.report_lines(host, shown, rec)
+    if history_info is not None and rec.get('available'):
+        _with_history(rec, history_info)
+    elif history_info is not None:
+        rec['history'] = history_info
     # Ansible shows a result's 'warnings' as [WARNING] lines and drops the key when it is empty:
     # the same list under a key that is always there
     rec['warning_messages'] = list(rec.get('warnings') or [])
@@ -97,8 +216,9 @@ def check_role_inputs(params, facts):
 # internal variables (vars/main.yml).
 ROLE_REGISTERED = ('conntrack_recommendation', 'conntrack_result', 'conntrack_notrack_result', 'conntrack_metrics_result',
                    'conntrack_metrics_removal', 'conntrack_users_result', 'conntrack_disable_notrack_result',
-                   'conntrack_disable_result', 'conntrack_audit_result', 'conntrack_audit_report', 'conntrack_relieve_result')
-ROLE_PLAYBOOK_VARS = ('conntrack_tune_hosts', 'conntrack_audit_hosts', 'conntrack_relieve_hosts')
+                   'conntrack_disable_result', 'conntrack_audit_result', 'conntrack_audit_report', 'conntrack_relieve_result',
+                   'conntrack_audit_history')
+ROLE_PLAYBOOK_VARS = ('conntrack_tune_hosts', 'conntrack_audit_hosts', 'conntrack_relieve_hosts', 'conntrack_rollout_hosts')
 ROLE_IGNORE = 'conntrack_ignore_variables'
 # what to write instead, for the variables whose shape is not obvious
 ROLE_EXAMPLES = {
@@ -127,6 +247,8 @@ _ROLE_TERMS = (
     (re.compile(r'(?<![\w.\'])(?<!valid )(overrides|profiles|profile|force|sysctl_file|modprobe_file|modules_load_file|'
                 r'udev_rule_file|disable_file|lock_timeout)(?=[.:\[])'), r'conntrack_\1'),
     (re.compile(r'(?<![\w.\'])exemptions(?=[.:\[])'), 'conntrack_notrack'),
+    # the history's source and the Prometheus options (history/prometheus.py names them prometheus_*)
+    (re.compile(r'(?<![\w.\'])(history_source|prometheus_[a-z_]+)\b'), r'conntrack_\1'),
 )
 
 
@@ -249,6 +371,9 @@ def _role_values(variables):
             check()
         except (_inputs.ProfileError, _keys.InvalidSetting, _kubeproxy.KubeProxyError, _notrack.NotrackError) as e:
             errors.append(str(e))
+    if v.get('history_source') == 'prometheus' and not v.get('prometheus_url'):
+        errors.append('prometheus_url: required with history_source: prometheus (the server\'s base URL, '
+                      'http(s)://host:9090)')
     paths = dict((o, v[o]) for o in OWNED_FILES if v.get(o) is not None)
     return errors + _paths.check_paths(paths, sorted(paths))
 

@@ -171,6 +171,16 @@ def namespaces(io, procs, loaded):
     return sorted(spaces.values(), key=lambda n: n['inode'])
 
 
+def rulesets_once(module, io, cache=None):
+    """rulesets(); with a dict as `cache`, read once for every caller that shares it (the audit asks
+    for NAT and for the users of conntrack in one run)."""
+    if cache is None:
+        return rulesets(module, io)
+    if 'rulesets' not in cache:
+        cache['rulesets'] = rulesets(module, io)
+    return cache['rulesets']
+
+
 def rulesets(module, io):
     tools = _rulesets.find_tools(io)
     for fam, path in LEGACY_NAMES.items():
@@ -185,10 +195,10 @@ def rulesets(module, io):
         return _rulesets.read_rulesets(module, io, tools)
 
 
-def gather(module, io, release=None):
+def gather(module, io, release=None, cache=None):
     release = release or platform.release()
     k = kernel(io, release)
-    nft, ipt = rulesets(module, io)
+    nft, ipt = rulesets_once(module, io, cache)
     procs = processes(io)
     initial = initial_netns(io)
     spaces = namespaces(io, procs, k['loaded']) if initial else []
@@ -222,7 +232,7 @@ def nat_possible(io, release):
     return not any(os.path.basename(line.split(':', 1)[0]).split('.ko')[0] == 'nf_nat' for line in dep.splitlines())
 
 
-def nat(module, io, release=None):
+def nat(module, io, release=None, cache=None):
     """The host's NAT rules (facts['nat']): who translates addresses here, read from the live
     rulesets like conntrack_users reads them; read-only. Docker's and Podman's masquerade and
     kube-proxy's service NAT count without a NAT profile."""
@@ -230,7 +240,7 @@ def nat(module, io, release=None):
     if not nat_possible(io, release):
         return {'detected': False, 'owners': [], 'evidence': [], 'rules': 0,
                 'source': 'nf_nat is a module that is not loaded: no NAT rule can exist'}
-    nft, ipt = rulesets(module, io)
+    nft, ipt = rulesets_once(module, io, cache)
     out = _users_rules.nat_summary(nft, ipt)
     read = (['nft'] if nft is not None else []) + ['%s %s' % key for key in sorted(ipt)]
     out['source'] = ', '.join(read) if read else 'no nft or iptables-save here'

@@ -175,3 +175,8 @@ def test_the_alert_rules_use_the_audits_usage_threshold():
     assert 'nfct_conntrack_usage_threshold' in rules['ConntrackTableHigh']
     fallback = re.search(r'\+ ([0-9.]+)\)', rules['ConntrackTableHigh'])
     assert float(fallback.group(1)) == health.DEFAULT_USAGE_THRESHOLD
+
+
+def test_a_window_under_a_second_is_said_in_tenths():
+    """The in-run sample's default (0.3 s) reads as such, not as 'in the last 0 s'."""
+    assert health._duration(0.3) == '0.3 s' and health._duration(1.0) == '1 s' and health._duration(2.4) == '2 s'

@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nfct.tuning contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rollout report, on the controller: one JSON document kept up to date at every step of the
+rollout (it is also what a rerun resumes from) and its HTML page. Stages, each host's gate with its
+evidence, the decisions (stop, restore), and timings."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import html
+
+from ansible_collections.nfct.tuning.plugins.module_utils.rollout import plan as _plan
+
+
+def new(planned, options, meta, now):
+    """The report of a rollout that starts (or resumes) now."""
+    stages = []
+    for stage in planned['stages']:
+        stages.append({'index': stage['index'], 'hosts': list(stage['hosts']),
+                       'status': 'passed' if stage['status'] == 'passed earlier' else 'pending',
+                       'resumed': stage['status'] == 'passed earlier', 'started': None, 'ended': None,
+                       'seconds': None, 'results': {}})
+    return {'schema': _plan.REPORT_SCHEMA, 'rollout_id': planned['rollout_id'], 'started': now, 'updated': now,
+            'ended': None, 'status': 'running', 'resumed_after': planned['resumed_after'], 'options': options,
+            'meta': meta, 'stages': stages, 'decisions': []}
+
+
+def _stage(report, index):
+    return report['stages'][index - 1]
+
+
+def start_stage(report, index, now):
+    out = copy.deepcopy(report)
+    stage = _stage(out, index)
+    stage.update(status='running', started=now)
+    out['updated'] = now
+    return out
+
+
+def record_verdict(report, index, outcomes, decided, now):
+    """The gate of every host of the stage and the stage's decision."""
+    out = copy.deepcopy(report)
+    stage = _stage(out, index)
+    for host in stage['hosts']:
+        passed, failures, reachable = outcomes[host]
+        stage['results'][host] = {'passed': passed, 'reachable': reachable, 'failures': failures,
+                                  'restore': 'pending' if host in decided['restore'] else
+                                  ('not possible: unreachable' if not reachable and not decided['passed']
+                                   else 'not needed')}
+    stage['status'] = 'passed' if decided['passed'] else 'failed'
+    if not decided['passed']:
+        out['decisions'].append({'at': now, 'stage': index, 'decision': 'stop',
+                                 'why': '; '.join('%s: %s' % (h, ', '.join(f['gate'] for f in outcomes[h][1]))
+                                                  for h in decided['failed_hosts']),
+                                 'restore': list(decided['restore'])})
+    out['updated'] = now
+    return out
+
+
+def _apply_restores(stage, restores, why=''):
+    for host, res in restores.items():
+        entry = stage['results'].setdefault(host, {})
+        if res is None:
+            entry['restore'] = 'failed: the host did not answer the restore'
+        elif res.get('failed'):
+            entry['restore'] = 'failed: %s' % (res.get('msg') or 'the restore did not complete')
+            entry['restore_mismatches'] = res.get('mismatches') or []
+        else:
+            entry['restore'] = 'restored' + why
+
+
+def record_restores(report, index, restores, now):
+    """Each restored host's outcome: restored (read back identical) or failed, with the evidence;
+    the stage is closed. restores: {host: None (unreachable) | the snapshot module's result}."""
+    out = copy.deepcopy(report)
+    stage = _stage(out, index)
+    _apply_restores(stage, restores)
+    stage['ended'] = now
+    if stage['started'] is not None:
+        stage['seconds'] = round(now - stage['started'], 1)
+    out['updated'] = now
+    if stage['status'] == 'failed':
+        out['status'], out['ended'] = 'stopped', now
+    elif all(s['status'] == 'passed' for s in out['stages']):
+        out['status'], out['ended'] = 'completed', now
+    return out
+
+
+def restore_all_hosts(report, restore_all):
+    """The hosts conntrack_rollout_restore_all puts back: those of the stages that passed, when the
+    rollout stopped and it is true."""
+    if not restore_all or report.get('status') != 'stopped':
+        return []
+    return [h for s in report['stages'] if s['status'] == 'passed' for h in s['hosts']]
+
+
+def record_restore_all(report, restores, now):
+    """The restores of the earlier stages (conntrack_rollout_restore_all), in their stages."""
+    out = copy.deepcopy(report)
+    for stage in out['stages']:
+        mine = dict((h, r) for h, r in restores.items() if h in stage['hosts'])
+        if mine:
+            _apply_restores(stage, mine, ' (conntrack_rollout_restore_all)')
+            stage['status'] = 'restored'
+    out['decisions'].append({'at': now, 'stage': None, 'decision': 'restore_all',
+                             'why': 'the rollout stopped and conntrack_rollout_restore_all is true',
+                             'restore': sorted(restores)})
+    out['updated'] = now
+    return out
+
+
+def restore_failures(report, index=None):
+    """The hosts of a stage (or of every stage) whose restore failed: [(host, why)]."""
+    stages = [_stage(report, index)] if index else report['stages']
+    return [(h, r['restore']) for stage in stages for h, r in sorted(stage['results'].items())
+            if str(r.get('restore')).startswith('failed')]
+
+
+def stage_lines(report, index):
+    """A stage's outcome in words."""
+    stage = _stage(report, index)
+    lines = ['stage %d: %s (%s)' % (index, stage['status'].upper(), ', '.join(stage['hosts']))]
+    for host in stage['hosts']:
+        res = stage['results'].get(host) or {}
+        if res.get('passed'):
+            lines.append('  %s: gate passed%s' % (host, '' if res.get('restore') == 'not needed'
+                                                  else '; restore: %s' % res.get('restore')))
+            continue
+        for failure in res.get('failures') or []:
+            lines.append('  %s: %s failed: %s' % (host, failure['gate'], failure['evidence']))
+        lines.append('  %s: restore: %s' % (host, res.get('restore')))
+    if stage['status'] == 'failed':
+        bad = restore_failures(report, index)
+        lines.append('the rollout stops before stage %d; %s; fix the cause and run the same command again: it resumes '
+                     'at stage %d' % (index + 1, 'the restore FAILED on %s: check them by hand (docs/rollout.md, "When '
+                                      'a restore fails")' % ', '.join(h for h, _w in bad) if bad else
+                                      'the stage was put back as it was', index))
+    return lines
+
+
+def to_html(report):
+    """The report as one HTML page, no script, no external resource."""
+    esc = html.escape
+    rows = []
+    for stage in report['stages']:
+        for host in stage['hosts']:
+            res = stage['results'].get(host) or {}
+            gate = 'passed' if res.get('passed') else (
+                '; '.join('%s: %s' % (f['gate'], f['evidence']) for f in res.get('failures') or []) or '-')
+            rows.append('<tr class="%s"><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+                esc(stage['status'].replace(' ', '-')), stage['index'], esc(host), esc(stage['status']), esc(gate),
+                esc(str(res.get('restore', '-')))))
+    decisions = ''.join('<li>stage %d: %s (%s); restored: %s</li>' % (
+        d['stage'], esc(d['decision']), esc(d['why']), esc(', '.join(d['restore']) or 'none'))
+        for d in report['decisions'])
+    timings = ''.join('<li>stage %d: %s s</li>' % (s['index'], s['seconds']) for s in report['stages']
+                      if s['seconds'] is not None)
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>conntrack rollout %s</title>'
+            '<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
+            'td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}'
+            'tr.failed td{background:#fde2e2}tr.passed td{background:#e6f4e6}</style></head><body>'
+            '<h1>conntrack rollout %s: %s</h1><p>started %s, updated %s; soak %s s%s</p>'
+            '<table><thead><tr><th>stage</th><th>host</th><th>stage status</th><th>gate (evidence)</th>'
+            '<th>restore</th></tr></thead><tbody>%s</tbody></table>'
+            '<h2>Decisions</h2><ul>%s</ul><h2>Timings</h2><ul>%s</ul></body></html>\n'
+            % (esc(report['rollout_id']), esc(report['rollout_id']), esc(report['status']), _when(report['started']),
+               _when(report['updated']), esc(str(report['options'].get('soak'))),
+               '; resumed after stage %d' % report['resumed_after'] if report['resumed_after'] else '',
+               ''.join(rows), decisions or '<li>none</li>', timings or '<li>none yet</li>'))
+
+
+def _when(epoch):
+    import time
+    return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(epoch)) if epoch else '-'
