@@ -46,7 +46,7 @@ REPO = os.path.dirname(HERE)
 IMAGE = os.environ.get('NFCT_BENCH_IMAGE', 'localhost/nfct-debian:bookworm')
 PROFILE = 'edge'
 INOTIFY = '/proc/sys/fs/inotify/max_user_instances'
-TARGETS = {'audit_vs_ping': 1.3, 'naive_vs_audit': 3.0}
+TARGETS = {'audit_vs_ping': 1.3, 'naive_vs_audit': 3.0, 'rollout_overhead_vs_audit': 2.0}
 
 
 def _log(msg):
@@ -195,6 +195,21 @@ def hyperfine_rounds(cmds, rounds, env, json_path, log, loads=None):
                      'cpu': statistics.median(cpu[n])}) for n, t in per.items())
 
 
+def rollout_cmds(inv, tmp, env):
+    """tune and a one-stage rollout (soak 0) of the same change: the rollout's own cost is the
+    difference. The rollout's report is removed before each run (a rerun of the same rollout would
+    resume after its completed stage and do nothing). tune runs once first: every timed run applies
+    an unchanged host, as a rollout of a fleet already converged."""
+    tune = 'ansible-playbook -i %s %s -e conntrack_profile=%s > /dev/null' % (
+        inv, os.path.join(REPO, 'playbooks', 'tune.yml'), PROFILE)
+    _run(['sh', '-c', tune], env)
+    report = os.path.join(tmp, 'rollout.json')
+    rollout = ('rm -f %s; ansible-playbook -i %s %s -e conntrack_profile=%s -e \'{"conntrack_rollout_stages": ["100%%"]}\' '
+               '-e conntrack_rollout_soak=0 -e conntrack_rollout_report_path=%s -e conntrack_rollout_html_path= > /dev/null'
+               % (report, inv, os.path.join(REPO, 'playbooks', 'rollout.yml'), PROFILE, report))
+    return [('tune', tune), ('rollout', rollout)]
+
+
 def run(sizes, env, tmp, log=_log, rounds=1):
     """Returns {'sizes': {...}, 'verdicts': [(target, measured, ok)], 'markdown': str}."""
     env = dict(env, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'),
@@ -234,6 +249,7 @@ def run(sizes, env, tmp, log=_log, rounds=1):
                 # health window costs (issue 23)
                 audit = dict(cmds)['audit']
                 cmds.append(('audit_nosample', audit.replace(' --check ', ' --check -e conntrack_audit_health_sample=0 ')))
+                cmds += rollout_cmds(inv, tmp, env)
                 log('%d hosts: %d round(s) of %s (%d keys)' % (n, rounds, ', '.join(c for c, _x in cmds), len(keys)))
                 loads = []
                 t = hyperfine_rounds(cmds, rounds, env, os.path.join(tmp, 'hf-fleet-%d.json' % n), log, loads)
@@ -261,6 +277,16 @@ def run(sizes, env, tmp, log=_log, rounds=1):
                          '%.2fx ping without the sample, %.2fx with it' % (s['nosample_vs_ping'], s['audit_vs_ping']), True))
         verdicts.append(('fleet of %s: audit --check against ping --become (like for like: the audit has become: true)' % n,
                          '%.2fx' % s['audit_vs_ping_become'], True))
+        # the rollout's own cost per stage beyond the soak: one stage of every host with soak 0,
+        # minus the same change applied by tune (the change is not the rollout's overhead)
+        s['rollout_overhead_s'] = t['rollout']['median'] - t['tune']['median']
+        s['rollout_overhead_vs_audit'] = s['rollout_overhead_s'] / t['audit']['median']
+        verdicts.append(('fleet of %s: the rollout\'s own overhead per stage (beyond the soak) <= %.0fx one audit pass'
+                         % (n, TARGETS['rollout_overhead_vs_audit']),
+                         '%.2fx (%.1f s: rollout %.1f s - tune %.1f s; audit %.1f s)'
+                         % (s['rollout_overhead_vs_audit'], s['rollout_overhead_s'], t['rollout']['median'],
+                            t['tune']['median'], t['audit']['median']),
+                         s['rollout_overhead_vs_audit'] <= TARGETS['rollout_overhead_vs_audit']))
     out['verdicts'] = verdicts
     out['markdown'] = markdown(out)
     return out
@@ -288,6 +314,18 @@ def markdown(out):
     L.append('Each variant\'s spread over the rounds (min-max s): %s.' % '; '.join(
         '%s hosts: %s' % (n, ', '.join('%s %.1f-%.1f' % (v, r['min'], r['max']) for v, r in sorted(s['times'].items())))
         for n, s in sorted(out['sizes'].items(), key=lambda kv: int(kv[0]))))
+    L.append('')
+    L.append('The rollout (`nfct.tuning.rollout`, one stage of every host, soak 0) next to tune applying the same '
+             'change to the same converged hosts: its own overhead per stage, beyond the soak (target <= %.0fx one '
+             'audit pass).' % TARGETS['rollout_overhead_vs_audit'])
+    L.append('')
+    L.append('| hosts | tune s | rollout s | overhead s | audit s | overhead/audit |')
+    L.append('|---|---|---|---|---|---|')
+    for n, s in sorted(out['sizes'].items(), key=lambda kv: int(kv[0])):
+        t = s['times']
+        row = (n, t['tune']['median'], t['rollout']['median'], s['rollout_overhead_s'], t['audit']['median'],
+               s['rollout_overhead_vs_audit'])
+        L.append('| %s | %.1f | %.1f | %.1f | %.1f | %.2f |' % row)
     L.append('')
     some = out['sizes'][sorted(out['sizes'], key=int)[-1]]
     L.append('Keys (both playbooks): %s. Commands:' % ', '.join(some['keys']))
