@@ -109,7 +109,7 @@ endef
 
 .PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint docs docs-check \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
-        vm-image molecule-vm containers test-serial promtool prometheus ee \
+        vm-image molecule-vm containers containers-rest containers-fleet test-serial promtool prometheus ee \
         netns-shared netns-quiet eda eda-setup
 
 help: ## List the targets
@@ -205,42 +205,44 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # in $(STAGE_LOGS). Lanes separated by '|' run at the same time, phases (arguments) one after
 # the other; a phase runs only if the previous one passed.
 #  - phase 1, setup: apt packages, .venv, collections, get-pip.
-#  - phase 2: the checks, the Molecule scenarios and the container tests (lane 1) next to the
-#    qemu VM scenario (lane 2: the image build on a fresh machine, the emulated guest and its
-#    reboots; ~12 minutes on a quiet machine) and to the Podman image builds (lane 3: network
-#    and disk bound debootstraps, only on a fresh machine or after a build script changed; lane
-#    1's `molecule` waits for them through their lock). The container tests compare every
-#    host-global sysctl before and after; the machine-wide counters the emulation moves once
-#    are left out of that comparison (tests/containers/podhost.py VOLATILE_SYSCTLS).
-#    Lane 1 ends with the netns tests that bear load (netns-shared): on a fresh machine the VM
-#    lane (with its image build) is the longest, and lane 1 would otherwise leave a core idle.
+#  - phase 2, three lanes:
+#    lane 1: the checks, the Molecule scenarios, the container tests but the fleet ones
+#      (containers-rest), then the netns tests that bear load (netns-shared);
+#    lane 2: the qemu VM scenario (the image build on a fresh machine, the emulated guest and its
+#      reboots), then the container fleet tests (containers-fleet: the rollout on 12 containers,
+#      the audit and the rollout under ansible-runner in slices);
+#    lane 3: the Podman image builds (network and disk bound debootstraps, only on a fresh
+#      machine or after a build script changed; lane 1's `molecule` waits for them through their
+#      lock), eda-setup, then the checks with their own venvs (min-ansible, host-python).
+#    The tests of lanes 1 and 2 that write the initial namespace's global values, fill tables
+#    against the global max or compare them hold one lock (tests/netns/nsfill.py
+#    host_global_lock: every tests/netns case, the container tests that flood or compare, the
+#    Molecule `host` scenario through flock); the container snapshots leave out those global
+#    values, which a container can only read, and the machine-wide counters the emulation moves
+#    (tests/containers/podhost.py VOLATILE_SYSCTLS).
 #  - phase 3: netns-quiet, after the VM: the quiet_machine cases (tests/netns/conftest.py), which
 #    measure the machine-wide slab or are timing-sensitive (a lockout case failed once next to
 #    the VM); then eda, the closed loop end to end: it lowers and raises the initial namespace's
-#    nf_conntrack_max, which the containers and netns stages of lane 1 write too, so it runs
-#    when nothing else does (its tools and venv are made ready in lane 3: eda-setup).
-# Measured (2 cores, 2026-11-26): a clean clone with warm caches 15-17 min; a fresh machine
-# (empty NFCT_CACHE and pip cache, no Podman images; the VM image built in lane 2, the images
-# in lane 3) 17.0 min: lane 1 ends at 16.5 min (netns-shared from 13.9), lane 2 at 15.3, then
-# netns-quiet 26 s. The apt packages add ~30 s on a machine without them (this machine's
-# /var/log/apt/history.log: 23 s of dpkg; apt-get update and the downloads 3 s).
-# The machine's two cores are busy throughout phase 2 (measured): more lanes would not help.
+#    nf_conntrack_max, so it runs when nothing else does (its tools and venv are made ready in
+#    lane 3: eda-setup).
+# Measured (2 vCPUs without KVM: the VM under TCG): see docs/development.md, "Make targets".
+# The apt packages add ~30 s on a machine without them.
 # TEST_CHECKS_NICE=N runs lane 1 under `nice -n N` so that the VM (and its Ansible) get the
 # CPU first (not measured yet).
 TEST_CHECKS_NICE ?= 0
 TEST_SETUP   := apt venv collections get-pip
-TEST_CHECKS  := units sanity lint changelog-lint docs-check prometheus build install-test ee docsite \
-                min-ansible host-python
-TEST_LANE1_AFTER := containers netns-shared
+TEST_CHECKS  := units sanity lint changelog-lint docs-check prometheus build install-test ee docsite
+TEST_LANE3   := images eda-setup min-ansible host-python
+TEST_LANE1_AFTER := containers-rest netns-shared
 TEST_AFTER   := netns-quiet eda
 STAGE_LOGS   := $(CACHE)/stages
 
 test: ## All of the checks below, in lanes (molecule-vm alongside the others); a table of the stages at the end
 	@MAKE='$(MAKE)' scripts/run-stages.sh $(STAGE_LOGS) '$(TEST_SETUP)' \
-	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule $(TEST_LANE1_AFTER) | vm-image molecule-vm | images eda-setup' '$(TEST_AFTER)'
+	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule $(TEST_LANE1_AFTER) | vm-image molecule-vm containers-fleet | $(TEST_LANE3)' '$(TEST_AFTER)'
 	$(call say,make test: all passed)
 
-test-serial: setup $(TEST_CHECKS) molecule $(TEST_LANE1_AFTER) $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
+test-serial: setup $(TEST_CHECKS) min-ansible host-python molecule $(TEST_LANE1_AFTER) containers-fleet $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
 
 # promtool and the Prometheus server from Debian's prometheus package, extracted (not installed:
 # installing it would start a Prometheus server on this machine); the tests start the server
@@ -466,7 +468,8 @@ molecule: setup images ## molecule test -s NAME for each of MOLECULE_SCENARIOS (
 	for s in $(MOLECULE_SCENARIOS); do \
 	    current=$$s; echo "--- molecule test -s $$s"; \
 	    start=$$SECONDS; \
-	    if ! molecule test -s "$$s"; then echo "ERROR: scenario $$s failed" >&2; destroy; exit 1; fi; \
+	    lock=""; [ "$$s" != host ] || lock="flock $(GLOBAL_LOCK)"; \
+	    if ! $$lock molecule test -s "$$s"; then echo "ERROR: scenario $$s failed" >&2; destroy; exit 1; fi; \
 	    echo "--- scenario $$s passed in $$((SECONDS - start)) s"; current=""; \
 	done; \
 	after=$$(guard); \
@@ -480,11 +483,34 @@ molecule: setup images ## molecule test -s NAME for each of MOLECULE_SCENARIOS (
 # five role runs at once; the audit of a fleet from the installed tarball (docs/audit.md) and
 # its HTML report in headless Chromium (apt package chromium). Every container is removed by
 # the tests.
-containers: setup images build $(PROMTOOL) ## Container tests (tests/containers, root): safety, the installed audit, Chromium, users, metrics
+# `make containers` runs all of them; make test runs the fleet tests (CONTAINERS_FLEET: the rollout on
+# 12 containers, the audit and the rollout under ansible-runner in slices) as `containers-fleet` in
+# the VM's lane after the VM scenario, the others (`containers-rest`) in lane 1. Both lanes' tests
+# that write, fill against or compare the initial namespace's global values hold one lock
+# (tests/netns/nsfill.py host_global_lock; the Molecule `host` scenario takes it with flock).
+# containers-fleet builds its tarball from a staged copy of its own (lane 1's sanity and docsite
+# read .cache/sanity meanwhile).
+CONTAINERS_FLEET := tests/containers/test_rollout_fleet.py tests/containers/test_runner_slices.py
+GLOBAL_LOCK      := /run/nfct-tuning-tests-global.lock
+containers: setup images build $(PROMTOOL) ## Container tests (tests/containers, root): safety, the installed audit, Chromium, users, metrics, rollout fleet
 	$(call say,containers: pytest tests/containers)
-	@if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/containers"; exit 0; fi; \
+	@$(call containers_pytest,tests/containers)
+
+containers-rest: setup images build $(PROMTOOL) ## tests/containers without the fleet tests (make test's lane 1)
+	$(call say,containers-rest: pytest tests/containers without $(notdir $(CONTAINERS_FLEET)))
+	@$(call containers_pytest,$(addprefix --ignore=,$(CONTAINERS_FLEET)) tests/containers)
+
+containers-fleet: STAGE := $(ROOT)/$(CACHE)/fleet-stage/ansible_collections/$(NAMESPACE)/$(NAME)
+containers-fleet: DIST := $(ROOT)/$(CACHE)/fleet-dist
+containers-fleet: setup images build $(PROMTOOL) ## The fleet tests of tests/containers: rollout on 12 containers, runner slices (make test's lane 2)
+	$(call say,containers-fleet: pytest $(CONTAINERS_FLEET))
+	@$(call containers_pytest,$(CONTAINERS_FLEET))
+
+define containers_pytest
+	if [ "$$(id -u)" != 0 ]; then echo "WARNING: not root: skipping tests/containers"; exit 0; fi; \
 	export NFCT_REQUIRE_CHROMIUM=1 NFCT_DIST=$(DIST) NFCT_PROMTOOL=$(abspath $(PROMTOOL)); \
-	$(call pytest,$(VENV)/bin/python,tests/containers)
+	$(call pytest,$(VENV)/bin/python,$(1))
+endef
 
 # The qemu VM scenario (docs/vm.md): Debian 12 with Debian's kernel (nf_conntrack a module),
 # real reboots. The image is cached in ~/.cache/nfct-tuning/vm (VM_CACHE; shared by every clone),
@@ -514,7 +540,7 @@ BENCH_ARGS         ?=
 
 # The fleet part uses only the bookworm image.
 bench: IMAGE_SUITES := bookworm
-bench: setup $(if $(filter 1,$(BENCH_FLEET)),images) ## Benchmarks: facts on 100k and 1M-entry tables, fleet run cost (root; report in benchmarks/results)
+bench: setup $(PROMTOOL) $(PROMETHEUS) $(if $(filter 1,$(BENCH_FLEET)),images) ## Benchmarks: facts on 100k and 1M-entry tables, fleet run cost (root; report in benchmarks/results)
 	$(call say,bench: benchmarks/bench.py $(BENCH_ARGS) (report: benchmarks/results/latest.md))
 	@if [ "$$(id -u)" != 0 ]; then echo "ERROR: make bench needs root (network namespaces, nf_conntrack_max, podman)" >&2; exit 1; fi
 	$(VENV)/bin/python benchmarks/bench.py $(if $(filter 1,$(BENCH_FLEET)),,--no-fleet) $(BENCH_ARGS)

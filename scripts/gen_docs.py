@@ -193,6 +193,12 @@ FIGURES = {
     'bench.record-fleet': lambda: 'benchmarks/' + record()['fleet'].replace('.json', '.md'),
     'bench.report-5000': report_5000,
     'bench.replay-table': replay_table,
+    'bench.history-added': lambda: '%.1f ms in process and %.1f ms as the module\'s own process' % (
+        result('history')['history_cost']['in_process']['added_ms'], result('history')['history_cost']['process']['added_ms']),
+    'bench.prometheus-requests': lambda: '%g' % result('history')['history_cost']['prometheus']['requests_per_host'],
+    'bench.prometheus-added': lambda: '%+.0f ms' % result('history')['history_cost']['prometheus']['playbook']['added_ms_per_host'],
+    'bench.prometheus-read': lambda: '%.0f ms' % result('history')['history_cost']['prometheus']['in_process']['read_ms'],
+    'bench.record-history': lambda: 'benchmarks/' + record()['history'].replace('.json', '.md'),
     'bench.record-replay': lambda: 'benchmarks/' + record()['replay'].replace('.json', '.md'),
     'bench.replay-seconds': lambda: '%.1f s' % result('replay')['seconds'],
     'code.resize-threshold': resize_threshold,

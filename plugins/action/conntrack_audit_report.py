@@ -9,13 +9,13 @@ they change no host)."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import glob
 import json
 import os
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as _audit, report as _audit_report
+from ansible_collections.nfct.tuning.plugins.module_utils.rollout import plan as _plan
 
 ARGUMENT_SPEC = dict(
     result_var=dict(type='str', default='conntrack_audit_result'),
@@ -96,11 +96,15 @@ class ActionModule(ActionBase):
         merged = []
         if params['merge'] is not None:
             try:
-                merged, reports = read_reports(params['merge'])
+                merged, reports = _audit_report.read_reports(params['merge'], os.getcwd())
                 for option in OUTPUTS:
                     if params[option] and full_path(params[option]) in merged:
                         raise _audit_report.MergeError('%s: %s is one of the reports to merge; write the merged report '
                                                        'to another path' % (option, full_path(params[option])))
+                for name, report in zip(merged, reports):
+                    if isinstance(report, dict) and report.get('schema') == _plan.REPORT_SCHEMA:
+                        raise _audit_report.MergeError('%s is a rollout report: rollout reports merge with '
+                                                       'nfct.tuning.merge_rollout_reports' % name)
                 report = _audit_report.merge(reports, merged)
             except _audit_report.MergeError as e:
                 result.update(failed=True, msg='merge: %s' % e)
@@ -147,34 +151,6 @@ class ActionModule(ActionBase):
         return _audit_report.build(results, hosts, params['fail_on'], params['options'],
                                    {'collection_version': collection_version(), 'ansible_core_version': core_version},
                                    context={'inventory': inventory_sources(task_vars)})
-
-
-def read_reports(patterns):
-    """The JSON reports to merge: (absolute paths, reports). Each pattern is a path or a glob
-    (relative to the current folder); a pattern that matches nothing, a file listed twice, an
-    unreadable file or one that is not JSON is refused (MergeError)."""
-    if not patterns:
-        raise _audit_report.MergeError('no reports listed')
-    paths = []
-    for pattern in patterns:
-        full = os.path.join(os.getcwd(), os.path.expanduser(pattern))
-        found = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
-        if not found or not all(os.path.isfile(p) for p in found):
-            raise _audit_report.MergeError('%s: no such report file' % pattern)
-        for path in (os.path.realpath(p) for p in found):
-            if path in paths:
-                raise _audit_report.MergeError('%s is listed twice' % path)
-            paths.append(path)
-    reports = []
-    for path in paths:
-        try:
-            with open(path) as f:
-                reports.append(json.load(f))
-        except (IOError, OSError) as e:
-            raise _audit_report.MergeError('cannot read %s: %s' % (path, e))
-        except ValueError as e:
-            raise _audit_report.MergeError('%s is not JSON: %s' % (path, e))
-    return paths, reports
 
 
 def _html(report):

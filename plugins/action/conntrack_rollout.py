@@ -20,7 +20,7 @@ from ansible_collections.nfct.tuning.plugins.module_utils.rollout import (gate a
                                                                           report as _report)
 
 ARGUMENT_SPEC = dict(
-    step=dict(type='str', required=True, choices=['plan', 'start', 'verdict', 'finish', 'end']),
+    step=dict(type='str', required=True, choices=['plan', 'start', 'verdict', 'finish', 'end', 'merge']),
     stages=dict(type='raw', default=list(_plan.DEFAULT_STAGES)),
     soak=dict(type='raw', default=300),
     checks=dict(type='raw', default=[]),
@@ -35,6 +35,7 @@ ARGUMENT_SPEC = dict(
     applied_var=dict(type='str', default='conntrack__rollout_applied'),
     gate_var=dict(type='str', default='conntrack__rollout_gate'),
     restore_var=dict(type='str', default='conntrack__rollout_restore'),
+    merge=dict(type='list', elements='str'),
 )
 
 
@@ -70,6 +71,8 @@ class ActionModule(ActionBase):
         step = getattr(self, '_' + params['step'])
         try:
             result.update(step(params, task_vars))
+        except _audit_report.MergeError as e:
+            result.update(failed=True, changed=False, msg='merge: %s' % e)
         except _plan.PlanError as e:
             result.update(failed=True, changed=False, msg=str(e))
         except (IOError, OSError) as e:
@@ -182,10 +185,32 @@ class ActionModule(ActionBase):
                                   % self._paths.get('report_path'))
         hosts = _report.restore_all_hosts(report, params['restore_all'])
         if not params['record']:
-            return dict(changed=False, restore=hosts, status=report['status'])
+            stopped, message = _report.stop_message(report, params['report_path'])
+            return dict(changed=False, restore=hosts, status=report['status'], stopped_hosts=stopped,
+                        stop_message=message)
         report = _report.record_restore_all(report, self._restores(params, task_vars, hosts), time.time())
         self._save(report)
         bad = _report.restore_failures(report)
         return dict(changed=False, restore=hosts, status=report['status'], restore_failed=[h for h, _why in bad],
                     lines=['conntrack_rollout_restore_all: put back %s' % ', '.join(hosts)]
                     + ['  %s: restore %s' % (h, why) for h, why in bad])
+
+    def _merge(self, params, task_vars):
+        """One fleet report from the rollout reports of the slices of one job (merge: paths or globs),
+        written to report_path and html_path; failed_run when a slice stopped or has not ended, or a
+        restore failed."""
+        if not params['merge']:
+            raise _audit_report.MergeError('list the rollout reports of the slices to merge (paths or glob patterns)')
+        names, reports = _audit_report.read_reports(params['merge'], os.getcwd())
+        for path in self._paths.values():
+            if path in names:
+                raise _audit_report.MergeError('%s is one of the reports to merge; write the merged report to another '
+                                               'path' % path)
+        merged = _report.merge(reports, names)
+        self._save(merged)
+        lines = ['merged %d report(s): %s' % (len(names), ', '.join(names))] + _report.merged_lines(merged)
+        lines.append('report: %s' % ', '.join(self._paths.values()))
+        bad = _report.merged_restore_failures(merged)
+        return dict(changed=False, status=merged['status'], hosts=sorted(merged['hosts']), lines=lines,
+                    failed_run=merged['status'] != 'completed' or bool(bad), restore_failed=[h for h, _w in bad],
+                    written=dict((k, v) for k, v in self._paths.items()), merged=names)

@@ -28,7 +28,13 @@ description:
   - C(finish) - records each restore of M(nfct.tuning.conntrack_snapshot) (restored, or failed with the evidence; a failed
     restore is never reported as restored) and closes the stage.
   - C(end) - after the stages, the hosts of the stages that passed to put back when the rollout stopped and O(restore_all)
-    is true; with O(record), records their restores.
+    is true, and the hosts of the stage it stopped at with the message they fail with; with O(record), records the
+    restores.
+  - C(merge) - one fleet report from the rollout reports of the slices of one job (AWX or Automation Platform job
+    slicing, or any split of the inventory run as separate jobs with their own report paths) - each slice's stages as
+    it ran them, every host once (a host in two reports, reports of different options or a report that is not a
+    slice's rollout report is refused with the reason, writing nothing), the status over all of them and the restores
+    that failed; written to O(report_path) and O(html_path). The nfct.tuning.merge_rollout_reports playbook runs it.
   - The report (JSON and HTML, written atomically on the controller) is rewritten at each step - stages, each host's
     gate with its evidence, the decisions, the restores, timings - and is the state a rerun resumes from.
 author:
@@ -38,7 +44,7 @@ options:
     description: The step of the rollout.
     type: str
     required: true
-    choices: [plan, start, verdict, finish, end]
+    choices: [plan, start, verdict, finish, end, merge]
   stages:
     description:
       - The stages, as C(serial) takes them - batch sizes (whole numbers, 1 or more) or whole percentages of the fleet
@@ -99,6 +105,12 @@ options:
     description: The registered M(nfct.tuning.conntrack_snapshot) restore result on each host.
     type: str
     default: conntrack__rollout_restore
+  merge:
+    description:
+      - C(merge) only - the JSON rollout reports of the slices to merge, paths or glob patterns (relative to the current
+        folder). A pattern that matches nothing, a file listed twice or one that is not JSON is refused.
+    type: list
+    elements: str
 extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_controller
@@ -138,6 +150,16 @@ EXAMPLES = r'''
         url: http://127.0.0.1/health
   run_once: true
   register: plan
+
+# Merge the reports of three slice jobs into one fleet report
+- name: Merge the slices' rollout reports
+  nfct.tuning.conntrack_rollout:
+    step: merge
+    merge: ['/srv/reports/conntrack-rollout-*.json']
+    report_path: conntrack-rollout.json
+    html_path: conntrack-rollout.html
+  run_once: true
+  register: merged
 '''
 
 RETURN = r'''
@@ -180,13 +202,41 @@ failed_hosts:
   elements: str
 restore_failed:
   description: The hosts whose restore failed.
-  returned: step is finish or end (with record)
+  returned: step is finish, end (with record) or merge
   type: list
   elements: str
 status:
-  description: The rollout's status - running, stopped or completed.
-  returned: step is finish or end
+  description: The rollout's status - running, stopped or completed (merge - stopped when a slice stopped, running while
+    one has not ended, completed when every slice completed).
+  returned: step is finish, end or merge
   type: str
+stopped_hosts:
+  description: The hosts of the stage the rollout stopped at (the last play fails them), or none.
+  returned: step is end
+  type: list
+  elements: str
+stop_message:
+  description: What those hosts fail with - the stage, the hosts that failed it, the restores, the report.
+  returned: step is end
+  type: str
+hosts:
+  description: The hosts of the merged reports.
+  returned: step is merge
+  type: list
+  elements: str
+failed_run:
+  description: Whether the merged rollout fails the run - a slice stopped or has not ended, or a restore failed.
+  returned: step is merge
+  type: bool
+merged:
+  description: The reports merged (absolute paths).
+  returned: step is merge
+  type: list
+  elements: str
+written:
+  description: The files written (report_path, html_path).
+  returned: step is merge
+  type: dict
 lines:
   description: What the step decided, in words.
   returned: always
@@ -199,7 +249,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 def main():
     module = AnsibleModule(argument_spec=dict(
-        step=dict(type='str', required=True, choices=['plan', 'start', 'verdict', 'finish', 'end']),
+        step=dict(type='str', required=True, choices=['plan', 'start', 'verdict', 'finish', 'end', 'merge']),
         stages=dict(type='raw', default=[1, '10%', '50%', '100%']), soak=dict(type='raw', default=300),
         checks=dict(type='raw', default=[]), thresholds=dict(type='raw', default={}),
         restore_all=dict(type='bool', default=False), record=dict(type='bool', default=False),
@@ -208,7 +258,8 @@ def main():
         html_path=dict(type='str', default='conntrack-rollout.html'),
         applied_var=dict(type='str', default='conntrack__rollout_applied'),
         gate_var=dict(type='str', default='conntrack__rollout_gate'),
-        restore_var=dict(type='str', default='conntrack__rollout_restore')), supports_check_mode=True)
+        restore_var=dict(type='str', default='conntrack__rollout_restore'),
+        merge=dict(type='list', elements='str')), supports_check_mode=True)
     module.fail_json(msg='nfct.tuning.conntrack_rollout is an action that runs on the controller; it has no module part '
                          'to run on a host')
 

@@ -28,7 +28,12 @@ VOLATILE_SYSCTLS = ('fs.dentry-state', 'fs.file-nr', 'fs.inode-nr', 'fs.inode-st
                     'kernel.random.', 'net.netfilter.nf_conntrack_count', 'fs.quota.',
                     # machine-wide counters other work moves (a qemu VM's AIO contexts, ptys) and
                     # the rate the kernel lowers itself under load
-                    'fs.aio-nr', 'kernel.pty.nr', 'kernel.perf_event_max_sample_rate')
+                    'fs.aio-nr', 'kernel.pty.nr', 'kernel.perf_event_max_sample_rate',
+                    # the initial namespace's global conntrack values, read-only in a container
+                    # (nothing run in one can change them): tests of other lanes write them, under
+                    # tests/netns/nsfill.py host_global_lock()
+                    'net.netfilter.nf_conntrack_max', 'net.netfilter.nf_conntrack_buckets',
+                    'net.netfilter.nf_conntrack_expect_max')
 
 # what the snapshot reads inside the container
 SNAPSHOT = r'''
@@ -243,3 +248,40 @@ def ansible_env():
 
 def sha(text):
     return hashlib.sha256(text.encode()).hexdigest() if text is not None else None
+
+
+# what the change may touch, read in one exec: the files (mode, sha256), every net.netfilter
+# value but the count, the nft ruleset, the snapshots kept
+ROLE_STATE = r'''
+import hashlib, json, os, subprocess
+files = {}
+for top in ('/etc/sysctl.d', '/etc/modprobe.d', '/etc/modules-load.d', '/etc/udev/rules.d', '/etc/nftables.d',
+            '/etc/iptables', '/etc/systemd/system', '/etc/nftables.conf', '/usr/local/lib/nfct-tuning'):
+    walk = [(os.path.dirname(top), [], [os.path.basename(top)])] if os.path.isfile(top) else os.walk(top)
+    for d, _dirs, names in walk:
+        for n in names:
+            p = os.path.join(d, n)
+            if os.path.isfile(p) and not os.path.islink(p):
+                files[p] = [os.stat(p).st_mode, hashlib.sha256(open(p, 'rb').read()).hexdigest()]
+            elif os.path.islink(p):
+                files[p] = ['link', os.readlink(p)]
+keys = {}
+for n in sorted(os.listdir('/proc/sys/net/netfilter')):
+    if n != 'nf_conntrack_count':
+        try:
+            keys[n] = open('/proc/sys/net/netfilter/' + n).read().strip()
+        except OSError:
+            keys[n] = None
+nft = subprocess.run(['nft', 'list', 'ruleset'], stdout=subprocess.PIPE).stdout.decode()
+snaps = sorted(os.listdir('/var/lib/nfct-tuning/snapshots')) if os.path.isdir('/var/lib/nfct-tuning/snapshots') else []
+print(json.dumps({'files': files, 'keys': keys, 'nft': nft, 'snapshots': snaps}))
+'''
+
+
+def role_state(box):
+    """What the role and a rollout may touch in the container: ROLE_STATE's reading."""
+    return json.loads(box.exec(['python3', '-c', ROLE_STATE]).stdout.decode())
+
+
+def without_snapshots(s):
+    return dict((k, v) for k, v in s.items() if k != 'snapshots')

@@ -20,6 +20,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import podhost  # noqa: E402
+
+sys.path.insert(0, os.path.join(podhost.REPO, 'tests', 'netns'))
+import nsfill  # noqa: E402
 from podhost import Container  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('podman'),
@@ -109,19 +112,21 @@ def test_metrics_through_node_exporter(tree, tmp_path):
         c.sh('systemctl unmask prometheus-node-exporter.service && systemctl start prometheus-node-exporter.service')
         wait_for(lambda: 'nfct_conntrack_' in (c.sh('curl -sf http://127.0.0.1:9100/metrics || true')),
                  what='node_exporter to serve our families')
-        # fill the table, let the writer run once more (through its unit), scrape
-        podhost.podman(['exec', '-d', c.name, 'python3', '-c', FILL])
-        wait_for(lambda: c.read('/run/nfct-fill.ready'), what='the table to fill')
-        # the independent count right after the writer's run, before the scrape's own TCP
-        # connection to node_exporter adds an entry
-        count, udp, established = [int(x) for x in c.sh(
-            'systemctl start nfct-conntrack-metrics.service && conntrack -C && '
-            '(conntrack -L -p udp 2>/dev/null | wc -l) && '
-            '(conntrack -L -p tcp --state ESTABLISHED 2>/dev/null | wc -l)').split()]
-        text = scrape(c)
-        assert count >= 3200, count
-        assert samples(text, 'nfct_conntrack_entries') == {'': count}
-        assert samples(text, 'nfct_conntrack_max')[''] == int(c.sh('cat /proc/sys/net/netfilter/nf_conntrack_max'))
+        # fill the table, let the writer run once more (through its unit), scrape; under the lock of
+        # the tests that change the global max (another lane's may lower it for a flood)
+        with nsfill.host_global_lock():
+            podhost.podman(['exec', '-d', c.name, 'python3', '-c', FILL])
+            wait_for(lambda: c.read('/run/nfct-fill.ready'), what='the table to fill')
+            # the independent count right after the writer's run, before the scrape's own TCP
+            # connection to node_exporter adds an entry
+            count, udp, established = [int(x) for x in c.sh(
+                'systemctl start nfct-conntrack-metrics.service && conntrack -C && '
+                '(conntrack -L -p udp 2>/dev/null | wc -l) && '
+                '(conntrack -L -p tcp --state ESTABLISHED 2>/dev/null | wc -l)').split()]
+            text = scrape(c)
+            assert count >= 3200, count
+            assert samples(text, 'nfct_conntrack_entries') == {'': count}
+            assert samples(text, 'nfct_conntrack_max')[''] == int(c.sh('cat /proc/sys/net/netfilter/nf_conntrack_max'))
         assert samples(text, 'nfct_conntrack_entries_by_l4_protocol')['{protocol="udp"}'] == udp
         assert samples(text, 'nfct_conntrack_tcp_entries_by_state')['{state="ESTABLISHED"}'] == established
         tops = samples(text, 'nfct_conntrack_top_source_entries')

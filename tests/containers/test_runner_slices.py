@@ -25,11 +25,20 @@ own fields (report.comparable()); its JUnit XML and HTML differ from the one run
 that carry those fields; the merge's own verdict (rc 2, the failing hosts named); a merge of
 reports that share a host is refused with the reason, writing nothing.
 One module run per host per audit; the containers serve every job.
+
+Then the rollout (nfct.tuning.rollout, unchanged, in a project playbook) in three slice jobs run at
+once, each in a private data dir of its own, with conntrack_rollout_restore_all: the slice whose
+second stage fails a user check puts that stage back and then its first stage's host, each
+byte-exact (files, every net.netfilter value, the ruleset); the other slices complete; the slices'
+rollout reports merge with nfct.tuning.merge_rollout_reports into one (stopped, the failing host,
+gate and restores named), and an audit report among them is refused.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import concurrent.futures
+import copy
 import difflib
 import glob
 import importlib
@@ -136,26 +145,38 @@ class Jobs(object):
         shutil.copytree(os.path.join(OFFLINE, 'containers'),
                         str(self.collections / 'ansible_collections' / 'containers'))
         (self.pdd / 'env' / 'envvars').write_text(json.dumps({'ANSIBLE_COLLECTIONS_PATH': str(self.collections)}))
-        for name in ('audit', 'tune'):
+        for name in ('audit', 'tune', 'rollout'):
             (self.pdd / 'project' / ('%s.yml' % name)).write_text(
                 '---\n- name: The collection playbook, unchanged\n'
                 '  ansible.builtin.import_playbook: nfct.tuning.%s\n' % name)
         self.next_id = 100
 
-    def run(self, playbook, ident, number=1, count=1, limit=None, extravars=None):
+    def sibling(self, name):
+        """Another private data dir with the same project, environment and collections, for a job
+        that runs at the same time as this one's (AWX runs the slice jobs of one job in parallel)."""
+        other = copy.copy(self)
+        other.pdd = self.pdd.parent / name
+        for sub in ('env', 'project'):
+            shutil.copytree(str(self.pdd / sub), str(other.pdd / sub))
+        (other.pdd / 'inventory').mkdir()
+        return other
+
+    def run(self, playbook, ident, number=1, count=1, limit=None, extravars=None, job_id=None):
         """One job: its inventory (the slice's), its extra vars (awx_job_id ...), ansible-runner run."""
-        self.next_id += 1
+        if job_id is None:
+            self.next_id += 1
+            job_id = self.next_id
         script = self.pdd / 'inventory' / 'hosts'
         script.write_text(inventory_script(self.hostvars, number, count))
         script.chmod(0o700)
-        (self.pdd / 'env' / 'extravars').write_text(json.dumps(dict(extravars or {}, awx_job_id=self.next_id)))
+        (self.pdd / 'env' / 'extravars').write_text(json.dumps(dict(extravars or {}, awx_job_id=job_id)))
         argv = ['ansible-runner', 'run', str(self.pdd), '-p', '%s.yml' % playbook, '--ident', ident,
                 '--inventory', str(script)]
         if limit:
             argv += ['--limit', limit]
         p = run(argv, self.env, str(self.pdd))
         art = self.pdd / 'artifacts' / ident
-        job = {'cli_rc': p.returncode, 'output': p.stdout, 'id': self.next_id,
+        job = {'cli_rc': p.returncode, 'output': p.stdout, 'id': job_id,
                'rc': int((art / 'rc').read_text()), 'status': (art / 'status').read_text().strip(),
                'stdout': (art / 'stdout').read_text()}
         return job
@@ -184,6 +205,7 @@ def fleet(tmp_path_factory):
             if role:
                 hostvars[name].setdefault('ansible_host', boxes[role].name)
         jobs = Jobs(base, hostvars)
+        jobs.boxes = dict((name, boxes[role]) for name, (role, _hv) in FLEET.items() if role)
         tune = jobs.run('tune', 'tune', limit=','.join(TUNED))
         assert (tune['rc'], tune['status']) == (0, 'successful'), tune['stdout'][-4000:]
         boxes['drifted'].sh('sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=99')
@@ -314,3 +336,92 @@ def test_merge_refuses_reports_that_share_a_host(fleet, audits):
         fleet.paths(one['id'], one_dir)['json'], fleet.paths(slices[0]['id'])['json']) in ' '.join(p.stdout.split()), \
         p.stdout[-3000:]
     assert os.listdir(str(work)) == []
+
+
+# The rollout under runner, in parallel slices (AWX runs a sliced job's slices at the same time),
+# conntrack_rollout_restore_all on: slice 1 (a-fresh | d-tuned, g-tuned-dns) stops at its stage 2,
+# where g-tuned-dns fails the user check; its stage is put back, and restore_all puts back a-fresh,
+# whose stage had passed. The hosts that cannot run a rollout (c-gone, e-broken) are left out with
+# --limit, as a user would.
+ROLLOUT_LIMIT = 'all:!c-gone:!e-broken'
+ROLLOUT_VARS = {'conntrack_rollout_stages': [1, '100%'], 'conntrack_rollout_soak': 2,
+                'conntrack_rollout_restore_all': True,
+                'conntrack_rollout_checks': [{'name': 'app', 'command': 'test ! -e /etc/nfct-fault-check'}],
+                'conntrack_rollout_report_path': '{{ shared }}/conntrack-rollout-{{ awx_job_id }}.json',
+                'conntrack_rollout_html_path': '{{ shared }}/conntrack-rollout-{{ awx_job_id }}.html'}
+
+
+@pytest.fixture(scope='module')
+def rollouts(fleet, audits):
+    """The rollout's three slice jobs at once; the hosts' state before and after. Under the lock of
+    the tests that change the host's global values (the states read max, which is global)."""
+    hosts = [h for h in sorted(fleet.boxes) if h not in ('e-broken',)]
+    extravars = dict((k, v.replace('{{ shared }}', str(fleet.shared)) if isinstance(v, str) else v)
+                     for k, v in ROLLOUT_VARS.items())
+    with nsfill.host_global_lock():
+        before = dict((h, podhost.role_state(fleet.boxes[h])) for h in hosts)
+        fleet.boxes['g-tuned-dns'].write('/etc/nfct-fault-check', 'the app check fails on this host\n')
+        try:
+            pdds = [fleet.sibling('pdd-rollout-%d' % k) for k in range(1, SLICES + 1)]
+            with concurrent.futures.ThreadPoolExecutor(max_workers=SLICES) as pool:
+                jobs = list(pool.map(lambda k: pdds[k - 1].run('rollout', 'rollout-slice-%d' % k, number=k,
+                                                               count=SLICES, limit=ROLLOUT_LIMIT, extravars=extravars,
+                                                               job_id=200 + k), range(1, SLICES + 1)))
+        finally:
+            fleet.boxes['g-tuned-dns'].sh('rm -f /etc/nfct-fault-check')
+        after = dict((h, podhost.role_state(fleet.boxes[h])) for h in hosts)
+    return jobs, before, after
+
+
+def rollout_report(fleet, job):
+    return load(fleet.shared / ('conntrack-rollout-%d.json' % job['id']))
+
+
+def test_the_rollout_runs_sliced_under_runner_and_restore_all_puts_back_earlier_stages(fleet, rollouts):
+    jobs, before, after = rollouts
+    one, two, three = [rollout_report(fleet, j) for j in jobs]
+    # slice 1 stops: rc 2, the report names the host, the gate and the restores
+    assert (jobs[0]['rc'], jobs[0]['status']) == (2, 'failed'), jobs[0]['stdout'][-5000:]
+    assert one['status'] == 'stopped' and [s['hosts'] for s in one['stages']] == [['a-fresh'], ['d-tuned', 'g-tuned-dns']]
+    assert [s['status'] for s in one['stages']] == ['restored', 'failed'], one['stages']
+    failed = one['stages'][1]['results']['g-tuned-dns']
+    assert [f['gate'] for f in failed['failures']] == ['check:app'] and failed['restore'] == 'restored', failed
+    assert one['stages'][1]['results']['d-tuned']['restore'] == 'restored'
+    assert one['stages'][0]['results']['a-fresh']['restore'] == 'restored (conntrack_rollout_restore_all)'
+    assert [d['decision'] for d in one['decisions']] == ['stop', 'restore_all']
+    assert 'conntrack_rollout_restore_all: put back a-fresh' in jobs[0]['stdout']
+    # every host of slice 1 is back as it was (a-fresh had the change: its files and values)
+    for host in ('a-fresh', 'd-tuned', 'g-tuned-dns'):
+        assert podhost.without_snapshots(after[host]) == podhost.without_snapshots(before[host]), host
+    # slices 2 and 3 completed: their hosts have the change
+    for job, part, host in ((jobs[1], two, 'b-drifted'), (jobs[2], three, 'f-untuned-web')):
+        assert (job['rc'], job['status']) == (0, 'successful'), job['stdout'][-5000:]
+        assert part['status'] == 'completed' and [s['hosts'] for s in part['stages']] == [[host]], part['stages']
+        assert after[host] != before[host], host
+
+
+def test_the_slices_rollout_reports_merge_into_one(fleet, rollouts):
+    jobs, _before, _after = rollouts
+    work = fleet.shared.parent / 'merge-rollout'
+    work.mkdir()
+    p = run(['ansible-playbook', 'nfct.tuning.merge_rollout_reports', '-e',
+             json.dumps({'conntrack_merge_reports': [str(fleet.shared / 'conntrack-rollout-*.json')]})],
+            fleet.env, str(work))
+    text = ' '.join(p.stdout.split())
+    assert p.returncode == 2, p.stdout[-4000:]
+    assert 'conntrack rollout (merged): 3 slice(s), 5 host(s): STOPPED' in text, p.stdout[-4000:]
+    assert 'g-tuned-dns: stage 2: check:app failed; restore: restored' in text
+    merged = load(work / 'conntrack-rollout.json')
+    assert merged['status'] == 'stopped' and merged['merged'] is True
+    assert sorted(merged['hosts']) == ['a-fresh', 'b-drifted', 'd-tuned', 'f-untuned-web', 'g-tuned-dns']
+    assert [part['rollout_id'] for part in merged['slices']] == [rollout_report(fleet, j)['rollout_id'] for j in jobs]
+    assert (work / 'conntrack-rollout.html').read_text().count('<h2>slice ') == SLICES
+    # an audit report among them: refused with the playbook to use, nothing written
+    refused = fleet.shared.parent / 'merge-rollout-refused'
+    refused.mkdir()
+    p = run(['ansible-playbook', 'nfct.tuning.merge_rollout_reports', '-e', json.dumps({'conntrack_merge_reports': [
+        str(fleet.shared / 'conntrack-rollout-201.json'), str(fleet.shared / 'conntrack-audit-*.json')]})],
+        fleet.env, str(refused))
+    assert p.returncode == 2 and 'audit reports merge with nfct.tuning.merge_reports' in ' '.join(p.stdout.split()), \
+        p.stdout[-3000:]
+    assert os.listdir(str(refused)) == []

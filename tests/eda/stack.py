@@ -28,11 +28,13 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'prometheus'))
+import promserver  # noqa: E402
 import uuid
 
 import yaml
@@ -84,12 +86,7 @@ while True:
 '''
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = promserver.free_port
 
 
 def get(url, timeout=5):

@@ -23,6 +23,16 @@ def pytest_configure(config):
         'these (make netns-quiet) after the VM lane, the others (make netns-shared) next to it')
 
 
+@pytest.fixture(autouse=True)
+def _host_global_lock():
+    """Every test here holds the lock of the tests that change or compare the initial namespace's
+    global values (nsfill.host_global_lock): they write max and buckets, fill tables that count
+    against the global max, or read max twice and compare; make test runs the container fleet
+    tests, which lower max for a flood, at the same time in another lane."""
+    with nsfill.host_global_lock():
+        yield
+
+
 @pytest.fixture
 def pair():
     """The server and client namespaces of vethpair.Pair, removed at teardown."""

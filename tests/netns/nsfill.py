@@ -220,17 +220,31 @@ def write(path, value):
 
 
 GLOBAL_LOCK = '/run/nfct-tuning-tests-global.lock'
+_held = {'depth': 0}
 
 
 @contextlib.contextmanager
 def host_global_lock():
     """Held by every test that writes the initial namespace's global values (max, buckets, the hash
-    size): two such tests of different lanes or runs on this machine never interleave."""
-    with open(GLOBAL_LOCK, 'a') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    size), fills a table against the global max or compares global values before and after: two
+    such tests of different lanes or runs on this machine never interleave (make test runs the
+    container fleet tests next to tests/netns and the Molecule `host` scenario, which takes it
+    with flock(1)). Re-entrant within a process: a test that takes it inside the netns tests'
+    own hold (tests/netns/conftest.py) does not wait for itself."""
+    if _held['depth']:
+        _held['depth'] += 1
         try:
             yield
         finally:
+            _held['depth'] -= 1
+        return
+    with open(GLOBAL_LOCK, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        _held['depth'] = 1
+        try:
+            yield
+        finally:
+            _held['depth'] = 0
             fcntl.flock(f, fcntl.LOCK_UN)
 
 

@@ -27,14 +27,17 @@ import math
 import os
 import random
 import shutil
-import socket
 import subprocess
+import sys
 import threading
 import time
 from http import server as BaseHTTPServer
 from urllib.request import urlopen
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import promserver  # noqa: E402
 
 from ansible_collections.nfct.tuning.plugins.module_utils.history import prometheus as prom
 from ansible_collections.nfct.tuning.plugins.module_utils.history import store
@@ -68,12 +71,7 @@ def tool(name, var):
     pytest.skip(message)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = promserver.free_port
 
 
 # --------------------------------------------------------------------------- the trace
@@ -143,51 +141,9 @@ def data(tmp_path_factory):
     return {'samples': samples, 'blocks': blocks, 'root': root}
 
 
-class Server(object):
-    """Prometheus on a copy of the blocks, on 127.0.0.1:<free port>; stop() by its PID."""
-
-    def __init__(self, data, name, web_config=None):
-        self.dir = data['root'] / name
-        shutil.copytree(str(data['blocks']), str(self.dir / 'data'))
-        config = self.dir / 'prometheus.yml'
-        config.write_text('global:\n  scrape_interval: 1h\n')
-        self.port = free_port()
-        args = [tool('prometheus', 'NFCT_PROMETHEUS'), '--config.file=%s' % config,
-                '--storage.tsdb.path=%s' % (self.dir / 'data'), '--storage.tsdb.retention.time=400d',
-                '--web.listen-address=127.0.0.1:%d' % self.port]
-        if web_config:
-            path = self.dir / 'web.yml'
-            path.write_text(web_config)
-            args.append('--web.config.file=%s' % path)
-        self.log = open(str(self.dir / 'prometheus.log'), 'w')
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        scheme = 'https' if web_config else 'http'
-        self.url = '%s://127.0.0.1:%d' % (scheme, self.port)
-
-    def wait_ready(self, check, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if check():
-                    return self
-            except Exception:  # not up yet
-                pass
-            time.sleep(0.2)
-        self.stop()
-        with open(str(self.dir / 'prometheus.log')) as f:
-            raise AssertionError('Prometheus not ready within %d s: %s' % (timeout, f.read()[-2000:]))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def Server(data, name, web_config=None):
+    """Prometheus on a copy of the trace's blocks (promserver.Server), in the data folder's NAME."""
+    return promserver.Server(tool('prometheus', 'NFCT_PROMETHEUS'), data['blocks'], data['root'] / name, web_config)
 
 
 @pytest.fixture(scope='module')

@@ -43,3 +43,24 @@ def ansible_flags(tmp_path, args, check=False, diff=False):
     a['_ansible_diff'] = diff
     a['_ansible_tmpdir'] = str(tmp_path)
     return a
+
+
+def run_action(action_class, cwd, args, task_vars=None):
+    """An action plugin's run() as Ansible calls it on the controller (a task of these args, not in
+    check mode), in the folder cwd as the current folder: its result."""
+    import os
+    from unittest import mock
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.playbook.play_context import PlayContext
+    from ansible.template import Templar
+    task = mock.MagicMock()
+    task.args, task.async_val, task.check_mode = dict(args), 0, False
+    task._role = None
+    loader = DataLoader()
+    before = os.getcwd()
+    os.chdir(str(cwd))
+    try:
+        return action_class(task, mock.MagicMock(), PlayContext(), loader, Templar(loader=loader), None).run(
+            task_vars=task_vars or {})
+    finally:
+        os.chdir(before)

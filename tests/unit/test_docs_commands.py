@@ -81,7 +81,12 @@ RUNNER_COMMAND = ('ansible-runner run PRIVATE_DATA_DIR -p audit.yml --inventory 
                   '--ident audit-1')
 MERGE_COMMAND = ('ansible-playbook nfct.tuning.merge_reports -e \'{"conntrack_merge_reports": '
                  '["/srv/conntrack/1234/conntrack-audit-*.json"]}\'')
+MERGE_ROLLOUT_COMMAND = ('ansible-playbook nfct.tuning.merge_rollout_reports -e \'{"conntrack_merge_reports": '
+                         '["/srv/conntrack/1234/conntrack-rollout-*.json"]}\'')
 EXCEPTIONS = {
+    ('docs/rollout.md', MERGE_ROLLOUT_COMMAND): "conntrack_merge_reports is the merge playbook's own variable (it runs "
+                                                'no role, hence no role spec); tests/containers/test_runner_slices.py '
+                                                'runs this command',
     ('docs/fleet.md', RUNNER_COMMAND): 'ansible-runner (pinned in requirements.txt) has no static check here; '
                                        'tests/containers/test_runner_slices.py runs this command',
     ('docs/fleet.md', MERGE_COMMAND): "conntrack_merge_reports is the merge playbook's own variable (it runs no role, "

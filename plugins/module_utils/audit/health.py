@@ -123,11 +123,14 @@ def with_forecast(health, forecast):
     """health with its forecast (sizing/observed.py forecast(), or None) and the kind `filling`
     when the table fills within the horizon and is not full already (changed in place, returned)."""
     health['forecast'] = forecast
-    if forecast and forecast.get('within_horizon') and forecast.get('seconds_to_full') \
+    seconds = (forecast or {}).get('seconds_to_full')
+    if forecast and forecast.get('within_horizon') and seconds is not None and forecast.get('method') != 'full' \
             and 'full' not in health['kinds']:
+        # 0 s: the trend has passed max already while the table is not full (yet): filling now
         health['kinds'].append('filling')
-        health['evidence']['filling'] = 'full in %s at the trend of the history (%s)' % (
-            _duration(forecast['seconds_to_full']), forecast.get('reason') or forecast.get('basis'))
+        health['evidence']['filling'] = '%s at the trend of the history (%s)' % (
+            'full in %s' % _duration(seconds) if seconds > 0 else 'full already', forecast.get('reason')
+            or forecast.get('basis'))
     return health
 
 

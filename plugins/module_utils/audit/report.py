@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import copy
 import datetime
+import glob
 import json
 import os
 import re
@@ -296,6 +297,34 @@ def merge_hosts(documents, names, key='hosts'):
             seen[host] = name
             merged[host] = hosts[host]
     return merged
+
+
+def read_reports(patterns, cwd):
+    """The JSON reports to merge: (absolute paths, reports). Each pattern is a path or a glob
+    (relative to cwd); a pattern that matches nothing, a file listed twice, an
+    unreadable file or one that is not JSON is refused (MergeError)."""
+    if not patterns:
+        raise MergeError('no reports listed')
+    paths = []
+    for pattern in patterns:
+        full = os.path.join(cwd, os.path.expanduser(pattern))
+        found = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
+        if not found or not all(os.path.isfile(p) for p in found):
+            raise MergeError('%s: no such report file' % pattern)
+        for path in (os.path.realpath(p) for p in found):
+            if path in paths:
+                raise MergeError('%s is listed twice' % path)
+            paths.append(path)
+    reports = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                reports.append(json.load(f))
+        except (IOError, OSError) as e:
+            raise MergeError('cannot read %s: %s' % (path, e))
+        except ValueError as e:
+            raise MergeError('%s is not JSON: %s' % (path, e))
+    return paths, reports
 
 
 def same_audit(documents, names, fields=SAME_AUDIT):

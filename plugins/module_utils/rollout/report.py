@@ -11,7 +11,11 @@ __metaclass__ = type
 import copy
 import html
 
+from ansible_collections.nfct.tuning.plugins.module_utils.audit import report as _audit_report
 from ansible_collections.nfct.tuning.plugins.module_utils.rollout import plan as _plan
+
+# what the slices of one rollout job share (AWX job slicing: one job template, its extra vars)
+SAME_ROLLOUT = ('schema', 'options')
 
 
 def new(planned, options, meta, now):
@@ -118,6 +122,21 @@ def restore_failures(report, index=None):
             if str(r.get('restore')).startswith('failed')]
 
 
+def stop_message(report, path):
+    """([the hosts of the stage the rollout stopped at], the message they fail with); ([], '')
+    when it did not stop."""
+    failed = [s for s in report['stages'] if s['status'] == 'failed']
+    if report.get('status') != 'stopped' or not failed:
+        return [], ''
+    stage = failed[0]
+    bad = restore_failures(report, stage['index'])
+    culprits = [h for h in stage['hosts'] if not (stage['results'].get(h) or {}).get('passed')]
+    return list(stage['hosts']), (
+        'conntrack rollout: stage %d failed (%s); %s; the next stages are not touched. Report: %s' % (
+            stage['index'], ', '.join(culprits), 'restore FAILED on %s' % ', '.join(h for h, _w in bad) if bad
+            else 'the stage was put back as it was', path))
+
+
 def stage_lines(report, index):
     """A stage's outcome in words."""
     stage = _stage(report, index)
@@ -140,8 +159,8 @@ def stage_lines(report, index):
     return lines
 
 
-def to_html(report):
-    """The report as one HTML page, no script, no external resource."""
+def _table(report):
+    """The stages of one rollout as an HTML table, its decisions and timings."""
     esc = html.escape
     rows = []
     for stage in report['stages']:
@@ -152,23 +171,104 @@ def to_html(report):
             rows.append('<tr class="%s"><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
                 esc(stage['status'].replace(' ', '-')), stage['index'], esc(host), esc(stage['status']), esc(gate),
                 esc(str(res.get('restore', '-')))))
-    decisions = ''.join('<li>stage %d: %s (%s); restored: %s</li>' % (
-        d['stage'], esc(d['decision']), esc(d['why']), esc(', '.join(d['restore']) or 'none'))
-        for d in report['decisions'])
+    decisions = ''.join('<li>%s: %s (%s); restored: %s</li>' % (
+        'stage %d' % d['stage'] if d['stage'] else 'after the stages', esc(d['decision']), esc(d['why']),
+        esc(', '.join(d['restore']) or 'none')) for d in report['decisions'])
     timings = ''.join('<li>stage %d: %s s</li>' % (s['index'], s['seconds']) for s in report['stages']
                       if s['seconds'] is not None)
-    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>conntrack rollout %s</title>'
-            '<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
-            'td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}'
-            'tr.failed td{background:#fde2e2}tr.passed td{background:#e6f4e6}</style></head><body>'
-            '<h1>conntrack rollout %s: %s</h1><p>started %s, updated %s; soak %s s%s</p>'
+    return ('<p>started %s, updated %s; soak %s s%s</p>'
             '<table><thead><tr><th>stage</th><th>host</th><th>stage status</th><th>gate (evidence)</th>'
             '<th>restore</th></tr></thead><tbody>%s</tbody></table>'
-            '<h2>Decisions</h2><ul>%s</ul><h2>Timings</h2><ul>%s</ul></body></html>\n'
-            % (esc(report['rollout_id']), esc(report['rollout_id']), esc(report['status']), _when(report['started']),
-               _when(report['updated']), esc(str(report['options'].get('soak'))),
+            '<h3>Decisions</h3><ul>%s</ul><h3>Timings</h3><ul>%s</ul>'
+            % (_when(report['started']), _when(report['updated']), esc(str(report['options'].get('soak'))),
                '; resumed after stage %d' % report['resumed_after'] if report['resumed_after'] else '',
                ''.join(rows), decisions or '<li>none</li>', timings or '<li>none yet</li>'))
+
+
+def _page(title, body):
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>%s</title>'
+            '<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
+            'td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}'
+            'tr.failed td{background:#fde2e2}tr.passed td{background:#e6f4e6}</style></head><body>%s</body></html>\n'
+            % (html.escape(title), body))
+
+
+def to_html(report):
+    """The report as one HTML page, no script, no external resource (a merged report: a section per
+    slice)."""
+    esc = html.escape
+    if report.get('merged'):
+        sections = ''.join('<h2>slice %d: rollout %s: %s</h2>%s' % (
+            i, esc(part['rollout_id']), esc(part['status']), _table(part)) for i, part in enumerate(report['slices'], 1))
+        return _page('conntrack rollout (merged)', '<h1>conntrack rollout (merged from %d slices): %s</h1>%s' % (
+            len(report['slices']), esc(report['status']), sections))
+    return _page('conntrack rollout %s' % report['rollout_id'], '<h1>conntrack rollout %s: %s</h1>%s' % (
+        esc(report['rollout_id']), esc(report['status']), _table(report)))
+
+
+def _hosts(report):
+    """host -> where it is in the rollout and how it ended (one slice's report)."""
+    out = {}
+    for stage in report.get('stages') or []:
+        for host in stage.get('hosts') or []:
+            res = (stage.get('results') or {}).get(host) or {}
+            out[host] = {'rollout_id': report.get('rollout_id'), 'stage': stage.get('index'),
+                         'stage_status': stage.get('status'), 'passed': res.get('passed'),
+                         'gates_failed': [f.get('gate') for f in res.get('failures') or []],
+                         'restore': res.get('restore')}
+    return out
+
+
+def merge(reports, names):
+    """One fleet rollout report from the reports of the slices of one rollout job (AWX job slicing,
+    or any split of the inventory run as separate jobs, each with its own report path): every
+    slice's stages as it ran them, the hosts of all of them (a host in two slices is refused), the
+    status over all of them (stopped when one stopped, running while one has not ended, completed
+    when every slice completed) and the restore failures. Raises MergeError with the reason."""
+    reports, names = list(reports), list(names)
+    if not reports:
+        raise _audit_report.MergeError('no reports to merge')
+    for name, report in zip(names, reports):
+        if not isinstance(report, dict) or report.get('schema') != _plan.REPORT_SCHEMA or report.get('merged'):
+            raise _audit_report.MergeError(
+                '%s is not the rollout report of one slice (its schema is not %s)%s' % (
+                    name, _plan.REPORT_SCHEMA, '; audit reports merge with nfct.tuning.merge_reports'
+                    if isinstance(report, dict) and report.get('schema') == _audit_report.SCHEMA else ''))
+    _audit_report.same_audit(reports, names, SAME_ROLLOUT)
+    hosts = _audit_report.merge_hosts([{'hosts': _hosts(r)} for r in reports], names)
+    statuses = [r.get('status') for r in reports]
+    status = 'stopped' if 'stopped' in statuses else 'running' if 'running' in statuses else 'completed'
+    ended = [r.get('ended') for r in reports]
+    return {'schema': _plan.REPORT_SCHEMA, 'merged': True, 'sources': names, 'status': status,
+            'started': min(r.get('started') or 0 for r in reports) or None,
+            'updated': max(r.get('updated') or 0 for r in reports) or None,
+            'ended': max(ended) if status != 'running' and all(ended) else None,
+            'options': copy.deepcopy(reports[0]['options']), 'hosts': hosts,
+            'slices': [dict(copy.deepcopy(r), source=name) for name, r in zip(names, reports)]}
+
+
+def merged_lines(merged):
+    """The merged rollout in words: a line per slice, the hosts that failed their gate and why, the
+    restores that failed."""
+    lines = ['conntrack rollout (merged): %d slice(s), %d host(s): %s' % (
+        len(merged['slices']), len(merged['hosts']), merged['status'].upper())]
+    for i, part in enumerate(merged['slices'], 1):
+        done = sum(1 for s in part['stages'] if s['status'] == 'passed')
+        lines.append('  slice %d (%s, rollout %s): %s, %d of %d stage(s) passed%s' % (
+            i, part['source'], part['rollout_id'], part['status'], done, len(part['stages']),
+            ''.join('; %s' % d['why'] for d in part['decisions'] if d['decision'] == 'restore_all')))
+    for host, entry in sorted(merged['hosts'].items()):
+        if entry['gates_failed'] or entry['passed'] is False:
+            lines.append('  %s: stage %s: %s failed; restore: %s' % (
+                host, entry['stage'], ', '.join(entry['gates_failed']) or 'the change', entry['restore']))
+    for host, why in merged_restore_failures(merged):
+        lines.append('  %s: the restore FAILED (%s): check it by hand (docs/rollout.md, "When a restore fails")'
+                     % (host, why))
+    return lines
+
+
+def merged_restore_failures(merged):
+    return [(h, e['restore']) for h, e in sorted(merged['hosts'].items()) if str(e['restore']).startswith('failed')]
 
 
 def _when(epoch):

@@ -301,6 +301,8 @@ def _role_type_error(name, option, value):
             _inputs.number(value, name, -2 ** 63, 2 ** 63)
         except _inputs.ProfileError:
             return '%s: expected an integer, got %s' % (name, _inputs.describe(value))
+    elif kind == 'float' and not _is_number(value):
+        return '%s: expected a number, got %s%s' % (name, _inputs.describe(value), write)
     elif kind in ('str', 'path') and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
         return '%s: expected a string, got %s%s' % (name, _inputs.describe(value), write)
     elif kind == 'dict' and not isinstance(value, dict):
@@ -314,6 +316,17 @@ def _role_type_error(name, option, value):
         return '%s: %s is not one of %s%s' % (name, _inputs.describe(value), ', '.join(str(c) for c in choices),
                                               _keys.did_you_mean(str(value), [str(c) for c in choices]))
     return None
+
+
+def _is_number(value):
+    """A number, or a string of one (as Ansible's float type converts it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _role_list_error(name, value, elements, write):

@@ -22,6 +22,7 @@ from ansible_collections.nfct.tuning.plugins.module_utils.audit import entry as 
     report as _audit_report
 
 import audit_synth
+import modrun
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 SCHEMA_FILE = os.path.join(ROOT, 'schemas', 'conntrack-audit-report-v2.schema.json')
@@ -199,22 +200,8 @@ def test_merge_hosts_is_generic_over_the_hosts_mapping():
 
 def run_action(tmp_path, args, task_vars=None):
     """conntrack_audit_report as Ansible runs it on the controller, in tmp_path as the current folder."""
-    from unittest import mock
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.playbook.play_context import PlayContext
-    from ansible.template import Templar
     from ansible_collections.nfct.tuning.plugins.action.conntrack_audit_report import ActionModule
-    task = mock.MagicMock()
-    task.args, task.async_val, task.check_mode = dict(args), 0, False
-    task._role = None
-    loader = DataLoader()
-    cwd = os.getcwd()
-    os.chdir(str(tmp_path))
-    try:
-        return ActionModule(task, mock.MagicMock(), PlayContext(), loader, Templar(loader=loader), None).run(
-            task_vars=task_vars or {})
-    finally:
-        os.chdir(cwd)
+    return modrun.run_action(ActionModule, tmp_path, args, task_vars)
 
 
 def write_slices(tmp_path, fleet, count):

@@ -180,3 +180,21 @@ def test_the_alert_rules_use_the_audits_usage_threshold():
 def test_a_window_under_a_second_is_said_in_tenths():
     """The in-run sample's default (0.3 s) reads as such, not as 'in the last 0 s'."""
     assert health._duration(0.3) == '0.3 s' and health._duration(1.0) == '1 s' and health._duration(2.4) == '2 s'
+
+
+@pytest.mark.parametrize('forecast, kinds, filling', [
+    # the trend of the history has passed max already while the table is not full: filling now
+    # (it was left out, seconds_to_full 0 being false: the audit said nothing after ~16:00 UTC on
+    # a history whose daily peaks rise at 14:00)
+    ({'seconds_to_full': 0.0, 'method': 'daily', 'within_horizon': True, 'reason': 'r'}, [], 'full already'),
+    ({'seconds_to_full': 3600.0, 'method': 'short', 'within_horizon': True, 'reason': 'r'}, [], 'full in 1.0 h'),
+    ({'seconds_to_full': 0.0, 'method': 'full', 'within_horizon': True, 'reason': 'r'}, [], None),   # full: kind full
+    ({'seconds_to_full': 0.0, 'method': 'daily', 'within_horizon': True, 'reason': 'r'}, ['full'], None),
+    ({'seconds_to_full': 9e6, 'method': 'daily', 'within_horizon': False, 'reason': 'r'}, [], None),
+    ({'seconds_to_full': None, 'method': None, 'within_horizon': False, 'reason': 'r'}, [], None),
+])
+def test_filling_from_the_forecast(forecast, kinds, filling):
+    got = health.with_forecast({'kinds': list(kinds), 'evidence': {}}, forecast)
+    assert ('filling' in got['kinds']) is (filling is not None)
+    if filling:
+        assert got['evidence']['filling'].startswith(filling + ' at the trend of the history'), got['evidence']

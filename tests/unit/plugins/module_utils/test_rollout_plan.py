@@ -17,6 +17,8 @@ from ansible.executor.playbook_executor import PlaybookExecutor
 
 from ansible_collections.nfct.tuning.plugins.module_utils.rollout import plan, report
 
+import modrun
+
 
 class _Inventory(object):
     def __init__(self, hosts):
@@ -170,6 +172,10 @@ def test_a_failed_host_puts_its_whole_stage_back_and_the_report_says_why():
     assert json.loads(json.dumps(rep)) == rep
     assert '<td>check:web: exit 1</td>' in report.to_html(rep)
     assert report.restore_all_hosts(rep, True) == [] and report.restore_all_hosts(rep, False) == []
+    # what the last play fails the stage's hosts with (the stage's play only ends)
+    assert report.stop_message(rep, 'r.json') == (['b', 'c'], 'conntrack rollout: stage 2 failed (b); restore FAILED '
+                                                              'on c; the next stages are not touched. Report: r.json')
+    assert report.stop_message(report.new(planned, {'soak': 5}, {}, 100.0), 'r.json') == ([], '')
 
 
 def test_restore_all_puts_back_the_stages_that_passed():
@@ -184,3 +190,105 @@ def test_restore_all_puts_back_the_stages_that_passed():
     assert report.restore_all_hosts(rep, True) == ['a']
     rep = report.record_restore_all(rep, {'a': {}}, 103.0)
     assert rep['stages'][0]['status'] == 'restored' and rep['decisions'][-1]['decision'] == 'restore_all'
+    # the page shows the decision made after the stages (it raised a TypeError: stage None)
+    page = report.to_html(rep)
+    assert '<li>after the stages: restore_all (' in page and 'restored (conntrack_rollout_restore_all)' in page
+
+
+def _slice(rid, hosts, stages, fail=None, restore=None):
+    """The report of one slice's rollout: every stage run; `fail` fails its stage (and stops)."""
+    planned = plan.plan(hosts, stages, rid)
+    rep = report.new(planned, {'soak': 5, 'stages': [str(s) for s in stages]}, {}, 100.0)
+    for stage in planned['stages']:
+        index = stage['index']
+        rep = report.start_stage(rep, index, 100.0 + index)
+        outcomes = dict((h, (h != fail, [] if h != fail else [{'gate': 'check:app', 'evidence': 'exit 1'}], True))
+                        for h in stage['hosts'])
+        decided = plan.verdict(stage['hosts'], outcomes)
+        rep = report.record_verdict(rep, index, outcomes, decided, 110.0 + index)
+        rep = report.record_restores(rep, index, dict((h, (restore or {}).get(h, {})) for h in decided['restore']),
+                                     120.0 + index)
+        if not decided['passed']:
+            break
+    return rep
+
+
+def test_merge_of_slices():
+    one = _slice('r1', ['a', 'd', 'g'], [1, '100%'], fail='g', restore={'d': {'failed': True, 'msg': 'no snapshot'}})
+    two = _slice('r2', ['b'], [1, '100%'])
+    three = _slice('r3', ['f'], [1, '100%'])
+    merged = report.merge([one, two, three], ['s1.json', 's2.json', 's3.json'])
+    assert merged['status'] == 'stopped' and merged['merged'] is True
+    assert sorted(merged['hosts']) == ['a', 'b', 'd', 'f', 'g']
+    assert merged['hosts']['g'] == {'rollout_id': 'r1', 'stage': 2, 'stage_status': 'failed', 'passed': False,
+                                    'gates_failed': ['check:app'], 'restore': 'restored'}
+    assert report.merged_restore_failures(merged) == [('d', 'failed: no snapshot')]
+    lines = report.merged_lines(merged)
+    assert lines[0] == 'conntrack rollout (merged): 3 slice(s), 5 host(s): STOPPED'
+    assert '  slice 1 (s1.json, rollout r1): stopped, 1 of 2 stage(s) passed' in lines
+    assert '  g: stage 2: check:app failed; restore: restored' in lines
+    assert any(line.startswith('  d: the restore FAILED (failed: no snapshot)') for line in lines)
+    assert json.loads(json.dumps(merged)) == merged
+    page = report.to_html(merged)
+    assert page.count('<h2>slice ') == 3 and 'merged from 3 slices): stopped' in page
+    # every slice completed: completed
+    assert report.merge([two, three], ['s2', 's3'])['status'] == 'completed'
+    running = dict(two, status='running', ended=None)
+    assert report.merge([running, three], ['s2', 's3'])['status'] == 'running'
+
+
+@pytest.mark.parametrize('reports, needle', [
+    ([], 'no reports to merge'),
+    ([{'schema': 'urn:nfct-tuning:conntrack-audit-report', 'hosts': {}}],
+     'x0 is not the rollout report of one slice (its schema is not nfct.tuning/rollout/v1); audit reports merge '
+     'with nfct.tuning.merge_reports'),
+    (['garbage'], 'x0 is not the rollout report of one slice'),
+    ('same-host', 'host a is in two reports, x0 and x1'),
+    ('other-options', 'x0 and x1 differ in options'),
+    ('merged', 'x0 is not the rollout report of one slice'),
+])
+def test_merge_refuses(reports, needle):
+    one = _slice('r1', ['a', 'b'], [1, '100%'])
+    if reports == 'same-host':
+        reports = [one, _slice('r2', ['a'], [1, '100%'])]
+    elif reports == 'other-options':
+        reports = [one, _slice('r2', ['c'], [2, '100%'])]
+    elif reports == 'merged':
+        reports = [report.merge([one], ['y'])]
+    with pytest.raises(plan_merge_error()) as e:
+        report.merge(reports, ['x%d' % i for i in range(len(reports))])
+    assert needle in str(e.value)
+
+
+def plan_merge_error():
+    from ansible_collections.nfct.tuning.plugins.module_utils.audit import report as audit_report
+    return audit_report.MergeError
+
+
+def run_rollout_action(tmp_path, args):
+    """conntrack_rollout as Ansible runs it on the controller, in tmp_path as the current folder."""
+    from ansible_collections.nfct.tuning.plugins.action.conntrack_rollout import ActionModule
+    return modrun.run_action(ActionModule, tmp_path, args)
+
+
+def test_the_merge_step_writes_the_fleet_report_and_refuses_without_writing(tmp_path):
+    (tmp_path / 'slices').mkdir()
+    for name, part in (('1', _slice('r1', ['a', 'd'], [1, '100%'], fail='d')), ('2', _slice('r2', ['b'], [1, '100%']))):
+        (tmp_path / 'slices' / ('conntrack-rollout-%s.json' % name)).write_text(json.dumps(part))
+    res = run_rollout_action(tmp_path, {'step': 'merge', 'merge': ['slices/conntrack-rollout-*.json'],
+                                        'report_path': 'out/merged.json', 'html_path': 'out/merged.html'})
+    assert not res.get('failed'), res
+    assert res['status'] == 'stopped' and res['failed_run'] and res['hosts'] == ['a', 'b', 'd']
+    assert res['lines'][1] == 'conntrack rollout (merged): 2 slice(s), 3 host(s): STOPPED'
+    written = json.loads((tmp_path / 'out' / 'merged.json').read_text())
+    assert written['merged'] and sorted(written['hosts']) == ['a', 'b', 'd']
+    assert '<h2>slice 2: rollout r2: completed</h2>' in (tmp_path / 'out' / 'merged.html').read_text()
+    for args, needle in (
+            ({'merge': ['nothing-*.json']}, 'merge: nothing-*.json: no such report file'),
+            ({'merge': []}, 'merge: list the rollout reports of the slices to merge'),
+            ({'merge': ['slices/*.json'], 'report_path': 'slices/conntrack-rollout-1.json'},
+             'conntrack-rollout-1.json is one of the reports to merge; write the merged report to another path')):
+        res = run_rollout_action(tmp_path, dict({'step': 'merge', 'report_path': 'refused.json',
+                                                 'html_path': 'refused.html'}, **args))
+        assert res['failed'] and needle in res['msg'], res
+        assert not (tmp_path / 'refused.json').exists() and not (tmp_path / 'refused.html').exists()
