@@ -129,12 +129,10 @@ def stop_message(report, path):
     if report.get('status') != 'stopped' or not failed:
         return [], ''
     stage = failed[0]
-    bad = restore_failures(report, stage['index'])
     culprits = [h for h in stage['hosts'] if not (stage['results'].get(h) or {}).get('passed')]
     return list(stage['hosts']), (
         'conntrack rollout: stage %d failed (%s); %s; the next stages are not touched. Report: %s' % (
-            stage['index'], ', '.join(culprits), 'restore FAILED on %s' % ', '.join(h for h, _w in bad) if bad
-            else 'the stage was put back as it was', path))
+            stage['index'], ', '.join(culprits), put_back(report, stage['index']), path))
 
 
 def stage_lines(report, index):
@@ -151,12 +149,32 @@ def stage_lines(report, index):
             lines.append('  %s: %s failed: %s' % (host, failure['gate'], failure['evidence']))
         lines.append('  %s: restore: %s' % (host, res.get('restore')))
     if stage['status'] == 'failed':
-        bad = restore_failures(report, index)
-        lines.append('the rollout stops before stage %d; %s; fix the cause and run the same command again: it resumes '
-                     'at stage %d' % (index + 1, 'the restore FAILED on %s: check them by hand (docs/rollout.md, "When '
-                                      'a restore fails")' % ', '.join(h for h, _w in bad) if bad else
-                                      'the stage was put back as it was', index))
+        where = ('stops before stage %d' % (index + 1) if index < len(report['stages'])
+                 else 'stops at stage %d, its last' % index)
+        lines.append('the rollout %s; %s; fix the cause and run the same command again: it resumes at stage %d'
+                     % (where, put_back(report, index), index))
     return lines
+
+
+def put_back(report, index):
+    """What the restore of a failed stage did, in words: restored hosts, failed restores, hosts that
+    could not be reached."""
+    stage = _stage(report, index)
+    bad = restore_failures(report, index)
+    gone = [h for h in stage['hosts'] if str((stage['results'].get(h) or {}).get('restore')).startswith('not possible')]
+    if bad:
+        said = 'the restore FAILED on %s: check them by hand (docs/rollout.md, "When a restore fails")' % (
+            ', '.join(h for h, _w in bad))
+    elif len(gone) < len(stage['hosts']):
+        said = 'the stage was put back as it was'
+    else:
+        said = 'no host of the stage answered'
+    if gone:
+        said += '; %s could not be reached: %s the change, with %s snapshot kept on %s; check %s when %s back' % (
+            ', '.join(gone), 'it may have' if len(gone) == 1 else 'they may have', 'its' if len(gone) == 1 else 'their',
+            'it' if len(gone) == 1 else 'them', 'it' if len(gone) == 1 else 'them',
+            'it is' if len(gone) == 1 else 'they are')
+    return said
 
 
 def _table(report):

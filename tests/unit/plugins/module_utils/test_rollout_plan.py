@@ -173,8 +173,11 @@ def test_a_failed_host_puts_its_whole_stage_back_and_the_report_says_why():
     assert '<td>check:web: exit 1</td>' in report.to_html(rep)
     assert report.restore_all_hosts(rep, True) == [] and report.restore_all_hosts(rep, False) == []
     # what the last play fails the stage's hosts with (the stage's play only ends)
-    assert report.stop_message(rep, 'r.json') == (['b', 'c'], 'conntrack rollout: stage 2 failed (b); restore FAILED '
-                                                              'on c; the next stages are not touched. Report: r.json')
+    assert report.stop_message(rep, 'r.json') == (['b', 'c'], 'conntrack rollout: stage 2 failed (b); the restore FAILED '
+                                                              'on c: check them by hand (docs/rollout.md, "When a '
+                                                              'restore fails"); the next stages are not touched. '
+                                                              'Report: r.json')
+    assert 'the rollout stops at stage 2, its last;' in lines[-1]
     assert report.stop_message(report.new(planned, {'soak': 5}, {}, 100.0), 'r.json') == ([], '')
 
 
@@ -193,6 +196,24 @@ def test_restore_all_puts_back_the_stages_that_passed():
     # the page shows the decision made after the stages (it raised a TypeError: stage None)
     page = report.to_html(rep)
     assert '<li>after the stages: restore_all (' in page and 'restored (conntrack_rollout_restore_all)' in page
+
+
+def test_a_host_out_of_reach_is_named_not_called_put_back():
+    # found trying it as a user: a stage with an unreachable host said "the stage was put back as
+    # it was" and "stops before stage 3" of a rollout of 2 stages
+    planned = plan.plan(['a', 'b', 'c', 'd'], [1, '100%'], 'r1')
+    rep = report.new(planned, {'soak': 5}, {}, 100.0)
+    outcomes = {'b': (True, [], True), 'c': (True, [], True),
+                'd': (False, [{'gate': 'control_connection', 'evidence': 'unreachable'}], False)}
+    decided = plan.verdict(['b', 'c', 'd'], outcomes)
+    rep = report.record_verdict(report.start_stage(rep, 2, 100.0), 2, outcomes, decided, 101.0)
+    rep = report.record_restores(rep, 2, {'b': {}, 'c': {}}, 102.0)
+    assert report.stage_lines(rep, 2)[-1] == (
+        'the rollout stops at stage 2, its last; the stage was put back as it was; d could not be reached: it may have '
+        'the change, with its snapshot kept on it; check it when it is back; fix the cause and run the same command '
+        'again: it resumes at stage 2')
+    assert report.stop_message(rep, 'r.json')[1].startswith('conntrack rollout: stage 2 failed (d); the stage was put '
+                                                           'back as it was; d could not be reached')
 
 
 def _slice(rid, hosts, stages, fail=None, restore=None):
