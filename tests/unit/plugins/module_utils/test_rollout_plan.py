@@ -212,8 +212,9 @@ def test_a_host_out_of_reach_is_named_not_called_put_back():
         'the rollout stops at stage 2, its last; the stage was put back as it was; d could not be reached: it may have '
         'the change, with its snapshot kept on it; check it when it is back; fix the cause and run the same command '
         'again: it resumes at stage 2')
-    assert report.stop_message(rep, 'r.json')[1].startswith('conntrack rollout: stage 2 failed (d); the stage was put '
-                                                           'back as it was; d could not be reached')
+    message = report.stop_message(rep, 'r.json')[1]
+    assert message.startswith('conntrack rollout: stage 2 failed (d); the stage was put back as it was; d could not be '
+                              'reached')
 
 
 def _slice(rid, hosts, stages, fail=None, restore=None):
