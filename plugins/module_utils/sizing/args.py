@@ -296,11 +296,9 @@ def _role_type_error(name, option, value):
             _inputs.boolean(value, name)
         except _inputs.ProfileError:
             return '%s: expected true or false, got %s' % (name, _inputs.describe(value))
-    elif kind == 'int':
-        try:
-            _inputs.number(value, name, -2 ** 63, 2 ** 63)
-        except _inputs.ProfileError:
-            return '%s: expected an integer, got %s' % (name, _inputs.describe(value))
+    elif kind == 'int' and not _is_integer(value):
+        # as strict as the oldest ansible-core we support (2.17 refuses every float, 2.19 takes 1.0)
+        return '%s: expected an integer, got %s' % (name, _inputs.describe(value))
     elif kind == 'float' and not _is_number(value):
         return '%s: expected a number, got %s%s' % (name, _inputs.describe(value), write)
     elif kind in ('str', 'path') and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
@@ -316,6 +314,17 @@ def _role_type_error(name, option, value):
         return '%s: %s is not one of %s%s' % (name, _inputs.describe(value), ', '.join(str(c) for c in choices),
                                               _keys.did_you_mean(str(value), [str(c) for c in choices]))
     return None
+
+
+def _is_integer(value):
+    """A whole number, or a string of one (as Ansible's int type converts it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return False
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_number(value):
