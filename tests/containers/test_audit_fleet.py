@@ -176,7 +176,10 @@ def test_audit_exit_code_and_readable_summary(world, audited):
     assert SUMMARY + (' (fail_on: runtime, at_boot, unpersisted, shadowed, notrack, reenabled, unreachable, failed, full, '
                       'dropping)') in lines, lines
     # every reachable host's health, with its window
-    assert lines.count('  health: healthy (a sample of 0.3 s inside this run)') == 3, lines
+    # the window is at least the 0.3 s sample, longer when the module's own work takes longer (a
+    # busy machine: CI saw 0.4 s once, with make test's lanes side by side)
+    assert len([line for line in lines if re.match(r'^  health: healthy \(a sample of [0-9.]+ s inside this run\)$',
+                                                   line)]) == 3, lines
     hosts_in_order = [line.split(': ', 1)[0] for line in lines if not line.startswith(' ') and ': ' in line
                       and line.split(': ', 1)[0] in set(world.boxes) | {GONE, BROKEN}]
     # worst first: the failed host, the unreachable one, the drifted one, then the two in sync
