@@ -194,11 +194,21 @@ options:
   history:
     description:
       - A history to size from and forecast with instead of the file at O(history_path) (which still gives the health
-        window and relieve's record) - the document M(nfct.tuning.conntrack_recommend) returns as C(history.document)
-        (the role reads Prometheus on the controller with it, C(conntrack_history_source=prometheus)); V({}) - none
-        (static sizing, no forecast); a dict with the one key C(fallback) - none, and the reason it holds in the
-        warnings (Prometheus could not be read).
+        window and relieve's record) - the document M(nfct.tuning.conntrack_recommend) returns as C(history.document);
+        V({}) - none (static sizing, no forecast); a dict with the one key C(fallback) - none, and the reason it holds
+        in the warnings (Prometheus could not be read). Not set - as O(history_source) says.
     type: dict
+    version_added: 0.3.0
+  history_source:
+    description:
+      - Where the history comes from when O(history) is not set. V(host) - the file at O(history_path). V(prometheus)
+        - a Prometheus server, read by this module's action on the controller with one C(query_range) request per
+        host (O(prometheus_url) and the C(prometheus_*) options, which never leave the controller), before the one
+        module run on the host; when that fails the audit sizes statically, and its warnings say why. V(none) - no
+        history (static sizing, no forecast). The role passes C(conntrack_history_source).
+    type: str
+    choices: [host, prometheus, none]
+    default: host
     version_added: 0.3.0
   history_path:
     description:
@@ -211,6 +221,8 @@ extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_linux
   - nfct.tuning.attributes.facts
+  - nfct.tuning.attributes.action
+  - nfct.tuning.prometheus
 attributes:
   check_mode:
     support: full
@@ -222,6 +234,13 @@ attributes:
       - Shows each owned file's and the live values' before and after, as applying would change them.
   facts:
     support: full
+  action:
+    support: full
+    details:
+      - The action plugin reads the history from Prometheus on the controller when O(history_source=prometheus), then
+        runs the module on the host once; otherwise it only runs the module.
+  async:
+    support: none
 requirements:
   - Python 3.7 or later on the host (standard library only)
   - Root for a complete audit (C(/proc/slabinfo), the rulesets, other processes for O(users)); without it the
@@ -318,6 +337,7 @@ AUDIT_SPEC = dict(
     health_sample=dict(type='raw', default=0.3),
     history_path=dict(type='path', default=_history.PATH),
     history=dict(type='dict'),
+    history_source=dict(type='str', default='host', choices=list(_recommend_args.HISTORY_SOURCES)),
     sizing=dict(type='str', default='static', choices=['static', 'observed', 'auto']),
     forecast_horizon=dict(type='raw', default=_health.DEFAULT_FORECAST_HORIZON),
     vocabulary=dict(type='str', default='module', choices=['module', 'role']),
@@ -338,6 +358,8 @@ def build_module():
     spec = dict(_recommend_args.ENGINE_SPEC)
     spec.update(_settings.LAYER_SPEC)
     spec.update(AUDIT_SPEC)
+    # read on the controller by the action (plugins/action/conntrack_audit.py), which sends none of them
+    spec.update((k, v) for k, v in _recommend_args.HISTORY_SPEC.items() if k.startswith('prometheus_'))
     module_class = _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_audit')
     return module_class(argument_spec=spec, supports_check_mode=True)
 
@@ -451,7 +473,8 @@ def run(module, root='', probes=None):
     facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'),
                                    read_once)
     recorded = recorded_history(module, p['history_path'], root)
-    history, fallback = (recorded, None) if p['history'] is None else given_history(module, p['history'])
+    given = {} if p['history'] is None and p['history_source'] == 'none' else p['history']
+    history, fallback = (recorded, None) if given is None else given_history(module, given)
     rec, err = _recommend_args.compute(dict(((k, p[k]) for k in RECOMMEND), sizing=p['sizing'], history=history,
                                             now=started), facts, platform.node() or 'host')
     if err:

@@ -320,14 +320,12 @@ ansible_facts:
 '''
 
 import gc
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
 from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _history
 from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
-from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs, observed as _observed
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
 from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
 
 
@@ -350,19 +348,12 @@ def run(module, root='', probes=None, last_in_process=False):
     except _inputs.ProfileError as e:
         module.fail_json(msg=str(e))
     try:
-        facts = _gather.gather(root=root, probes=probes, breakdown=module.params['breakdown'], top=top,
-                               stats_source=module.params['stats_source'],
-                               breakdown_source=module.params['breakdown_source'],
-                               history_path=module.params['history_path'] or None)
+        facts = _users_host.facts(module, _hostio.HostIO(module, root), probes, breakdown=module.params['breakdown'],
+                                  top=top, stats_source=module.params['stats_source'],
+                                  breakdown_source=module.params['breakdown_source'],
+                                  history_path=module.params['history_path'] or None)
     except (IOError, OSError) as e:
         module.fail_json(msg='reading conntrack state failed: %s' % e)
-    facts.setdefault('history', None)
-    facts.setdefault('history_warning', None)
-    if facts['history_warning']:
-        module.warn(facts['history_warning'])
-    facts['forecast'] = _observed.forecast(facts['history'], time.time(), facts['max']) \
-        if facts['history'] and facts.get('max') else None
-    facts['nat'] = _users_host.nat(module, _hostio.HostIO(module, root), (facts.get('kernel') or {}).get('release'))
     if last_in_process:
         # the process ends with exit_json: its last garbage collection would walk every
         # object of Ansible's imports for nothing (measured: 10 ms of a 0.1 s run)

@@ -154,9 +154,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
 from ansible_collections.nfct.tuning.plugins.module_utils.host import io as _hostio
-from ansible_collections.nfct.tuning.plugins.module_utils.rollout import gate as _gate
+from ansible_collections.nfct.tuning.plugins.module_utils.rollout import gate as _gate, sample as _sample
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
 
 BODY_LIMIT = 65536
@@ -189,14 +188,6 @@ def validate(p):
     if p['phase'] == 'gate':
         errors += _gate.validate_baseline(p['baseline'])
     return errors
-
-
-def take(root, probes, window, sleep):
-    """The counters at the start and at the end of the window."""
-    start = _gate.point(_gather.counters(root, probes))
-    if window > 0:
-        sleep(window)
-    return _gate.measure(start, _gate.point(_gather.counters(root, probes)), window)
 
 
 def command_check(check):
@@ -243,7 +234,7 @@ def run(module, root='', probes=None, sleep=time.sleep):
         warning = _gate.soak_warning(p['window'], p['vocabulary'])
         if warning:
             module.warn(warning)
-    sample = take(root, probes, p['window'], sleep)
+    sample = _sample.take(root, probes, p['window'], sleep)
     checks = run_checks(module, p['checks'])
     if p['phase'] == 'baseline':
         sample['checks'] = checks

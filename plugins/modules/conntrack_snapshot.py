@@ -107,9 +107,29 @@ options:
         integer 0-86400.
     type: raw
     default: 300
+  window:
+    description:
+      - With O(state=saved), first count the table's drops over a window of this many seconds (0-86400), before the
+        snapshot is taken and before the lock is held, and return it as RV(baseline) - the sample
+        M(nfct.tuning.conntrack_rollout_gate) O(nfct.tuning.conntrack_rollout_gate#module:phase=baseline) returns, for the gate after the change to compare
+        with (O(nfct.tuning.conntrack_rollout_gate#module:baseline)). Unset - no baseline. The rollout gives its soak, and
+        the baseline, the snapshot and the facts are one module run per host.
+    type: raw
+  gather_facts:
+    description:
+      - With O(state=saved), also return the host's facts, read after the snapshot, as RV(ansible_facts) C(conntrack) -
+        what M(nfct.tuning.conntrack_facts) returns with its default options and O(history_path) - so that the step
+        that applies the change needs no second module run to read them.
+    type: bool
+    default: false
+  history_path:
+    description: With O(gather_facts=true), the host's history file (M(nfct.tuning.conntrack_facts)'s option).
+    type: path
+    default: /var/lib/nfct-tuning/history.json
 extends_documentation_fragment:
   - nfct.tuning.attributes
   - nfct.tuning.attributes.platform_linux
+  - nfct.tuning.attributes.facts
 attributes:
   check_mode:
     support: full
@@ -120,6 +140,10 @@ attributes:
     support: full
     details:
       - With V(restored), each file before and after, the runtime values and our objects in each ruleset.
+  facts:
+    support: full
+    details:
+      - With O(gather_facts=true), C(ansible_facts.conntrack).
 requirements:
   - Python 3.7 or later on the host (standard library only)
   - Root (the files are under C(/etc) and C(/usr/local/lib), the rulesets need CAP_NET_ADMIN)
@@ -140,6 +164,14 @@ EXAMPLES = r'''
   nfct.tuning.conntrack_snapshot:
     state: saved
     id: "{{ rollout_id }}"
+
+- name: Count the drops over 5 minutes, snapshot the host and read its facts, in one module run
+  nfct.tuning.conntrack_snapshot:
+    state: saved
+    id: "{{ rollout_id }}"
+    window: 300
+    gather_facts: true
+  register: before
 
 - name: Put the host back exactly as it was
   nfct.tuning.conntrack_snapshot:
@@ -180,17 +212,35 @@ path:
   description: The snapshot file.
   type: str
   returned: always
+baseline:
+  description:
+    - The window before the change (O(window)) - the sample M(nfct.tuning.conntrack_rollout_gate) O(nfct.tuning.conntrack_rollout_gate#module:phase=baseline)
+      returns (C(t0), C(t1), C(window), C(seconds), C(start), C(end), C(delta) per counter, C(reset)); null when the
+      counters could not be read (RV(baseline_error) says why; the gate then reports a host without a baseline).
+  type: dict
+  returned: with state saved and O(window) set
+baseline_error:
+  description: Why the counters of the window could not be read.
+  type: str
+  returned: when the baseline could not be taken
+ansible_facts:
+  description: With O(gather_facts=true) - C(conntrack), what M(nfct.tuning.conntrack_facts) returns.
+  type: dict
+  returned: with state saved and O(gather_facts=true)
 '''
 
 import os
 import posixpath
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfct.tuning.plugins.module_utils.host import files as _files, lock as _lock, paths as _paths
 from ansible_collections.nfct.tuning.plugins.module_utils.host import rulesets as _rulesets
 from ansible_collections.nfct.tuning.plugins.module_utils.host.io import HostIO
-from ansible_collections.nfct.tuning.plugins.module_utils.rollout import snapshot as _snap
+from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _history
+from ansible_collections.nfct.tuning.plugins.module_utils.rollout import gate as _gate, sample as _sample, \
+    snapshot as _snap
 from ansible_collections.nfct.tuning.plugins.module_utils.settings import plan as _settings
 from ansible_collections.nfct.tuning.plugins.module_utils.sizing import inputs as _inputs
 
@@ -209,6 +259,9 @@ def build_module():
         metrics=dict(type='bool', default=True),
         services=dict(type='bool', default=True),
         lock_timeout=dict(type='raw', default=300),
+        window=dict(type='raw'),
+        gather_facts=dict(type='bool', default=False),
+        history_path=dict(type='path', default=_history.PATH),
     )
     spec.update((o, dict(_settings.LAYER_SPEC[o])) for o in _snap.SETTINGS_FILES)
     module_class = _inputs.with_option_hints(AnsibleModule, 'nfct.tuning.conntrack_snapshot')
@@ -228,22 +281,51 @@ def validate(p):
         p['lock_timeout'] = _inputs.number(p['lock_timeout'], 'lock_timeout', 0, 86400, True, 'seconds')
     except _inputs.ProfileError as e:
         errors.append(str(e))
+    if p['window'] is not None:
+        p['window'], error = _gate.validate_seconds(p['window'], 'window')
+        errors += [error] if error else []
     return errors
 
 
-def run(module, io=None):
-    """io: HostIO (tests give one with a root folder for the files and fake commands)."""
+def run(module, io=None, probes=None, sleep=time.sleep):
+    """io: HostIO (tests give one with a root folder for the files and fake commands); probes and
+    sleep: facts/gather.py's probes and the wait of the window (tests give fakes)."""
     io = io or HostIO(module)
     p = module.params
     errors = validate(p)
     if errors:
         module.fail_json(msg='; '.join(errors), changed=False)
     path = '%s/%s.json' % (p['directory'], p['id'])
+    before = baseline(io, p, probes, sleep) if p['state'] == 'saved' else {}
     try:
         with _lock.HostLock(p['lock_timeout'], shared=module.check_mode, root=io.root, what='conntrack_snapshot'):
-            STATES[p['state']](module, io, p, path)
+            result = STATES[p['state']](module, io, p, path)
     except _lock.LockTimeout as e:
-        module.fail_json(msg=str(e), changed=False, path=path)
+        module.fail_json(msg=str(e), changed=False, path=path, **before)
+    result.update(before)
+    if p['state'] == 'saved' and p['gather_facts']:
+        result['ansible_facts'] = {'conntrack': facts(module, io, probes)}
+    module.exit_json(**result)
+
+
+def baseline(io, p, probes, sleep):
+    """The window before the change (option window), read before the lock is held: {} without one,
+    {'baseline': sample} or {'baseline': None, 'baseline_error': why}."""
+    if p['window'] is None:
+        return {}
+    try:
+        return {'baseline': _sample.take(io.root, probes, p['window'], sleep)}
+    except (IOError, OSError, ValueError) as e:
+        return {'baseline': None, 'baseline_error': 'the counters could not be read: %s' % e}
+
+
+def facts(module, io, probes):
+    """ansible_facts.conntrack as conntrack_facts returns it with its default options."""
+    from ansible_collections.nfct.tuning.plugins.module_utils.users import host as _users_host
+    try:
+        return _users_host.facts(module, io, probes, history_path=module.params['history_path'] or None)
+    except (IOError, OSError) as e:
+        module.fail_json(msg='reading conntrack state failed: %s' % e)
 
 
 def read_host(module, io, p, path):
@@ -261,8 +343,8 @@ def saved(module, io, p, path):
             doc = _snap.parse(_snap.load(full, path), p['id'], path)
         except _snap.SnapshotError as e:
             module.fail_json(msg='%s (set overwrite: true to replace it)' % e, changed=False, path=path)
-        module.exit_json(changed=False, path=path, snapshot=_snap.summary(doc, path),
-                         msg='kept the snapshot taken at %s (overwrite: false)' % doc['taken_at'])
+        return dict(changed=False, path=path, snapshot=_snap.summary(doc, path),
+                    msg='kept the snapshot taken at %s (overwrite: false)' % doc['taken_at'])
     state, _live = read_host(module, io, p, path)
     doc = _snap.document(state, p['id'], _snap.now_utc())
     if not module.check_mode:
@@ -270,7 +352,7 @@ def saved(module, io, p, path):
             _snap.save(module, full, doc)
         except (IOError, OSError) as e:
             module.fail_json(msg='writing the snapshot %s failed: %s' % (path, e), changed=False, path=path)
-    module.exit_json(changed=True, path=path, snapshot=_snap.summary(doc, path))
+    return dict(changed=True, path=path, snapshot=_snap.summary(doc, path))
 
 
 def restored(module, io, p, path):
@@ -291,7 +373,7 @@ def restored(module, io, p, path):
     if module._diff:
         result['diff'] = _snap.diff_of(doc, now, plan)
     if module.check_mode:
-        module.exit_json(**result)
+        return result
 
     # ------------------------------------------------------------ past the one gate
     changed_rulesets, errors = _snap.apply_ruleset(io, doc['ruleset'], live)
@@ -306,7 +388,7 @@ def restored(module, io, p, path):
     if errors or mismatches:
         module.fail_json(msg='restore from %s failed: %s' % (path, '; '.join(errors + [words(m) for m in mismatches])),
                          mismatches=mismatches, errors=errors, **result)
-    module.exit_json(**result)
+    return result
 
 
 def words(m):
@@ -324,7 +406,7 @@ def absent(module, io, p, path):
             _files.remove(full)
         except OSError as e:
             module.fail_json(msg='removing the snapshot %s failed: %s' % (path, e), changed=False, path=path)
-    module.exit_json(changed=exists, path=path)
+    return dict(changed=exists, path=path)
 
 
 STATES = {'saved': saved, 'restored': restored, 'absent': absent}

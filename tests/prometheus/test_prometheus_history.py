@@ -493,3 +493,57 @@ def test_conntrack_recommend_from_prometheus_equals_the_one_from_the_hosts_histo
         assert any(w.startswith('history_source prometheus: no history from Prometheus') for w in
                    result['warning_messages'])
     assert 'no history from Prometheus' in output  # the [WARNING] lines
+
+
+AUDIT_PLAYBOOK = '''
+- name: The role's audit entry point with the history from Prometheus
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Audit
+      ansible.builtin.import_role:
+        name: nfct.tuning.conntrack
+        tasks_from: audit
+        rolespec_validate: false
+    - name: Keep the host's result
+      ansible.builtin.copy:
+        content: "{{ conntrack_audit_result | to_json }}"
+        dest: "{{ out }}"
+        mode: '0600'
+      check_mode: false
+'''
+
+
+def audit_playbook(tmp, extra):
+    """The role's audit on this machine (read-only, --check) through ansible-playbook: the
+    registered result of its one module run, and the output."""
+    book, out, variables = tmp / 'audit.yml', tmp / 'audit-result.json', tmp / 'audit-vars.json'
+    book.write_text(AUDIT_PLAYBOOK)
+    variables.write_text(json.dumps(dict(extra, out=str(out), ansible_become=False, conntrack_audit_fail_on=[],
+                                         conntrack_audit_report_path=str(tmp / 'audit.json'),
+                                         conntrack_audit_junit_path='', conntrack_audit_html_path='',
+                                         conntrack_history_source='prometheus', conntrack_prometheus_instance='web1',
+                                         conntrack_prometheus_days=15, conntrack_sizing='auto', conntrack_force=True,
+                                         conntrack_audit_health_sample=0)))
+    bindir = os.path.dirname(os.path.abspath(os.sys.executable))
+    cmd = [os.path.join(bindir, 'ansible-playbook'), '--check', '-i', 'localhost,', '-c', 'local', '-e',
+           '@%s' % variables, '-e', 'ansible_python_interpreter=%s' % os.sys.executable, str(book)]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, 'ansible.cfg'))
+    run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=str(tmp), check=False)
+    assert run.returncode == 0, run.stdout.decode()[-6000:]
+    return json.loads(out.read_text()), run.stdout.decode()
+
+
+def test_the_audit_reads_prometheus_on_the_controller_in_its_one_module_run(server, tmp_path):
+    """conntrack_history_source prometheus in the audit: the module's action reads the history on
+    the controller and gives it to the one module run on the host (no task of its own, no second
+    module run); a server that cannot answer is the fallback to static sizing, said in the audit's
+    warnings. (That the prometheus_* options never reach the host: tests/unit, the action's test.)"""
+    res, output = audit_playbook(tmp_path, {'conntrack_prometheus_url': server.url})
+    assert 'daily peaks' in res['audit']['keys']['max']['reason'], res['audit']['keys']['max']['reason']
+    # the preflight, the audit, the report, its lines, the recommendations, the fail, the copy
+    assert output.count('TASK [') == 7 and 'Prometheus' not in ''.join(
+        line for line in output.splitlines() if line.startswith('TASK [')), output
+    down, output = audit_playbook(tmp_path, {'conntrack_prometheus_url': 'http://127.0.0.1:%d' % free_port()})
+    assert 'daily peaks' not in down['audit']['keys']['max']['reason']
+    assert 'no history from Prometheus' in output, output[-3000:]

@@ -69,7 +69,8 @@ EDGES = {
     'settings': {'kernel': 'key names, rounding', 'host': 'sysctl.d precedence, owned paths, the host state'},
     'notrack': {'kernel': 'address families and iptables flavours', 'host': 'HostIO, the rulesets, the lock'},
     'users': {'kernel': 'key names', 'host': 'HostIO and the rulesets', 'facts': 'module state',
-              'notrack': 'the nft and iptables parsers, our own objects'},
+              'notrack': 'the nft and iptables parsers, our own objects',
+              'sizing': "the forecast in conntrack_facts' document (users/host.py facts())"},
     'audit': {'kernel': 'key names'},
     'metrics': {'kernel': 'key names', 'host': 'atomic writes, the host state, HostIO', 'facts': 'the facts',
                 'sizing': 'the recommendation', 'settings': 'the drift of the tuned keys', 'users': 'can_disable',
@@ -90,6 +91,7 @@ ONLY = {
     ('facts', 'history'): ('history/store',),
     ('rollout', 'metrics'): ('metrics/install',),
     ('rollout', 'sizing'): ('sizing/inputs',),
+    ('users', 'sizing'): ('sizing/observed',),
 }
 
 # (layer, side, module_utils files, what it holds), in the order of the flow
@@ -110,7 +112,7 @@ LAYERS = (
      "one host's audit entry from its facts, recommendation and plan (data, not code, of the layers before)"),
     ('host_io', 'host', ('host/files', 'host/lock', 'host/io', 'host/runtime', 'history/file', 'notrack/host', 'users/host',
                          'metrics/exposition',
-                         'metrics/install', 'metrics/writer', 'loop/record', 'rollout/snapshot'),
+                         'metrics/install', 'metrics/writer', 'loop/record', 'rollout/snapshot', 'rollout/sample'),
      'host I/O: atomic writes, locks, firewall tools, the metrics writer program'),
     ('presentation', 'controller', ('audit/report', 'audit/html', 'rollout/report'),
      'the fleet report built on the controller: JSON schema v2, JUnit XML, HTML'),

@@ -216,8 +216,7 @@ def check_role_inputs(params, facts):
 # internal variables (vars/main.yml).
 ROLE_REGISTERED = ('conntrack_recommendation', 'conntrack_result', 'conntrack_notrack_result', 'conntrack_metrics_result',
                    'conntrack_metrics_removal', 'conntrack_users_result', 'conntrack_disable_notrack_result',
-                   'conntrack_disable_result', 'conntrack_audit_result', 'conntrack_audit_report', 'conntrack_relieve_result',
-                   'conntrack_audit_history')
+                   'conntrack_disable_result', 'conntrack_audit_result', 'conntrack_audit_report', 'conntrack_relieve_result')
 ROLE_PLAYBOOK_VARS = ('conntrack_tune_hosts', 'conntrack_audit_hosts', 'conntrack_relieve_hosts', 'conntrack_rollout_hosts')
 ROLE_IGNORE = 'conntrack_ignore_variables'
 # what to write instead, for the variables whose shape is not obvious

@@ -5,7 +5,9 @@
 connection tracking: the kernel modules that hold nf_conntrack, every ruleset, processes,
 units, rule files loaded at boot, ctnetlink listeners, other network namespaces and IPVS.
 Read-only: nothing here loads a module (the legacy iptables tables are read only when they
-exist) or writes anything. _users.analyze() turns the result into users and a verdict."""
+exist) or writes anything. _users.analyze() turns the result into users and a verdict.
+Also the whole of conntrack_facts' document (facts()): the facts with the forecast and NAT, for
+that module and for conntrack_snapshot's gather_facts."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -13,10 +15,12 @@ __metaclass__ = type
 import os
 import platform
 import re
+import time
 
 from ansible_collections.nfct.tuning.plugins.module_utils.facts import gather as _gather
 from ansible_collections.nfct.tuning.plugins.module_utils.host import rulesets as _rulesets
 from ansible_collections.nfct.tuning.plugins.module_utils.kernel import keys as _keys
+from ansible_collections.nfct.tuning.plugins.module_utils.sizing import observed as _observed
 from ansible_collections.nfct.tuning.plugins.module_utils.users import rules as _users_rules, verdict as _users
 
 LEGACY_NAMES = {'ipv4': '/proc/net/ip_tables_names', 'ipv6': '/proc/net/ip6_tables_names'}
@@ -244,4 +248,19 @@ def nat(module, io, release=None, cache=None):
     out = _users_rules.nat_summary(nft, ipt)
     read = (['nft'] if nft is not None else []) + ['%s %s' % key for key in sorted(ipt)]
     out['source'] = ', '.join(read) if read else 'no nft or iptables-save here'
+    return out
+
+
+def facts(module, io, probes=None, **options):
+    """ansible_facts.conntrack as conntrack_facts returns it: facts/gather.py gather(root=io.root,
+    probes, **options) with the history's warning (warned), the forecast when there is a history
+    and a max (sizing/observed.py), and the host's NAT (nat()). IOError/OSError propagate."""
+    out = _gather.gather(root=io.root, probes=probes, **options)
+    out.setdefault('history', None)
+    out.setdefault('history_warning', None)
+    if out['history_warning']:
+        module.warn(out['history_warning'])
+    out['forecast'] = _observed.forecast(out['history'], time.time(), out['max']) \
+        if out['history'] and out.get('max') else None
+    out['nat'] = nat(module, io, (out.get('kernel') or {}).get('release'))
     return out

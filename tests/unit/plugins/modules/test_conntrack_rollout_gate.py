@@ -20,35 +20,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nfct.tuning.plugins.modules import conntrack_rollout_gate
 
 import hosts
+from counters import DROP, EARLY_DROP, INSERT_FAILED, Moves
 from modrun import ansible_flags, invoke
-
-STAT = '/proc/net/stat/nf_conntrack'
-COUNT = '/proc/sys/net/netfilter/nf_conntrack_count'
-# the columns of hosts.STAT_HEADER_NEW that the gate reads
-INSERT_FAILED, DROP, EARLY_DROP = 9, 10, 11
-
-
-class Moves(object):
-    """The sleep of the window: it sleeps (the window is measured on the clock), then moves the
-    fixture's counters (each CPU's row: the gate sums them) and the count."""
-
-    def __init__(self, root, count=None, per_cpu=None):
-        self.root, self.count, self.per_cpu, self.asked = root, count, per_cpu or {}, []
-
-    def __call__(self, seconds):
-        self.asked.append(seconds)
-        time.sleep(seconds)
-        with open(self.root + STAT) as f:
-            lines = f.read().splitlines()
-        rows = [[int(v, 16) for v in line.split()] for line in lines[1:]]
-        for column, grow in self.per_cpu.items():
-            for row in rows:
-                row[column] += grow
-        with open(self.root + STAT, 'w') as f:
-            f.write(hosts._stat_rows(lines[0], rows))
-        if self.count is not None:
-            with open(self.root + COUNT, 'w') as f:
-                f.write('%d\n' % self.count)
 
 
 def gate(tmp_path, capsys, args, check=False, moves=None):

@@ -195,3 +195,52 @@ def test_bad_input_fails_before_any_io(tmp_path, capsys, args, words):
     res = run(tmp_path, io, dict(args, state='saved'), capsys=capsys)
     assert res['failed'] is True and words in res['msg'], res['msg']
     assert io.calls == [] and not os.path.exists(io.root + '/var')
+
+
+def test_window_and_facts_in_the_snapshot_run(tmp_path, capsys):
+    """The rollout's one module run before the change: the baseline window (the sample the gate's
+    phase baseline returns, counters moved by the kernel during the window), the snapshot, and the
+    facts conntrack_facts returns on the same host (so the apply step reads none of its own)."""
+    import hosts
+    from ansible_collections.nfct.tuning.plugins.modules import conntrack_facts
+    from counters import DROP, Moves
+    root, probes = hosts.build(str(tmp_path / 'root'), 'post515_builtin')
+    io = SnapIO(root=root)
+    sleep = Moves(root, per_cpu={DROP: 3})
+    invoke(conntrack_snapshot, ansible_flags(tmp_path / 'ansible-tmp', {'state': 'saved', 'id': 'r1', 'window': 0.2,
+                                                                        'gather_facts': True}),
+           io, probes, sleep)
+    res = json.loads(capsys.readouterr().out)
+    assert res['changed'] is True and res['snapshot']['id'] == 'r1', res
+    assert os.path.exists(root + SNAPDIR + '/r1.json')
+    sample = res['baseline']
+    assert sleep.asked == [0.2] and 0.2 <= sample['seconds'] < 5 and sample['window'] == 0.2
+    assert sample['delta']['drop'] > 0 and sample['reset'] == [] and sample['start']['max'] == sample['end']['max']
+    invoke(conntrack_facts, ansible_flags(tmp_path / 'ansible-tmp', {}), root=root, probes=probes)
+    alone = json.loads(capsys.readouterr().out)['ansible_facts']['conntrack']
+    mine = res['ansible_facts']['conntrack']
+    moving = ('stats', 'nat', 'boot')  # read at another moment (counters, the clock), or through another IO
+    assert sorted(mine) == sorted(alone)
+    assert mine['boot']['id'] == alone['boot']['id'] and sorted(mine['nat']) == sorted(alone['nat'])
+    assert dict((k, v) for k, v in mine.items() if k not in moving) == dict(
+        (k, v) for k, v in alone.items() if k not in moving)
+    # a rerun keeps the first snapshot and still gives the window and the facts
+    invoke(conntrack_snapshot, ansible_flags(tmp_path / 'ansible-tmp', {'state': 'saved', 'id': 'r1', 'window': 0,
+                                                                        'gather_facts': True}),
+           io, probes, Moves(root))
+    again = json.loads(capsys.readouterr().out)
+    assert again['changed'] is False and 'kept the snapshot' in again['msg']
+    assert again['baseline']['window'] == 0 and again['ansible_facts']['conntrack']['max'] == mine['max']
+
+
+def test_without_window_no_baseline_and_no_facts(tmp_path, capsys):
+    io = fake_host(tmp_path)
+    res = run(tmp_path, io, {'state': 'saved', 'id': 'r1'}, capsys=capsys)
+    assert res['changed'] is True and 'baseline' not in res and 'ansible_facts' not in res
+
+
+def test_a_bad_window_fails_before_any_io(tmp_path, capsys):
+    io = fake_host(tmp_path)
+    res = run(tmp_path, io, {'state': 'saved', 'id': 'r1', 'window': 86401}, capsys=capsys)
+    assert res['failed'] is True and 'window: 86401 is outside the allowed range 0-86400 seconds' in res['msg'], res
+    assert io.calls == [] and not os.path.exists(io.root + '/var')
