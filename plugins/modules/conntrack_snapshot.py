@@ -117,7 +117,7 @@ options:
     type: raw
   gather_facts:
     description:
-      - With O(state=saved), also return the host's facts, read after the snapshot, as RV(ansible_facts) C(conntrack) -
+      - With O(state=saved), also return the host's facts, read after the snapshot, as C(ansible_facts.conntrack) -
         what M(nfct.tuning.conntrack_facts) returns with its default options and O(history_path) - so that the step
         that applies the change needs no second module run to read them.
     type: bool
@@ -224,9 +224,14 @@ baseline_error:
   type: str
   returned: when the baseline could not be taken
 ansible_facts:
-  description: With O(gather_facts=true) - C(conntrack), what M(nfct.tuning.conntrack_facts) returns.
+  description: The conntrack facts, with O(gather_facts=true).
   type: dict
   returned: with state saved and O(gather_facts=true)
+  contains:
+    conntrack:
+      description: What M(nfct.tuning.conntrack_facts) returns (its default options, O(history_path)).
+      type: dict
+      returned: with state saved and O(gather_facts=true)
 '''
 
 import os

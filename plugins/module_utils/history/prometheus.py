@@ -52,7 +52,6 @@ import zlib
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.nfct.tuning.plugins.module_utils.history import store as _store
 
@@ -250,6 +249,14 @@ def _body(response, limit, quiet=False):
             return b'(a gzip body that does not decode)'
         raise PrometheusError('not_json', 'the gzip answer of %s does not decode (%s)'
                               % (public_url(getattr(response, 'url', None) or '?'), e))
+
+
+def open_url(url, **kwargs):
+    """ansible.module_utils.urls.open_url, imported at the first request: it loads ssl and
+    http.client, ~50 ms of every controller worker that imports this file only to check the
+    options (the role's preflight, an audit without Prometheus)."""
+    from ansible.module_utils.urls import open_url as ansible_open_url
+    return ansible_open_url(url, **kwargs)
 
 
 def open_url_fetch(req):
