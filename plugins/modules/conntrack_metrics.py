@@ -369,10 +369,14 @@ ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 
 
 def remove(module, systemctl, changes, actions):
-    """state absent: stop the timer, remove our files and folders."""
+    """state absent: stop the timer and the writer it may have started (`systemctl stop` returns
+    when the run has ended: a writer still running, at idle priority on a busy host, wrote its
+    output again after it was removed), then remove our files and folders, with the temp file such
+    a stopped run left."""
     for action in actions[:1] if actions and actions[0].startswith('disable') else []:
         module.run_command([systemctl] + action.split(), environ_update=ENV)
-    for path in sorted(changes):
+        module.run_command([systemctl, 'stop', _metrics_install.SERVICE], environ_update=ENV)
+    for path in sorted(set(changes) | set(temp_files())):
         _files.remove(path)
     shutil.rmtree(_metrics_install.LIB, ignore_errors=True)
     try:

@@ -249,7 +249,11 @@ def test_killed_at_random_times_then_converges(box):
             if _round:
                 known.setdefault(module, []).append(state(c))
     killed = 0
-    for i in range(30):
+    # at least 30 runs, and on until 10 died midway (at most 60): the time a run takes under the
+    # load of make test's lanes varies from the first runs' (CI saw 9 of 30 killed once)
+    for i in range(60):
+        if i >= 30 and killed >= 10:
+            break
         module, args = runs[rnd.randrange(len(runs))]
         before = state(c)
         rc, _res = c.module(module, args, kill_after=max(0.01, rnd.uniform(0.02, 1.1) * took[module]))
@@ -262,7 +266,8 @@ def test_killed_at_random_times_then_converges(box):
         assert now[part] in [before[part]] + [k[part] for k in known[module]] or part == 'runtime', (i, part)
         if now['files'][NFT_CONF] is not None:
             assert c.exec(['nft', '-c', '-f', NFT_CONF], check=False).returncode == 0, i
-    assert killed >= 10, 'too few runs were killed midway (%d, runs take %r): the delays miss the module' % (killed, took)
+    assert killed >= 10, 'too few runs were killed midway (%d of %d, runs take %r): the delays miss the module' % (
+        killed, i + 1, took)
     for module, args in runs[1::2]:
         converge_and_idempotent(c, module, args)
 
