@@ -264,11 +264,14 @@ def installed_lib_files():
     return sorted(out)
 
 
-def temp_files():
+def temp_files(output_dir=None):
     """Temp files a killed run left next to the unit files and the config (under LIB,
-    installed_lib_files() finds them), to remove."""
-    return dict((path, {'before': read(path), 'after': None}) for path in _files.find_stale(
-        [_metrics_install.UNIT_DIR, os.path.dirname(_metrics_install.CONFIG)]))
+    installed_lib_files() finds them), to remove; with output_dir (state absent, once the writer
+    is stopped) also those a writer stopped midway left beside its output. state present leaves
+    that folder alone: there a '.nfct-*' file may be the timer's writer at work."""
+    folders = [_metrics_install.UNIT_DIR, os.path.dirname(_metrics_install.CONFIG)] + (
+        [output_dir] if output_dir else [])
+    return dict((path, {'before': read(path), 'after': None}) for path in _files.find_stale(folders))
 
 
 def unit_state(module):
@@ -317,7 +320,7 @@ def apply(module, p, output, result):
 
     # ------------------------------------------------------------ past the one gate
     if p['state'] == 'absent':
-        remove(module, systemctl, changes, actions)
+        remove(module, p, systemctl, changes, actions)
         module.exit_json(**result)
     install(module, p, systemctl, changes, actions, result)
     module.exit_json(**result)
@@ -348,7 +351,7 @@ def plan_absent(p, output, systemctl, unit):
             actions.append('disable --now %s' % _metrics_install.TIMER)
     if systemctl and any(path.startswith(_metrics_install.UNIT_DIR) for path in changes):
         actions.append('daemon-reload')
-    changes.update(temp_files())
+    changes.update(temp_files(os.path.dirname(output)))
     return changes, actions
 
 
@@ -368,7 +371,7 @@ def summary(state, changes, actions, code, check):
 ENV = {'LANG': 'C', 'LC_ALL': 'C'}
 
 
-def remove(module, systemctl, changes, actions):
+def remove(module, p, systemctl, changes, actions):
     """state absent: stop the timer and the writer it may have started (`systemctl stop` returns
     when the run has ended: a writer still running, at idle priority on a busy host, wrote its
     output again after it was removed), then remove our files and folders, with the temp file such
@@ -376,7 +379,7 @@ def remove(module, systemctl, changes, actions):
     for action in actions[:1] if actions and actions[0].startswith('disable') else []:
         module.run_command([systemctl] + action.split(), environ_update=ENV)
         module.run_command([systemctl, 'stop', _metrics_install.SERVICE], environ_update=ENV)
-    for path in sorted(set(changes) | set(temp_files())):
+    for path in sorted(set(changes) | set(temp_files(p['dir']))):
         _files.remove(path)
     shutil.rmtree(_metrics_install.LIB, ignore_errors=True)
     try:

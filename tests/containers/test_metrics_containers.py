@@ -143,12 +143,16 @@ def test_metrics_through_node_exporter(tree, tmp_path):
                               stderr=subprocess.STDOUT, check=False)
         assert lint.returncode == 0, lint.stdout.decode()
         # conntrack_metrics: false removes every file and the units, and the temp files a killed
-        # run left next to them
-        c.sh('echo half > /etc/systemd/system/.nfct-k1ll3d && echo half > /etc/nfct-tuning/.nfct-k1ll3d')
+        # run left next to them and a writer stopped midway left beside its output; another
+        # tool's file in node_exporter's folder stays
+        textfiles = os.path.dirname(PROM)
+        c.sh('echo half > /etc/systemd/system/.nfct-k1ll3d && echo half > /etc/nfct-tuning/.nfct-k1ll3d && '
+             'echo half > {0}/.nfct-k1ll3d && echo "other 1" > {0}/other.prom'.format(textfiles))
         playbook(tmp_path, c, dict(extra, conntrack_metrics=False))
         left = c.sh('ls /etc/systemd/system/nfct-conntrack-metrics.* /etc/systemd/system/.nfct-* '
-                    '/usr/local/lib/nfct-tuning /etc/nfct-tuning %s 2>/dev/null || true' % PROM)
+                    '/usr/local/lib/nfct-tuning /etc/nfct-tuning %s %s/.nfct-* 2>/dev/null || true' % (PROM, textfiles))
         assert left.strip() == '', left
+        assert c.sh('cat %s/other.prom' % textfiles).strip() == 'other 1'
         assert 'nfct-conntrack-metrics' not in c.sh('systemctl list-timers --all')
     finally:
         c.remove()

@@ -152,7 +152,10 @@ def plan_lines(planned, check_mode, soak, checks):
              % (planned['rollout_id'], len(planned['stages']), sum(len(s['hosts']) for s in planned['stages']),
                 _num(soak), ' and %d check(s): %s' % (len(checks), ', '.join(c['name'] for c in checks)) if checks
                 else '', ' (check mode: nothing is changed, no gate runs)' if check_mode else '')]
-    if planned['resumed_after']:
+    if planned['resumed_after'] and planned['resumed_after'] == len(planned['stages']):
+        lines.append('complete: every stage passed in an earlier run of this rollout; no stage runs again '
+                     '(a changed conntrack_* variable, host list or conntrack_rollout_stages makes a new rollout)')
+    elif planned['resumed_after']:
         lines.append('resuming: stage(s) 1-%d passed in an earlier run of this rollout; they are skipped'
                      % planned['resumed_after'])
     for stage in planned['stages']:

@@ -135,6 +135,17 @@ def test_resume_after_the_last_good_stage(previous, skipped):
     assert planned['skip'] == skipped
 
 
+@pytest.mark.parametrize('statuses, said', [
+    (['passed', 'failed', 'pending'], 'resuming: stage(s) 1-1 passed in an earlier run of this rollout; they are skipped'),
+    (['passed', 'passed', 'passed'], 'complete: every stage passed in an earlier run of this rollout; no stage runs again'),
+])
+def test_a_rerun_says_whether_it_resumes_or_has_nothing_left(statuses, said):
+    planned = plan.plan(['a', 'b', 'c', 'd'], [1, 2, '100%'], 'r1', _report_after(statuses))
+    lines = plan.plan_lines(planned, False, 5, [])
+    assert lines[1].startswith(said)
+    assert sum(1 for line in lines if line.startswith(('resuming', 'complete'))) == 1
+
+
 GATE_FAIL = {'failed': True, 'gate': {'passed': False, 'failures': [{'gate': 'drops', 'evidence': 'drop +5 in 5 s'}]}}
 
 
