@@ -89,7 +89,8 @@ export CONTAINERS_CONF          := $(ROOT)/scripts/containers.conf
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Bytecode goes to one folder of the checkout's cache, not beside the sources: every Python
 # process of make test (pytest, each ansible-playbook and its workers) would otherwise compile
-# the collection's code again - half the CPU of a unit test file here (5.6 s against 2.4 s)
+# the collection's code again: tests/unit took 104-110 s of CPU that way, 84-91 s with the cache
+# warm (side by side, 2026-12-06); one unit test file 5.6 s against 2.4 s
 export PYTHONPYCACHEPREFIX      := $(ROOT)/$(CACHE)/pycache
 unexport PYTHONDONTWRITEBYTECODE
 # the build scripts' caches (scripts/build-vm-image.sh, scripts/build-image.sh; NFCT_CACHE for
