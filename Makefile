@@ -4,7 +4,8 @@
 # work on a fresh machine. Results of slow steps are kept and reused: .venv and .venv-min are
 # symlinks to venvs in NFCT_CACHE named after a hash of their requirements (and of the Python
 # building them: scripts/cached-venv.sh), which every clone reuses; the offline collections carry
-# a stamp named after a hash of requirements-dev.yml and the `ansible` release they come from. What does not depend on the checkout is cached outside it, in NFCT_CACHE
+# a stamp named after a hash of requirements-dev.yml and the `ansible` release they come from.
+# What does not depend on the checkout is cached outside it, in NFCT_CACHE
 # (~/.cache/nfct-tuning), keyed by a hash of what builds it, so that every clone (CI's fresh
 # one included) reuses it: the VM image, the .debs of the image builds, the `ansible` wheel,
 # promtool. The Podman images are in Podman's store, labelled with their build script's hash.

@@ -2,7 +2,7 @@
 # cached-venv.sh LINK CACHE_DIR PYTHON REQUIREMENTS [CONSTRAINTS]
 #
 # A venv keyed by its content, shared by every clone on this machine: CACHE_DIR/venv-HASH, HASH
-# of the requirements, the constraints and the Python that builds it (version and path), and
+# of the requirements, the constraints and the Python that builds it (its version and installation), and
 # LINK (.venv, .venv-min in the checkout) a symlink to it. A clean clone (CI's) then links the
 # venv an earlier clone built instead of installing it again (~50 s on our machines).
 #
