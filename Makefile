@@ -206,12 +206,16 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # in $(STAGE_LOGS). Lanes separated by '|' run at the same time, phases (arguments) one after
 # the other; a phase runs only if the previous one passed.
 #  - phase 1, setup: apt packages, .venv, collections, get-pip.
-#  - phase 2, three lanes:
-#    lane 1: the checks, the Molecule scenarios, the container tests but the fleet ones
-#      (containers-rest), then the netns tests that bear load (netns-shared);
+#  - phase 2, three lanes and a pool:
+#    lane 1: the checks, the Molecule scenarios, then stages of the pool;
 #    lane 2: the qemu VM scenario (the image build on a fresh machine, the emulated guest and its
 #      reboots), then the container fleet tests (containers-fleet: the rollout on 12 containers,
-#      the audit and the rollout under ansible-runner in slices);
+#      the audit and the rollout under ansible-runner in slices), then stages of the pool;
+#    the pool (TEST_POOL): the container tests but the fleet ones (containers-rest), the netns
+#      tests that bear load (netns-shared); each taken by whichever of lanes 1 and 2 is free
+#      first (warm, lane 1 after molecule and lane 2 after containers-fleet: the two ran one
+#      after the other in lane 1 while lane 2 stood idle for ~600 s; fresh, the VM's image
+#      build makes lane 2 the later one);
 #    lane 3: the Podman image builds (network and disk bound debootstraps, only on a fresh
 #      machine or after a build script changed; lane 1's `molecule` waits for them through their
 #      lock), eda-setup, then the checks with their own venvs (min-ansible, host-python).
@@ -238,16 +242,17 @@ TEST_CHECKS_NICE ?= 0
 TEST_SETUP   := apt venv collections get-pip
 TEST_CHECKS  := units sanity lint changelog-lint docs-check prometheus build install-test ee docsite
 TEST_LANE3   := images eda-setup min-ansible host-python
-TEST_LANE1_AFTER := containers-rest netns-shared
+TEST_POOL    := containers-rest netns-shared
 TEST_AFTER   := netns-quiet eda
 STAGE_LOGS   := $(CACHE)/stages
 
 test: ## All of the checks below, in lanes (molecule-vm alongside the others); a table of the stages at the end
 	@MAKE='$(MAKE)' scripts/run-stages.sh $(STAGE_LOGS) '$(TEST_SETUP)' \
-	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule $(TEST_LANE1_AFTER) | vm-image molecule-vm containers-fleet | $(TEST_LANE3)' '$(TEST_AFTER)'
+	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule +pool | vm-image molecule-vm containers-fleet +pool | $(TEST_LANE3) | pool: $(TEST_POOL)' \
+	    '$(TEST_AFTER)'
 	$(call say,make test: all passed)
 
-test-serial: setup $(TEST_CHECKS) min-ansible host-python molecule $(TEST_LANE1_AFTER) containers-fleet $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
+test-serial: setup $(TEST_CHECKS) min-ansible host-python molecule $(TEST_POOL) containers-fleet $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
 
 # promtool and the Prometheus server from Debian's prometheus package, extracted (not installed:
 # installing it would start a Prometheus server on this machine); the tests start the server

@@ -16,6 +16,11 @@
 # the stages not run are listed as such.
 # A word nice:N in a lane runs that lane's stages (after it) under `nice -n N`, e.g. to give
 # another lane of the phase the CPU first.
+# A lane that starts with the word pool: is the phase's pool, not a lane: its stages, in their
+# order, are taken one at a time by the lanes that end with the word +pool, each when it has run
+# its own stages (whichever lane is free first runs the next one), e.g.
+#     'units sanity +pool | vm-image molecule-vm +pool | images | pool: netns containers'
+# No lane takes a pool stage once a stage of the phase has failed.
 # The exit status is 0 when every stage passed, 1 when one failed, 130/143 when interrupted.
 # The table is also written to LOG_DIR/stages.tsv (stage, lane, start, seconds, status).
 set -uo pipefail
@@ -27,7 +32,7 @@ make_cmd=${MAKE:-make}
 mkdir -p "$log_dir"
 records=$log_dir/records.tsv
 : > "$records"
-rm -f "$log_dir"/*.note
+rm -f "$log_dir"/*.note "$log_dir"/pool-* "$log_dir"/failed-*
 t0=$EPOCHREALTIME
 bg_pids=()
 
@@ -42,38 +47,74 @@ record() {
     printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$records"
 }
 
-# run_lane LANE_ID STAGE...: the stages one after the other, until one fails
+# run_stage LANE_ID STAGE: run one stage under the lane's nice (the caller's array nice), record it
+run_stage() {
+    local lane=$1 stage=$2 start rc=0
+    start=$EPOCHREALTIME
+    record "$stage" "$lane" "$(since "$start")" - running
+    "${nice[@]}" "$make_cmd" --no-print-directory "$stage" || rc=$?
+    record "$stage" "$lane" "$(since "$start")" "$(since "$EPOCHREALTIME")" "$([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc)")"
+    if [[ $rc != 0 ]]; then
+        : > "$log_dir/failed-${lane%%.*}"  # no lane of this phase takes a pool stage any more
+    fi
+    return "$rc"
+}
+
+# pool_next PHASE: print the next stage of the phase's pool and take it off the pool (under a
+# lock: the lanes ask at the same time); nothing when the pool is empty or a stage failed
+pool_next() {
+    local pool=$log_dir/pool-$1
+    [[ -s $pool && ! -e $log_dir/failed-$1 ]] || return 0
+    (
+        flock 9
+        head -n1 "$pool"
+        tail -n +2 "$pool" > "$pool.rest" && mv "$pool.rest" "$pool"
+    ) 9>> "$pool.lock"
+}
+
+# run_lane LANE_ID STAGE...: the stages one after the other, until one fails; +pool: then the
+# pool's stages, one at a time, while there are any
 run_lane() {
-    local lane=$1 stage start rc=0 nice=()
+    local lane=$1 stage rc=0 nice=()
     shift
     for stage in "$@"; do
         if [[ $stage == nice:* ]]; then
             nice=(nice -n "${stage#nice:}")
             continue
         fi
+        if [[ $stage == +pool ]]; then
+            [[ $rc == 0 ]] || break
+            while stage=$(pool_next "${lane%%.*}") && [[ -n $stage ]]; do
+                run_stage "$lane" "$stage" || { rc=$?; break; }
+            done
+            continue
+        fi
         if [[ $rc != 0 ]]; then
             record "$stage" "$lane" - - "not run"
             continue
         fi
-        start=$EPOCHREALTIME
-        record "$stage" "$lane" "$(since "$start")" - running
-        "${nice[@]}" "$make_cmd" --no-print-directory "$stage" || rc=$?
-        record "$stage" "$lane" "$(since "$start")" "$(since "$EPOCHREALTIME")" "$([[ $rc == 0 ]] && echo ok || echo "FAILED (exit $rc)")"
+        run_stage "$lane" "$stage" || rc=$?
     done
     return "$rc"
 }
 
-# Every stage of the table, in the order of the command line.
+# Every stage of the table, in the order of the command line; a pool's stages with the lane P.*
+# (the lane that ran one is in its record)
 all_stages() {
-    local phase lane p=0 l stage
+    local phase lane p=0 l stage id
     for phase in "$@"; do
         p=$((p + 1)); l=0
         IFS='|' read -r -a lanes <<< "$phase"
         for lane in "${lanes[@]}"; do
-            l=$((l + 1))
-            for stage in $lane; do
-                [[ $stage != nice:* ]] || continue
-                printf '%s\t%s\n' "$stage" "$p.$l"
+            read -r -a words <<< "$lane"
+            if [[ ${words[0]:-} == pool: ]]; then
+                id="$p.*"
+            else
+                l=$((l + 1)); id=$p.$l
+            fi
+            for stage in "${words[@]}"; do
+                [[ $stage != nice:* && $stage != +pool && $stage != pool: ]] || continue
+                printf '%s\t%s\n' "$stage" "$id"
             done
         done
     done
@@ -86,9 +127,12 @@ print_table() {
     {
         printf 'stage\tlane\tstart_s\tseconds\tstatus\n'
         while IFS=$'\t' read -r stage lane; do
-            # the last record of this stage in this lane (a stage appears once per lane)
-            IFS=$'\t' read -r start end status < <(awk -F'\t' -v s="$stage" -v l="$lane" \
-                '$1 == s && $2 == l { r = $3 "\t" $4 "\t" $5 } END { print r }' "$records")
+            # the last record of this stage in this lane (a stage appears once per lane; a pool's
+            # stage, P.*, in whichever lane of phase P ran it)
+            IFS=$'\t' read -r run_lane start end status < <(awk -F'\t' -v s="$stage" -v l="$lane" \
+                '$1 == s && ($2 == l || (l ~ /\.\*$/ && index($2, substr(l, 1, length(l) - 1)) == 1)) {
+                     r = $2 "\t" $3 "\t" $4 "\t" $5 } END { print r }' "$records")
+            [[ -z ${run_lane:-} ]] || lane=$run_lane
             if [[ -z ${status:-} ]]; then
                 start=-; secs=-; status="not run"
             elif [[ $status == running ]]; then
@@ -153,6 +197,19 @@ for phase in "${phases[@]}"; do
     # the first one writes to this script's output, the others to their logs.
     bg_pids=()
     logs=()
+    # the pool first (a lane may reach +pool at once)
+    : > "$log_dir/pool-$p"
+    rm -f "$log_dir/failed-$p"
+    kept=()
+    for lane in "${lanes[@]}"; do
+        read -r -a stages <<< "$lane"
+        if [[ ${stages[0]:-} == pool: ]]; then
+            printf '%s\n' "${stages[@]:1}" >> "$log_dir/pool-$p"
+        else
+            kept+=("$lane")
+        fi
+    done
+    lanes=("${kept[@]}")
     for ((l = 1; l <= ${#lanes[@]}; l++)); do
         read -r -a stages <<< "${lanes[l - 1]}"
         [[ ${#stages[@]} -gt 0 ]] || continue
