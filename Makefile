@@ -114,7 +114,7 @@ define pytest
 	PYTHONPATH="$(COLLECTIONS_DIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(1) -m pytest $(PYTEST_ARGS) $(2)
 endef
 
-.PHONY: help setup apt venv collections get-pip audit test units netns sanity stage lint docs docs-check \
+.PHONY: help setup setup-locked apt venv collections get-pip audit test units netns sanity stage lint docs docs-check \
         changelog-lint build install-test min-ansible images molecule bench clean distclean \
         vm-image molecule-vm containers containers-rest containers-fleet test-serial promtool prometheus ee \
         netns-shared netns-quiet eda eda-setup
@@ -126,6 +126,10 @@ help: ## List the targets
 # Setup
 
 setup: apt venv collections get-pip ## Install everything the other targets need (apt, .venv, collections)
+
+# setup holding a lock (make test's lanes start at once; see Tests below)
+setup-locked:
+	@$(call locked,$(ROOT)/$(CACHE)/setup.lock,$(MAKE) --no-print-directory setup)
 
 apt: ## apt packages (root only; installs just the missing ones)
 	$(call say,apt packages: $(APT_PACKAGES))
@@ -205,20 +209,28 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # stage (lane, start, seconds, exit status) at the end, also when one fails; logs and the table
 # in $(STAGE_LOGS). Lanes separated by '|' run at the same time, phases (arguments) one after
 # the other; a phase runs only if the previous one passed.
-#  - phase 1, setup: apt packages, .venv, collections, get-pip.
+#  - phase 1: the apt packages.
 #  - phase 2, three lanes and a pool:
-#    lane 1: the checks, the Molecule scenarios, then stages of the pool;
-#    lane 2: the qemu VM scenario (the image build on a fresh machine, the emulated guest and its
-#      reboots), then the container fleet tests (containers-fleet: the rollout on 12 containers,
-#      the audit and the rollout under ansible-runner in slices), then stages of the pool;
-#    the pool (TEST_POOL): the container tests but the fleet ones (containers-rest), the netns
-#      tests that bear load (netns-shared); each taken by whichever of lanes 1 and 2 is free
-#      first (warm, lane 1 after molecule and lane 2 after containers-fleet: the two ran one
-#      after the other in lane 1 while lane 2 stood idle for ~600 s; fresh, the VM's image
-#      build makes lane 2 the later one);
-#    lane 3: the Podman image builds (network and disk bound debootstraps, only on a fresh
-#      machine or after a build script changed; lane 1's `molecule` waits for them through their
-#      lock), eda-setup, then the checks with their own venvs (min-ansible, host-python).
+#    lane 1: setup (.venv, collections, get-pip), the checks, the Molecule scenarios, then
+#      stages of the pool;
+#    lane 2: the qemu VM scenario (the image build on a fresh machine, which needs only the apt
+#      packages and so runs while lane 1 makes the venv; the emulated guest and its reboots),
+#      then stages of the pool;
+#    the pool (TEST_POOL), each stage taken by whichever of lanes 1 and 2 is free first: the
+#      container fleet tests (containers-fleet: the rollout on 12 containers, the audit and the
+#      rollout under ansible-runner in slices), the other container tests (containers-rest),
+#      the netns tests that bear load (netns-shared). With warm caches the VM lane is free
+#      first, on a fresh machine (the VM image's build) lane 1; when each lane had its own list
+#      one of them stood idle for ~600 s at the end;
+#    lane 3, under nice 10 (it ends long before the others: lanes 1 and 2 get the CPU first):
+#      the Podman image builds (debootstraps, only on a fresh machine or after a build script
+#      changed; lane 1's `molecule` waits for them through their lock), eda-setup, then the
+#      checks with their own venvs (min-ansible, host-python). On a fresh machine the VM image's
+#      debootstrap took 312 s next to the three image builds; alone on a quiet machine, 110 s
+#      once the packages are downloaded (mmdebstrap: 96 s; not worth a second bootstrapper).
+#    Each lane runs setup-locked before its first stage that needs setup: setup under a lock,
+#    so that the lanes do not extract the collections at once (the first does the work, the
+#    others wait for it, then find everything done).
 #    Tried and undone (2026-12-05): `molecule` in lane 3 after host-python, where the lane is idle.
 #      On 2 CPUs the lanes' end did not move (1,298 s against 1,303 s warm; the VM scenario took
 #      954 s instead of 700 s next to it) and two timing-bound container tests failed under the
@@ -239,16 +251,16 @@ audit: setup ## Drift audit of this host: ansible-playbook --check playbooks/aud
 # TEST_CHECKS_NICE=N runs lane 1 under `nice -n N` so that the VM (and its Ansible) get the
 # CPU first (not measured yet).
 TEST_CHECKS_NICE ?= 0
-TEST_SETUP   := apt venv collections get-pip
+TEST_SETUP   := apt
 TEST_CHECKS  := units sanity lint changelog-lint docs-check prometheus build install-test ee docsite
-TEST_LANE3   := images eda-setup min-ansible host-python
-TEST_POOL    := containers-rest netns-shared
+TEST_LANE3   := images setup-locked eda-setup min-ansible host-python
+TEST_POOL    := containers-fleet containers-rest netns-shared
 TEST_AFTER   := netns-quiet eda
 STAGE_LOGS   := $(CACHE)/stages
 
 test: ## All of the checks below, in lanes (molecule-vm alongside the others); a table of the stages at the end
 	@MAKE='$(MAKE)' scripts/run-stages.sh $(STAGE_LOGS) '$(TEST_SETUP)' \
-	    'nice:$(TEST_CHECKS_NICE) $(TEST_CHECKS) molecule +pool | vm-image molecule-vm containers-fleet +pool | $(TEST_LANE3) | pool: $(TEST_POOL)' \
+	    'nice:$(TEST_CHECKS_NICE) setup-locked $(TEST_CHECKS) molecule +pool | vm-image setup-locked molecule-vm +pool | nice:10 $(TEST_LANE3) | pool: $(TEST_POOL)' \
 	    '$(TEST_AFTER)'
 	$(call say,make test: all passed)
 
