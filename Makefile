@@ -264,7 +264,7 @@ test: ## All of the checks below, in lanes (molecule-vm alongside the others); a
 	    '$(TEST_AFTER)'
 	$(call say,make test: all passed)
 
-test-serial: setup $(TEST_CHECKS) min-ansible host-python molecule $(TEST_POOL) containers-fleet $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
+test-serial: setup $(TEST_CHECKS) min-ansible host-python molecule $(TEST_POOL) $(TEST_AFTER) ## make test without the VM scenario, one stage after the other
 
 # promtool and the Prometheus server from Debian's prometheus package, extracted (not installed:
 # installing it would start a Prometheus server on this machine); the tests start the server

@@ -129,10 +129,10 @@ print_table() {
         while IFS=$'\t' read -r stage lane; do
             # the last record of this stage in this lane (a stage appears once per lane; a pool's
             # stage, P.*, in whichever lane of phase P ran it)
-            IFS=$'\t' read -r run_lane start end status < <(awk -F'\t' -v s="$stage" -v l="$lane" \
+            IFS=$'\t' read -r ran_in start end status < <(awk -F'\t' -v s="$stage" -v l="$lane" \
                 '$1 == s && ($2 == l || (l ~ /\.\*$/ && index($2, substr(l, 1, length(l) - 1)) == 1)) {
                      r = $2 "\t" $3 "\t" $4 "\t" $5 } END { print r }' "$records")
-            [[ -z ${run_lane:-} ]] || lane=$run_lane
+            [[ -z ${ran_in:-} ]] || lane=$ran_in
             if [[ -z ${status:-} ]]; then
                 start=-; secs=-; status="not run"
             elif [[ $status == running ]]; then
